@@ -1,0 +1,32 @@
+# Two commands: `make demo` and `make test`. Both create .venv and install what they need.
+SHELL := /bin/bash
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: demo test install lock clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q uv==0.13.9
+	$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode -r requirements.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/bumpline demo
+
+test: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+# Re-resolve the lock file after changing a pin in pyproject.toml.
+lock:
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra test -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .bumpline

@@ -1,0 +1,257 @@
+"""`ToolDriver`: the front end every tool kind shares.
+
+A kind subclass declares its phases, guarded phases, recipe model and limits, builds its backend,
+and maps the tool's result documents to `WaferResult`s. Timeouts, reconnects, alarm reading and
+interlock checks live here; what to do about an alarm (hold the lot, retry) belongs to `line`.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, ClassVar
+
+from pydantic import BaseModel, ValidationError
+
+from drivers.backend import JobBackend
+from drivers.errors import (CommandRejected, CommunicationLost, InterlockViolation, InvalidTransition,
+                            OutOfRange, ToolAlarm, ToolError)
+from drivers.jobs import Alarm, Identity, JobStatus, WaferResult
+from drivers.limits import Limit, check_limits
+from drivers.states import ProcessingModel, StateChange, build_machine
+
+Observer = Callable[[StateChange], None]
+
+
+class ToolDriver:
+    kind: ClassVar[str]
+    phases: ClassVar[tuple[str, ...]]
+    guarded_phases: ClassVar[tuple[str, ...]] = ()
+    recipe_model: ClassVar[type[BaseModel]]
+    limits: ClassVar[dict[str, Limit]]
+
+    def __init__(self, tool_id: str, address: str, *, limits: dict[str, Limit] | None = None,
+                 timeout_s: float = 3.0, comm_budget_s: float = 30.0) -> None:
+        self.tool_id = tool_id
+        self.address = address
+        self.tool_limits = limits or dict(self.limits)
+        self.comm_budget_s = comm_budget_s
+        self.backend: JobBackend = self.make_backend(address, timeout_s)
+        self.job_id = ""
+        self.recipe: BaseModel | None = None
+        self.last_status: JobStatus | None = None
+        self.identity: Identity | None = None
+        self._observers: list[Observer] = []
+        self.state_log: list[StateChange] = []
+        self.model = ProcessingModel(tool_id, self._guards(), self._changed)
+        self.machine = build_machine(self.model, self.phases, self.guarded_phases)
+
+    # ---- what a kind provides -----------------------------------------------------------
+    def make_backend(self, address: str, timeout_s: float) -> JobBackend:
+        raise NotImplementedError
+
+    def guard(self, phase: str) -> bool:
+        """Interlock for entering a guarded phase; kinds override."""
+        return True
+
+    def wafer_result(self, row: dict[str, Any]) -> WaferResult:
+        raise NotImplementedError
+
+    # ---- observation ------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self.model.state
+
+    def subscribe(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    def _changed(self, change: StateChange) -> None:
+        self.state_log.append(change)
+        for obs in self._observers:
+            obs(change)
+
+    def _guards(self) -> dict[str, Callable[[], bool]]:
+        return {f"EXECUTING_{p}": (lambda p=p: self.guard(p)) for p in self.guarded_phases}
+
+    def _fire(self, trigger: str) -> bool:
+        if not getattr(self.model, f"may_{trigger}")():
+            raise InvalidTransition(self.tool_id, f"cannot {trigger} in state {self.state}")
+        return getattr(self.model, trigger)()
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def connect(self) -> Identity:
+        """Open the session, identify, and follow whatever the tool is doing right now."""
+        self.backend.open()
+        self.identity = self.backend.identify()
+        if self.state == "OFFLINE":
+            self.model.connect()
+        return self.identity
+
+    def close(self) -> None:
+        self.backend.close()
+        if self.state != "OFFLINE":
+            self.model.disconnect()
+
+    def __enter__(self) -> "ToolDriver":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def validate(self, parameters: BaseModel | dict[str, Any]) -> BaseModel:
+        """Type-check a recipe and apply this tool's limits before anything is sent."""
+        try:
+            recipe = parameters if isinstance(parameters, BaseModel) else self.recipe_model.model_validate(parameters)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise OutOfRange(self.tool_id, ".".join(map(str, err["loc"])), err.get("input"), err["msg"]) from exc
+        problems = check_limits(recipe.model_dump(mode="json"), self.tool_limits)
+        if problems:
+            path, rule = problems[0]
+            raise OutOfRange(self.tool_id, ".".join(map(str, path)), None, f"{rule} (limit of {self.tool_id})")
+        return recipe
+
+    def setup(self, job_id: str, wafers: list[str], parameters: BaseModel | dict[str, Any],
+              expected_hash: str | None = None) -> str:
+        """Load the process program and create the job; returns the hash the tool holds."""
+        recipe = self.validate(parameters)
+        self._fire("setup")
+        try:
+            body = recipe.model_dump(mode="json")
+            tool_hash = self.backend.load_recipe(body)
+            if expected_hash and tool_hash != expected_hash:
+                raise ToolError(self.tool_id, f"recipe hash mismatch: tool {tool_hash[:12]} != expected {expected_hash[:12]}")
+            self.backend.create_job(job_id, wafers)
+        except Exception:
+            self.model.setup_failed()
+            raise
+        self.job_id = self.model.job_id = job_id
+        self.recipe = recipe
+        self.model.setup_done()
+        return tool_hash
+
+    def start(self) -> None:
+        if not self.model.may_start():
+            raise InvalidTransition(self.tool_id, f"cannot start in state {self.state}")
+        self.last_status = self.backend.info(self.job_id)
+        self.backend.start(self.job_id)
+        self.poll()
+
+    def pause(self) -> None:
+        self.backend.pause()
+
+    def resume(self) -> None:
+        if self.state != "PAUSED":
+            raise InvalidTransition(self.tool_id, f"cannot resume in state {self.state}")
+        self.backend.resume()
+        self.poll()
+
+    def abort(self) -> None:
+        """Abort the job on the tool; the wafer in work is reported ABORTED."""
+        self.backend.abort()
+        self.poll()
+
+    def acknowledge_alarms(self) -> None:
+        self.backend.clear_alarms()
+        if self.state == "ALARM":
+            self.model.clear()
+
+    def reattach(self, job_id: str) -> JobStatus:
+        """After a host crash: find the job on the tool and follow its state from there."""
+        if self.state == "OFFLINE":
+            self.connect()
+        status = self.backend.info(job_id)
+        if not status.known:
+            raise ToolError(self.tool_id, f"tool does not know job {job_id}")
+        self.job_id = self.model.job_id = job_id
+        self._follow(status)
+        return status
+
+    # ---- progress -----------------------------------------------------------------------
+    def poll(self) -> JobStatus:
+        status = self.backend.info(self.job_id)
+        self._follow(status)
+        return status
+
+    def wait(self, poll_s: float = 0.05, on_status: Callable[[JobStatus], None] | None = None,
+             timeout_s: float | None = None) -> JobStatus:
+        """Poll until the job ends; a tool alarm raises `ToolAlarm`, an interlock `InterlockViolation`.
+
+        A connection that drops is retried by the transport; only when the tool stays silent past
+        `comm_budget_s` does `CommunicationLost` reach the caller (the job runs on regardless).
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        silent_since: float | None = None
+        while True:
+            try:
+                status = self.poll()
+                silent_since = None
+            except CommunicationLost:
+                silent_since = silent_since or time.monotonic()
+                if time.monotonic() - silent_since > self.comm_budget_s:
+                    raise
+                time.sleep(poll_s)
+                continue
+            if on_status:
+                on_status(status)
+            if status.tool_state == "ALARM" and not status.is_final:
+                raise self._alarm_error()
+            if status.is_final:
+                return status
+            if deadline and time.monotonic() > deadline:
+                raise ToolError(self.tool_id, f"job {self.job_id} still {status.job_state} after {timeout_s} s")
+            time.sleep(poll_s)
+
+    def results(self) -> list[WaferResult]:
+        return [self.wafer_result(row) for row in self.backend.results(self.job_id)]
+
+    def alarms(self) -> list[Alarm]:
+        return self.backend.alarms()
+
+    def _alarm_error(self) -> ToolAlarm:
+        alarms = [a for a in self.backend.alarms() if a.job_id in ("", self.job_id)] or self.backend.alarms()
+        if not alarms:
+            return ToolAlarm(self.tool_id, 0, "UNKNOWN", "tool in ALARM with no alarm listed", self.job_id)
+        a = alarms[0]
+        return ToolAlarm(self.tool_id, a.alid, a.name, a.text, self.job_id)
+
+    def _follow(self, status: JobStatus) -> None:
+        """Move the mirror machine to what the tool reports; refuse guarded phases."""
+        self.last_status = status
+        if self.state == "OFFLINE":
+            self.model.connect()
+        if status.tool_state == "ALARM" and not status.is_final:
+            if self.state != "ALARM":
+                self.model.alarm()
+            return
+        if status.is_final:
+            if self.state == "ALARM":
+                self.model.clear()
+            elif self.state != "IDLE":
+                self.model.finish()
+            return
+        if status.job_state in ("PAUSED", "PAUSING") and status.tool_state == "PAUSED":
+            if self.state != "PAUSED":
+                self.model.attach_paused() if not self.state.startswith("EXECUTING") else self.model.pause()
+            return
+        if status.job_state == "WAITING_FOR_START":
+            if self.state == "IDLE":
+                self.model.attach_ready()
+            return
+        if status.job_state in ("PROCESSING", "PAUSING") and status.phase:
+            dest = f"EXECUTING_{status.phase}"
+            if self.state == dest:
+                return
+            if not getattr(self.model, f"phase_{status.phase}")():
+                self._interlock_tripped(status)
+
+    def _interlock_tripped(self, status: JobStatus) -> None:
+        try:
+            self.backend.abort()
+        except (CommandRejected, CommunicationLost):
+            pass
+        raise InterlockViolation(self.tool_id, f"{status.phase.lower()}-guard", self.interlock_detail(status))
+
+    def interlock_detail(self, status: JobStatus) -> str:
+        return f"tool entered {status.phase} with readings {status.readings}; job aborted"
+
+

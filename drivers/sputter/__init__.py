@@ -1,0 +1,1 @@
+"""Sputter (PVD cluster): degas, Ar pre-clean, DC magnetron deposition of a layer stack."""

@@ -1,0 +1,1 @@
+"""Transports: VISA (SCPI over TCP sockets, via pyvisa-py) and, for PLC tools, Modbus TCP."""

@@ -1,0 +1,95 @@
+"""SCPI over a raw TCP socket through pyvisa with the pyvisa-py backend.
+
+Transient transport errors are retried with reconnects, but only for commands the interface
+declares idempotent; a lost non-idempotent write raises `CommunicationLost` so the caller can ask
+the tool what actually happened instead of sending it twice.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import pyvisa
+from pyvisa import errors as visa_errors
+
+from drivers.errors import CommunicationLost
+
+_rm: pyvisa.ResourceManager | None = None
+_rm_lock = threading.Lock()
+TRANSIENT = (visa_errors.VisaIOError, OSError, ConnectionError, EOFError, visa_errors.InvalidSession)
+
+
+def resource_manager() -> pyvisa.ResourceManager:
+    """One pyvisa-py resource manager per process (opening one costs tens of milliseconds)."""
+    global _rm
+    with _rm_lock:
+        if _rm is None:
+            _rm = pyvisa.ResourceManager("@py")
+        return _rm
+
+
+class VisaTransport:
+    def __init__(self, tool_id: str, address: str, timeout_s: float = 3.0,
+                 reconnect_attempts: int = 6, reconnect_delay_s: float = 0.25) -> None:
+        self.tool_id = tool_id
+        self.address = address
+        self.timeout_s = timeout_s
+        self.reconnect_attempts = reconnect_attempts
+        self.reconnect_delay_s = reconnect_delay_s
+        self.reconnects = 0
+        self._res = None
+        self._lock = threading.RLock()
+
+    @property
+    def is_open(self) -> bool:
+        return self._res is not None
+
+    def open(self) -> None:
+        with self._lock:
+            if self._res is not None:
+                return
+            try:
+                res = resource_manager().open_resource(self.address, timeout=int(self.timeout_s * 1000))
+                res.read_termination = "\n"
+                res.write_termination = "\n"
+                self._res = res
+            except TRANSIENT as exc:
+                raise CommunicationLost(self.tool_id, f"cannot connect to {self.address}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            res, self._res = self._res, None
+            if res is not None:
+                try:
+                    res.close()
+                except Exception:  # noqa: BLE001 - a dead socket may fail to close; it is gone either way
+                    pass
+
+    def query(self, line: str, idempotent: bool = True) -> str:
+        return self._exchange(line, idempotent, expect_reply=True)
+
+    def write(self, line: str, idempotent: bool = False) -> None:
+        self._exchange(line, idempotent, expect_reply=False)
+
+    def _exchange(self, line: str, idempotent: bool, expect_reply: bool) -> str:
+        attempts = self.reconnect_attempts if idempotent else 0
+        last: Exception | None = None
+        for attempt in range(attempts + 1):
+            with self._lock:
+                try:
+                    self.open()
+                    if expect_reply:
+                        reply = self._res.query(line)
+                        return reply.strip()
+                    self._res.write(line)
+                    return ""
+                except CommunicationLost as exc:
+                    last = exc
+                except TRANSIENT as exc:
+                    last = exc
+                    self.close()
+            if attempt < attempts:
+                self.reconnects += 1
+                time.sleep(self.reconnect_delay_s * (attempt + 1))
+        what = "outcome unknown; ask the tool" if not idempotent else f"after {attempts + 1} attempts"
+        raise CommunicationLost(self.tool_id, f"{line.split(' ')[0]} failed ({what}): {last}") from last

@@ -1,0 +1,42 @@
+"""Virtual clock: simulated seconds run `speed` times faster than wall seconds."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+
+class VirtualClock:
+    def __init__(self, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("clock speed must be positive")
+        self._lock = threading.Lock()
+        self._speed = float(speed)
+        self._wall0 = time.monotonic()
+        self._sim0 = 0.0
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def now(self) -> float:
+        """Simulated seconds since the clock was made."""
+        with self._lock:
+            return self._sim0 + (time.monotonic() - self._wall0) * self._speed
+
+    def set_speed(self, speed: float) -> None:
+        """Change the speed without a jump in simulated time."""
+        if speed <= 0:
+            raise ValueError("clock speed must be positive")
+        now = self.now()
+        with self._lock:
+            self._sim0, self._wall0, self._speed = now, time.monotonic(), float(speed)
+
+    def wall(self, sim_seconds: float) -> float:
+        return sim_seconds / self._speed
+
+    async def sleep(self, sim_seconds: float) -> None:
+        """Sleep for simulated seconds (in short wall slices so a speed change takes effect)."""
+        end = self.now() + max(0.0, sim_seconds)
+        while (left := end - self.now()) > 0:
+            await asyncio.sleep(min(self.wall(left), 0.05))

@@ -1,0 +1,98 @@
+"""The simulator control port: newline-delimited JSON over loopback TCP.
+
+Not a tool protocol — the backdoor a test, the demo or `bumpline sim fault` uses to inject faults,
+change the clock speed and read the world model and job logs of a running `SimLine`.
+Request: {"op": "inject", "tool": "PVD01", "fault": "hard_arc", "params": {"slot": 3}}
+Reply:   {"ok": true, "result": ...} or {"ok": false, "error": "..."}
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import Any
+
+from sim_hw.line import SimLine
+
+
+class ControlServer:
+    def __init__(self, line: SimLine, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.line, self.host, self.port = line, host, port
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                try:
+                    reply = {"ok": True, "result": self.execute(json.loads(line))}
+                except Exception as exc:  # noqa: BLE001 - every failure goes back as a message
+                    reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+                writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    def execute(self, req: dict[str, Any]) -> Any:
+        op, line = req.get("op"), self.line
+        if op == "ping":
+            return "pong"
+        if op == "tools":
+            return line.describe()
+        if op == "inject":
+            return line.inject(req["tool"], req["fault"], **req.get("params", {}))
+        if op == "clear":
+            line.clear(req["tool"], req.get("fault"))
+            return None
+        if op == "faults":
+            return line.tool(req["tool"]).faults.armed()
+        if op == "world":
+            return line.world.snapshot(req.get("wafer"))
+        if op == "jobs":
+            return {tid: t.job_log() for tid, t in line.tools.items() if req.get("tool") in (None, tid)}
+        if op == "speed":
+            line.clock.set_speed(float(req["speed"]))
+            return line.clock.speed
+        if op == "now":
+            return line.clock.now()
+        raise ValueError(f"unknown op {op!r}")
+
+
+class SimControl:
+    """Client for the control port."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 15000, timeout_s: float = 10.0) -> None:
+        self.host, self.port, self.timeout_s = host, port, timeout_s
+
+    def request(self, op: str, **fields: Any) -> Any:
+        with socket.create_connection((self.host, self.port), timeout=self.timeout_s) as sock:
+            sock.sendall(json.dumps({"op": op, **fields}).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        reply = json.loads(data)
+        if not reply["ok"]:
+            raise RuntimeError(reply["error"])
+        return reply["result"]
+
+    def inject(self, tool: str, fault: str, **params: Any) -> Any:
+        return self.request("inject", tool=tool, fault=fault, params=params)
+
+    def world(self, wafer: str | None = None) -> dict[str, Any]:
+        return self.request("world", wafer=wafer)
+
+    def jobs(self, tool: str | None = None) -> dict[str, Any]:
+        return self.request("jobs", tool=tool)

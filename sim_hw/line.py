@@ -1,0 +1,124 @@
+"""`SimLine`: every simulated tool of a line config in one asyncio loop, sharing one world model
+and one virtual clock, each behind its own loopback port, plus a JSON control port for tests."""
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.limits import Limit
+from sim_hw.clock import VirtualClock
+from sim_hw.registry import SIMULATORS
+from sim_hw.tool import SimTool
+from sim_hw.world import WorldModel
+
+
+@dataclass(frozen=True)
+class SimToolSpec:
+    tool_id: str
+    kind: str
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    limits: dict[str, Limit] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class SimLine:
+    def __init__(self, tools: list[SimToolSpec], speed: float = 600.0, seed: int = 0,
+                 control_port: int | None = 0) -> None:
+        unknown = sorted({t.kind for t in tools} - set(SIMULATORS))
+        if unknown:
+            raise ValueError(f"no simulator for tool kind(s) {', '.join(unknown)}")
+        self.specs = tools
+        self.clock = VirtualClock(speed)
+        self.world = WorldModel()
+        self.seed = seed
+        self.control_port = control_port
+        self.tools: dict[str, SimTool] = {}
+        self.servers: dict[str, Any] = {}
+        self.control = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    async def start(self) -> None:
+        from sim_hw.control import ControlServer  # local: control depends on SimLine
+
+        self.loop = asyncio.get_running_loop()
+        for spec in self.specs:
+            tool_cls, make_server = SIMULATORS[spec.kind]
+            tool = tool_cls(spec.tool_id, self.clock, self.world, self.seed, spec.limits, spec.options)
+            server = make_server(tool, spec.host, spec.port)
+            await server.start()
+            self.tools[spec.tool_id], self.servers[spec.tool_id] = tool, server
+        if self.control_port is not None:
+            self.control = ControlServer(self, port=self.control_port)
+            await self.control.start()
+
+    async def stop(self) -> None:
+        for tool in self.tools.values():
+            for job in tool.jobs.values():
+                if job.task and not job.task.done():
+                    job.task.cancel()
+        for server in self.servers.values():
+            await server.stop()
+        if self.control:
+            await self.control.stop()
+
+    def ports(self) -> dict[str, int]:
+        return {tid: s.port for tid, s in self.servers.items()}
+
+    # ---- running in a background thread (tests, demo) --------------------------------------
+    def start_in_thread(self) -> "SimLine":
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+                errors.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="sim-line", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if errors:
+            raise errors[0]
+        return self
+
+    def stop_thread(self) -> None:
+        if self.loop and self._thread:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+
+    def call(self, fn, *args: Any) -> Any:  # noqa: ANN001
+        """Run `fn(*args)` on the simulator loop from another thread and return its result."""
+        async def wrapper() -> Any:
+            return fn(*args)
+        return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
+
+    # ---- the operations the control port offers ---------------------------------------------
+    def inject(self, tool_id: str, fault: str, **params: Any) -> dict[str, Any]:
+        f = self.tool(tool_id).faults.inject(fault, **params)
+        return {"tool": tool_id, "fault": f.name, "params": f.params, "one_shot": f.one_shot}
+
+    def clear(self, tool_id: str, fault: str | None = None) -> None:
+        self.tool(tool_id).faults.clear(fault)
+
+    def tool(self, tool_id: str) -> SimTool:
+        try:
+            return self.tools[tool_id]
+        except KeyError:
+            raise KeyError(f"no simulated tool {tool_id!r}; have {', '.join(self.tools)}") from None
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [{"tool": tid, "kind": t.kind, "host": self.servers[tid].host, "port": self.servers[tid].port,
+                 "state": t.tool_state, "faults": sorted(t.faults.known)} for tid, t in self.tools.items()]

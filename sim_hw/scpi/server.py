@@ -1,0 +1,155 @@
+"""An asyncio SCPI-over-TCP server (newline-terminated) that dispatches on an interface spec.
+
+Each host connection has its own error queue and event status register, like a separate VISA
+session. Undefined headers and bad parameters queue the standard SCPI errors; a query that fails
+sends no reply (as real instruments do), so the host sees a timeout plus an error in `SYST:ERR?`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from drivers.scpi_spec import (STB_EAV, STB_ESB, STB_MSS, STB_OPER, STB_QUES, ScpiInterface,
+                               decode_values, encode_values)
+from sim_hw.tool import SimError, SimTool
+
+log = logging.getLogger(__name__)
+ESR_QUERY_ERROR, ESR_EXEC_ERROR, ESR_COMMAND_ERROR = 1 << 2, 1 << 4, 1 << 5
+
+
+class Session:
+    def __init__(self) -> None:
+        self.errors: deque[tuple[int, str]] = deque(maxlen=32)
+        self.esr = 0
+
+    def push(self, code: int, text: str) -> None:
+        self.errors.append((code, text))
+        self.esr |= ESR_COMMAND_ERROR if -199 <= code <= -100 else ESR_EXEC_ERROR
+
+
+class ScpiServer:
+    def __init__(self, interface: ScpiInterface, tool: SimTool, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.interface = interface
+        self.tool = tool
+        self.host, self.port = host, port
+        self._server: asyncio.base_events.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._refuse_until = 0.0
+        self._hang_until = 0.0
+        self.connections_total = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server:
+            self._server.close()
+            for w in list(self._writers):
+                w.close()
+            await self._server.wait_closed()
+
+    def drop_connections(self, for_s: float) -> None:
+        """Fault: every host loses its socket; new connections are refused for a while."""
+        self._refuse_until = time.monotonic() + for_s
+        for w in list(self._writers):
+            w.close()
+
+    def hang(self, for_s: float) -> None:
+        self._hang_until = time.monotonic() + for_s
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if time.monotonic() < self._refuse_until:
+            writer.close()
+            return
+        self.connections_total += 1
+        self._writers.add(writer)
+        session = Session()
+        try:
+            while line := await reader.readline():
+                self._apply_comm_faults()
+                while time.monotonic() < self._hang_until:
+                    await asyncio.sleep(0.05)
+                if writer.is_closing():
+                    break
+                text = line.decode(errors="replace").strip()
+                if not text:
+                    continue
+                reply = self.handle(session, text)
+                if reply is not None:
+                    writer.write(reply.encode() + b"\n")
+                    await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    def _apply_comm_faults(self) -> None:
+        if fault := self.tool.faults.take("drop_connection"):
+            self.drop_connections(float(fault.params.get("for_s", 1.0)))
+        if fault := self.tool.faults.take("hang"):
+            self.hang(float(fault.params.get("for_s", 1.0)))
+
+    def handle(self, session: Session, text: str) -> str | None:
+        header, _, rest = text.partition(" ")
+        cmd = self.interface.get(header)
+        if cmd is None:
+            session.push(-113, f'Undefined header; "{header}"')
+            return None
+        try:
+            args = decode_values(cmd.params, rest.strip()) if cmd.params else []
+            if not cmd.params and rest.strip():
+                raise ValueError("parameter not allowed")
+        except (ValueError, TypeError) as exc:
+            session.push(-109 if not rest.strip() else -224, f"Parameter error; {cmd.header}: {exc}")
+            return None
+        for arg, value in zip(cmd.params, args):
+            if (rule := arg.check(value)) is not None:
+                session.push(-222, f"Data out of range; {arg.name} {rule}")
+                return None
+        try:
+            result = self._dispatch(session, cmd.handler, args)
+        except SimError as exc:
+            session.push(exc.code, exc.text)
+            return None
+        except Exception as exc:  # noqa: BLE001 - a simulator bug must not kill the server
+            log.exception("%s: handler %s failed", self.tool.tool_id, cmd.handler)
+            session.push(-200, f"Execution error; {exc}")
+            return None
+        if not cmd.is_query:
+            return None
+        return encode_values(cmd.returns, result)
+
+    def _dispatch(self, session: Session, handler: str, args: list[Any]) -> Any:
+        if handler == "next_error":
+            return session.errors.popleft() if session.errors else (0, "No error")
+        if handler == "clear_status":
+            session.errors.clear()
+            session.esr = 0
+            return None
+        if handler == "event_status":
+            esr, session.esr = session.esr, 0
+            return (esr,)
+        if handler == "status_byte":
+            return (self.status_byte(session),)
+        if handler == "operation_complete":
+            return (1,)
+        return getattr(self.tool, handler)(*args)
+
+    def status_byte(self, session: Session) -> int:
+        stb = 0
+        if session.errors:
+            stb |= STB_EAV
+        if self.tool.alarm_rows:
+            stb |= STB_QUES
+        if session.esr:
+            stb |= STB_ESB
+        if self.tool.tool_state == "EXECUTING":
+            stb |= STB_OPER
+        if stb & (STB_EAV | STB_QUES | STB_ESB):
+            stb |= STB_MSS
+        return stb

@@ -1,0 +1,174 @@
+"""Simulated PVD cluster: load-lock pump-down, per wafer degas → Ar pre-clean → layer stack, vent."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from drivers.sputter import interface as spec
+from drivers.sputter.recipe import SputterRecipe
+from sim_hw.sputter import physics
+from sim_hw.tool import AlarmStop, SimJob, SimTool
+from sim_hw.world import Layer
+
+TRANSFER_S = 20.0
+VENT_S = 45.0
+PUMPDOWN_TIMEOUT_S = 900.0
+WAFER_NOISE = 0.015  # 1.5 % (1σ) wafer-to-wafer thickness noise
+
+
+class SputterSim(SimTool):
+    kind = spec.KIND
+    recipe_model = SputterRecipe
+    limits = spec.LIMITS
+    faults_known = {
+        "micro_arcs": "raise the micro-arc rate to `per_min` (recovered, counted)",
+        "hard_arc": "hard arc during deposition (wafer `slot`, layer `layer`, at `fraction`): alarm, layer incomplete",
+        "vacuum_leak": "leak of `torr_l_s` (default 0.05): base pressure never reached → pump-down timeout",
+        "interlock_defeat": "the tool skips its own base-pressure check (tests the host-side interlock)",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pump_started_s: float | None = None
+        self.chamber_vented = True
+        self.base_torr = physics.ATM_TORR
+        self.power_kw = 0.0
+        self.hard_arcs = 0
+        self.micro_arcs = 0
+        self.target_kwh: dict[str, float] = {m: 0.0 for m in spec.MATERIALS}
+        self.noise_rel = float(self.options.get("noise_pct", WAFER_NOISE * 100)) / 100
+
+    # ---- readings ------------------------------------------------------------------------
+    def leak(self) -> float:
+        fault = self.faults.active("vacuum_leak")
+        return float(fault.params.get("torr_l_s", 0.05)) if fault else 0.0
+
+    def pressure(self) -> float:
+        if self.pump_started_s is None:
+            return physics.ATM_TORR if self.chamber_vented else physics.ultimate_pressure(self.leak())
+        return physics.pumpdown_pressure(self.clock.now() - self.pump_started_s, self.leak())
+
+    def readings(self) -> dict[str, Any]:
+        return {"pressure_torr": float(f"{self.pressure():.3e}"), "base_torr": float(f"{self.base_torr:.3e}"),
+                "power_kw": self.power_kw, "micro_arcs": self.micro_arcs}
+
+    def measure_pressure(self) -> tuple:
+        return (self.pressure(),)
+
+    def arc_counts(self) -> tuple:
+        return (self.hard_arcs, self.micro_arcs)
+
+    def target_life(self) -> tuple:
+        return ({m: round(v, 3) for m, v in self.target_kwh.items()},)
+
+    # ---- process -------------------------------------------------------------------------
+    def recipe(self, job: SimJob) -> SputterRecipe:
+        return SputterRecipe.model_validate(job.recipe)
+
+    async def before_wafers(self, job: SimJob) -> None:
+        """Pump the chamber from atmosphere until the base-pressure limit, or time out."""
+        limit = self.recipe(job).base_pressure_limit_torr
+        job.phase = "PUMPDOWN"
+        self.chamber_vented = False
+        self.pump_started_s = self.clock.now()
+        needed = physics.time_to_pressure(limit, self.leak())
+        defeated = self.faults.active("interlock_defeat") is not None
+        try:
+            if needed is None or needed > PUMPDOWN_TIMEOUT_S:
+                await self.clock.sleep(PUMPDOWN_TIMEOUT_S)
+                if not defeated:
+                    raise AlarmStop(1001, "PUMPDOWN_TIMEOUT",
+                                    f"base pressure {self.pressure():.2e} Torr not below {limit:.1e} Torr "
+                                    f"after {PUMPDOWN_TIMEOUT_S:.0f} s (leak?)")
+            else:
+                await self.clock.sleep(needed)
+        finally:
+            self.base_torr = self.pressure()
+            self.pump_started_s = None
+
+    async def after_wafers(self, job: SimJob) -> None:
+        job.phase = "VENT"
+        await self.clock.sleep(VENT_S)
+        self.chamber_vented = True
+        self.base_torr = physics.ATM_TORR
+
+    async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
+        recipe = self.recipe(job)
+        wafer_id = row["wafer_id"]
+        await self.clock.sleep(TRANSFER_S)
+        await self.phase(job, "DEGAS", recipe.degas.time_s)
+        self.world.heat(wafer_id, recipe.degas.temperature_c)
+        row["degas_c"] = recipe.degas.temperature_c
+        self.base_torr = physics.ultimate_pressure(self.leak()) * self.noise(0.1)
+        self._check_base_pressure(recipe)
+        if recipe.preclean:
+            await self.phase(job, "PRECLEAN", recipe.preclean.time_s)
+            oxide = self.world.wafer(wafer_id).layers("pad", role="native_oxide")
+            removed = 0.0
+            if oxide:
+                removed = physics.oxide_removed_nm(recipe.preclean.removal_nm, oxide[-1].thickness_nm)
+                oxide[-1].thickness_nm -= removed
+                if oxide[-1].thickness_nm <= 0.05:
+                    self.world.wafer(wafer_id).regions["pad"].remove(oxide[-1])
+            row["preclean_removed_nm"] = round(removed, 3)
+        row["layers"] = []
+        row["micro_arcs"] = 0
+        for index, layer in enumerate(recipe.layers, 1):
+            self._check_base_pressure(recipe)
+            await self._deposit(job, row, index, layer)
+
+    def _check_base_pressure(self, recipe: SputterRecipe) -> None:
+        if self.base_torr > recipe.base_pressure_limit_torr and not self.faults.active("interlock_defeat"):
+            raise AlarmStop(1002, "INTERLOCK_BASE_PRESSURE",
+                            f"base pressure {self.base_torr:.2e} Torr above {recipe.base_pressure_limit_torr:.1e} Torr: "
+                            "plasma refused")
+
+    async def _deposit(self, job: SimJob, row: dict[str, Any], index: int, layer) -> None:  # noqa: ANN001
+        job.phase = "DEPOSIT"
+        rate = physics.deposition_rate_nm_min(layer.material, layer.power_kw) * self.noise(self.noise_rel)
+        duration = layer.time_s
+        arc = self.faults.active("hard_arc")
+        arc_here = arc is not None and int(arc.params.get("slot", row["slot"])) == row["slot"] \
+            and int(arc.params.get("layer", len(self.recipe(job).layers))) == index
+        if arc_here:
+            duration = layer.time_s * float(arc.params.get("fraction", 0.5))
+        started = self.clock.now()
+        self.power_kw = layer.power_kw
+        try:
+            await self.clock.sleep(duration)
+        except asyncio.CancelledError:
+            self._lay_down(job, row, layer, rate, self.clock.now() - started, complete=False)
+            raise
+        finally:
+            self.power_kw = 0.0
+        self._count_micro_arcs(row, layer, duration)
+        if arc_here:
+            self.faults.take("hard_arc")
+            self.hard_arcs += 1
+            self._lay_down(job, row, layer, rate, duration, complete=False)
+            raise AlarmStop(2001, "HARD_ARC",
+                            f"hard arc on {layer.material} target at {layer.power_kw:g} kW, wafer {row['wafer_id']} "
+                            f"layer {index} stopped at {duration:.0f}/{layer.time_s:.0f} s; power off")
+        self._lay_down(job, row, layer, rate, duration, complete=True)
+
+    def _count_micro_arcs(self, row: dict[str, Any], layer, duration_s: float) -> None:  # noqa: ANN001
+        fault = self.faults.active("micro_arcs")
+        per_min = float(fault.params.get("per_min", 5.0)) if fault else physics.MICRO_ARC_RATE_PER_KW_MIN * layer.power_kw
+        # Poisson count over the deposition time; each micro-arc is quenched in µs and recovered.
+        n, t = 0, self.rng.expovariate(per_min / 60.0) if per_min > 0 else float("inf")
+        while t < duration_s:
+            n += 1
+            t += self.rng.expovariate(per_min / 60.0)
+        self.micro_arcs += n
+        row["micro_arcs"] = row.get("micro_arcs", 0) + n
+
+    def _lay_down(self, job: SimJob, row: dict[str, Any], layer, rate: float, seconds: float,  # noqa: ANN001
+                  complete: bool) -> None:
+        thickness = rate * seconds / 60.0
+        self.target_kwh[layer.material] += layer.power_kw * seconds / 3600.0
+        row["layers"].append({"material": layer.material, "role": layer.role, "target_nm": layer.thickness_nm,
+                              "thickness_nm": round(thickness, 2), "complete": complete})
+        if thickness > 0:
+            self.world.deposit(row["wafer_id"], ("pad", "field"),
+                               Layer(layer.material, thickness, layer.role, self.tool_id, job.job_id,
+                                     {"complete": complete}))

@@ -1,0 +1,319 @@
+"""`SimTool`: what every simulated tool shares — recipe upload, E40-style jobs that run to
+completion on the virtual clock whether or not a host is connected, alarms, faults, a job log.
+
+A kind subclass writes the physics: `process_wafer` for single-wafer tools (the default loop walks
+the wafers in slot order), or `process` for batch tools.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationError
+
+from drivers.backend import (ERR_ALARM_ACTIVE, ERR_BUSY, ERR_JOB_EXISTS, ERR_NO_RECIPE, ERR_RECIPE_LIMIT,
+                             ERR_UNKNOWN_JOB)
+from drivers.jobs import body_hash
+from drivers.limits import Limit, check_limits
+from drivers.scpi_jobs import FINAL_JOB_STATES
+from sim_hw.clock import VirtualClock
+from sim_hw.faults import FaultBook
+from sim_hw.world import WorldModel
+
+COMMON_FAULTS = {
+    "drop_connection": "close every host connection and refuse new ones for `for_s` wall seconds",
+    "hang": "stop answering (connections stay open) for `for_s` wall seconds",
+}
+
+
+class SimError(Exception):
+    """A refused command: becomes an entry in the SCPI error queue (or a Modbus exception)."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"{code} {text}")
+        self.code, self.text = code, text
+
+
+class AlarmStop(Exception):
+    """Raised inside physics: the tool stops the job and raises an alarm."""
+
+    def __init__(self, alid: int, name: str, text: str) -> None:
+        super().__init__(f"{alid} {name}: {text}")
+        self.alid, self.name, self.text = alid, name, text
+
+
+@dataclass
+class SimJob:
+    job_id: str
+    wafers: list[str]
+    recipe: dict[str, Any]
+    recipe_hash: str
+    created_s: float
+    state: str = "WAITING_FOR_START"
+    phase: str = ""
+    wafer_index: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)
+    started_s: float | None = None
+    ended_s: float | None = None
+    start_count: int = 0
+    pause_requested: bool = False
+    resume_event: asyncio.Event | None = None
+    task: asyncio.Task | None = None
+
+    @property
+    def wafers_done(self) -> int:
+        return sum(1 for r in self.results if r["status"] not in ("NOT_PROCESSED", "IN_PROCESS"))
+
+    def log_entry(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "wafers": list(self.wafers), "state": self.state,
+                "recipe_hash": self.recipe_hash, "created_s": self.created_s, "started_s": self.started_s,
+                "ended_s": self.ended_s, "start_count": self.start_count,
+                "statuses": [r["status"] for r in self.results]}
+
+
+class SimTool:
+    kind: ClassVar[str]
+    faults_known: ClassVar[dict[str, str]] = {}
+    recipe_model: ClassVar[type[BaseModel]]
+    limits: ClassVar[dict[str, Limit]]
+
+    def __init__(self, tool_id: str, clock: VirtualClock, world: WorldModel, seed: int = 0,
+                 limits: dict[str, Limit] | None = None, options: dict[str, Any] | None = None) -> None:
+        self.tool_id = tool_id
+        self.clock = clock
+        self.world = world
+        self.rng = random.Random(f"{seed}:{tool_id}")
+        self.tool_limits = limits or dict(self.limits)
+        self.options = dict(options or {})
+        self.faults = FaultBook(tool_id, {**COMMON_FAULTS, **self.faults_known})
+        self.jobs: dict[str, SimJob] = {}
+        self.current: SimJob | None = None
+        self.recipe_body: dict[str, Any] | None = None
+        self.recipe_hash_value = ""
+        self.alarm_rows: list[dict[str, Any]] = []
+
+    # ---- state ---------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.current is not None and self.current.state not in FINAL_JOB_STATES
+
+    @property
+    def tool_state(self) -> str:
+        if self.alarm_rows:
+            return "ALARM"
+        job = self.current
+        if job is None or job.state in FINAL_JOB_STATES:
+            return "IDLE"
+        return {"WAITING_FOR_START": "READY", "PAUSED": "PAUSED"}.get(job.state, "EXECUTING")
+
+    def readings(self) -> dict[str, Any]:
+        """Live values reported with every status (kinds add theirs)."""
+        return {}
+
+    def _status(self, job: SimJob | None) -> tuple:
+        if job is None:
+            return ("", self.tool_state, "NONE", "", 0, 0, 0, self.readings())
+        return (job.job_id, self.tool_state, job.state, job.phase, job.wafer_index, job.wafers_done,
+                len(job.wafers), self.readings())
+
+    # ---- protocol handlers (names are the spec's `handler`s) -------------------------------
+    def idn(self) -> tuple:
+        return ("bumpline-sim", self.kind.upper(), self.tool_id, "1.0")
+
+    def reset(self) -> None:
+        if self.busy:
+            raise SimError(ERR_BUSY, "Job running; abort first")
+        self.recipe_body, self.recipe_hash_value = None, ""
+
+    def system_state(self) -> tuple:
+        return (self.tool_state,)
+
+    def load_recipe(self, body: dict[str, Any]) -> None:
+        if self.busy:
+            raise SimError(ERR_BUSY, "Job running; recipe locked")
+        try:
+            recipe = self.recipe_model.model_validate(body)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise SimError(ERR_RECIPE_LIMIT, f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        problems = check_limits(recipe.model_dump(mode="json"), self.tool_limits)
+        if problems:
+            path, rule = problems[0]
+            raise SimError(ERR_RECIPE_LIMIT, f"{'.'.join(map(str, path))}: {rule}")
+        self.recipe_body, self.recipe_hash_value = body, body_hash(body)
+
+    def recipe_hash(self) -> tuple:
+        return (self.recipe_hash_value,)
+
+    def create_job(self, job_id: str, wafers: str) -> None:
+        if job_id in self.jobs:
+            raise SimError(ERR_JOB_EXISTS, f"Job {job_id} exists ({self.jobs[job_id].state})")
+        if self.alarm_rows:
+            raise SimError(ERR_ALARM_ACTIVE, "Alarm active; acknowledge first")
+        if self.busy:
+            raise SimError(ERR_BUSY, f"Job {self.current.job_id} in progress")
+        if self.recipe_body is None:
+            raise SimError(ERR_NO_RECIPE, "No process program loaded")
+        ids = [w for w in wafers.split(";") if w]
+        if not ids or len(set(ids)) != len(ids):
+            raise SimError(-224, "Wafer list empty or has duplicates")
+        self.check_capacity(len(ids))
+        job = SimJob(job_id, ids, self.recipe_body, self.recipe_hash_value, self.clock.now())
+        job.results = [{"wafer_id": w, "slot": i, "status": "NOT_PROCESSED"} for i, w in enumerate(ids, 1)]
+        self.jobs[job_id] = job
+        self.current = job
+
+    def check_capacity(self, n_wafers: int) -> None:
+        if n_wafers > 25:
+            raise SimError(-222, "At most 25 wafers per job")
+
+    def start_job(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise SimError(ERR_UNKNOWN_JOB, f"Unknown job {job_id}")
+        if job.state != "WAITING_FOR_START":
+            return  # already started or finished: starting again is a no-op, never a second run
+        job.resume_event = asyncio.Event()
+        job.task = asyncio.get_running_loop().create_task(self._run(job), name=f"{self.tool_id}:{job_id}")
+
+    def pause_job(self) -> None:
+        job = self.current
+        if job is None or job.state not in ("PROCESSING",):
+            raise SimError(-200, "No processing job to pause")
+        job.pause_requested = True
+        job.state = "PAUSING"
+
+    def resume_job(self) -> None:
+        job = self.current
+        if job is None or job.state not in ("PAUSED", "PAUSING"):
+            raise SimError(-200, "No paused job to resume")
+        if self.alarm_rows:
+            raise SimError(ERR_ALARM_ACTIVE, "Alarm active; acknowledge first")
+        job.pause_requested = False
+        job.state = "PROCESSING"
+        if job.resume_event:
+            job.resume_event.set()
+
+    def abort_job(self) -> None:
+        job = self.current
+        if job is None or job.state in FINAL_JOB_STATES:
+            return
+        if job.task is None:
+            job.state, job.ended_s = "ABORTED", self.clock.now()
+        else:
+            job.task.cancel()
+
+    def job_status(self) -> tuple:
+        return self._status(self.current)
+
+    def job_info(self, job_id: str) -> tuple:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return (job_id, self.tool_state, "NONE", "", 0, 0, 0, self.readings())
+        return self._status(job)
+
+    def last_job(self) -> tuple:
+        job = self.current
+        return (job.job_id, job.state) if job else ("", "NONE")
+
+    def job_results(self, job_id: str) -> tuple:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise SimError(ERR_UNKNOWN_JOB, f"Unknown job {job_id}")
+        return ([dict(r) for r in job.results],)
+
+    def alarm_list(self) -> tuple:
+        return ([dict(a) for a in self.alarm_rows],)
+
+    def alarm_clear(self) -> None:
+        self.alarm_rows.clear()
+
+    def job_log(self) -> list[dict[str, Any]]:
+        return [j.log_entry() for j in self.jobs.values()]
+
+    # ---- execution ---------------------------------------------------------------------------
+    async def _run(self, job: SimJob) -> None:
+        job.state, job.started_s = "PROCESSING", self.clock.now()
+        job.start_count += 1
+        try:
+            await self.process(job)
+            job.state = "PROCESS_COMPLETE"
+        except asyncio.CancelledError:
+            for row in job.results:
+                if row["status"] == "IN_PROCESS":
+                    row["status"] = "ABORTED"
+                    self._log_wafer(job, row)
+            job.state = "ABORTED"
+        finally:
+            job.phase, job.ended_s = "", self.clock.now()
+
+    async def process(self, job: SimJob) -> None:
+        """Single-wafer tools: prepare, each wafer in slot order, finish. Batch tools override."""
+        await self.with_alarm_hold(job, lambda: self.before_wafers(job))
+        for row in job.results:
+            await self.checkpoint(job)
+            job.wafer_index = row["slot"]
+            row["status"], row["started_s"] = "IN_PROCESS", self.clock.now()
+            try:
+                await self.process_wafer(job, row)
+                row["status"] = "PROCESSED"
+            except AlarmStop as stop:
+                row["status"] = "INCOMPLETE"
+                row["alarm"] = stop.name
+                self._log_wafer(job, row)
+                await self.hold_for_alarm(job, stop, row["wafer_id"])
+                continue
+            row["ended_s"] = self.clock.now()
+            self._log_wafer(job, row)
+        job.wafer_index = 0
+        await self.after_wafers(job)
+
+    async def before_wafers(self, job: SimJob) -> None:
+        """E.g. pump the load lock down."""
+
+    async def after_wafers(self, job: SimJob) -> None:
+        """E.g. vent."""
+
+    async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def with_alarm_hold(self, job: SimJob, step) -> None:  # noqa: ANN001
+        """Run a step; on an alarm, hold until the host resumes (then retry) or aborts."""
+        while True:
+            try:
+                await step()
+                return
+            except AlarmStop as stop:
+                await self.hold_for_alarm(job, stop, "")
+
+    async def hold_for_alarm(self, job: SimJob, stop: AlarmStop, wafer_id: str) -> None:
+        self.raise_alarm(stop, job, wafer_id)
+        job.state, job.phase = "PAUSED", ""
+        job.resume_event.clear()
+        await job.resume_event.wait()
+
+    async def checkpoint(self, job: SimJob) -> None:
+        """Between wafers: honour a pause request (material parked safely)."""
+        if job.pause_requested:
+            job.state, job.phase = "PAUSED", ""
+            job.resume_event.clear()
+            await job.resume_event.wait()
+
+    async def phase(self, job: SimJob, name: str, sim_seconds: float) -> None:
+        job.phase = name
+        await self.clock.sleep(sim_seconds)
+
+    def raise_alarm(self, stop: AlarmStop, job: SimJob | None, wafer_id: str = "") -> None:
+        self.alarm_rows.append({"alid": stop.alid, "name": stop.name, "text": stop.text,
+                                "job_id": job.job_id if job else "", "wafer_id": wafer_id,
+                                "at_s": round(self.clock.now(), 3)})
+
+    def _log_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
+        self.world.log(row["wafer_id"], tool=self.tool_id, kind=self.kind, job=job.job_id,
+                       status=row["status"], at_s=round(self.clock.now(), 3))
+
+    def noise(self, sigma_rel: float) -> float:
+        """A multiplicative noise factor ~ N(1, sigma)."""
+        return 1.0 + self.rng.gauss(0.0, sigma_rel)

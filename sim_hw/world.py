@@ -1,0 +1,88 @@
+"""The world model: what is physically on every wafer, shared by all simulators of a line.
+
+A wafer has regions (the `pad` opening and the `field` on passivation); each region is a stack of
+layers from the substrate up. Tools add, thin or remove layers; every job a wafer sees is logged,
+so tests can prove a wafer was never processed twice. `line` never reads this; tests and the demo's
+final product check do.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Layer:
+    material: str
+    thickness_nm: float
+    role: str
+    tool: str = ""
+    job: str = ""
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Wafer:
+    wafer_id: str
+    regions: dict[str, list[Layer]]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    max_temperature_c: float = 25.0
+    reflow_count: int = 0
+    flags: list[str] = field(default_factory=list)
+
+    def top(self, region: str) -> Layer:
+        return self.regions[region][-1]
+
+    def layers(self, region: str, role: str | None = None, material: str | None = None) -> list[Layer]:
+        return [l for l in self.regions[region]
+                if (role is None or l.role == role) and (material is None or l.material == material)]
+
+
+def incoming_wafer(wafer_id: str) -> Wafer:
+    """A product wafer as it arrives: Al bond pads (with native oxide) in passivation-1 openings."""
+    return Wafer(wafer_id, {
+        "pad": [Layer("Si", 725_000.0, "substrate"), Layer("Al", 1000.0, "pad"),
+                Layer("Al2O3", 4.0, "native_oxide")],
+        "field": [Layer("Si", 725_000.0, "substrate"), Layer("SiN", 1000.0, "passivation")],
+    })
+
+
+class WorldModel:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._wafers: dict[str, Wafer] = {}
+
+    def wafer(self, wafer_id: str) -> Wafer:
+        """The wafer, created as incoming material on first sight."""
+        with self._lock:
+            if wafer_id not in self._wafers:
+                self._wafers[wafer_id] = incoming_wafer(wafer_id)
+            return self._wafers[wafer_id]
+
+    def log(self, wafer_id: str, **entry: Any) -> dict[str, Any]:
+        with self._lock:
+            record = dict(entry)
+            self.wafer(wafer_id).history.append(record)
+            return record
+
+    def deposit(self, wafer_id: str, regions: tuple[str, ...], layer: Layer) -> None:
+        with self._lock:
+            w = self.wafer(wafer_id)
+            for region in regions:
+                w.regions[region].append(copy.deepcopy(layer))
+
+    def heat(self, wafer_id: str, temperature_c: float) -> None:
+        with self._lock:
+            w = self.wafer(wafer_id)
+            w.max_temperature_c = max(w.max_temperature_c, temperature_c)
+
+    def snapshot(self, wafer_id: str | None = None) -> dict[str, Any]:
+        """A deep, JSON-ready copy (for tests, the control port and the demo's product check)."""
+        with self._lock:
+            wafers = self._wafers if wafer_id is None else {wafer_id: self.wafer(wafer_id)}
+            return {wid: asdict(w) for wid, w in wafers.items()}
+
+    def __contains__(self, wafer_id: str) -> bool:
+        return wafer_id in self._wafers
