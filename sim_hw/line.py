@@ -99,10 +99,10 @@ class SimLine:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
 
-    def call(self, fn, *args: Any) -> Any:  # noqa: ANN001
-        """Run `fn(*args)` on the simulator loop from another thread and return its result."""
+    def call(self, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
+        """Run `fn(*args, **kwargs)` on the simulator loop from another thread and return its result."""
         async def wrapper() -> Any:
-            return fn(*args)
+            return fn(*args, **kwargs)
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
 
     # ---- the operations the control port offers ---------------------------------------------

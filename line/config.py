@@ -1,0 +1,129 @@
+"""The line config (deploy/lines/*.yaml): which tools exist, their kind, address and limits.
+
+Switching a tool from simulator to real hardware is a change of `address` here, nothing else.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from drivers.limits import Limit
+from drivers.registry import DRIVERS
+from drivers.transport.address import parse_address
+from line.yamlio import DocumentError, Problem, load_yaml, validate
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Metadata(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str = ""
+
+
+class LimitOverride(Strict):
+    min: float | None = None
+    max: float | None = None
+
+
+class ToolConfig(Strict):
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9_-]*$", description="tool id, e.g. PVD01")
+    kind: str
+    address: str = Field(description="TCPIP0::HOST::PORT::SOCKET (SCPI) or modbus-tcp://HOST:PORT/UNIT")
+    bay: str = ""
+    limits: dict[str, LimitOverride] = {}
+    options: dict[str, Any] = Field(default_factory=dict, description="simulator options (ignored by real tools)")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        if v not in DRIVERS:
+            raise ValueError(f"unknown tool kind {v!r}; known: {', '.join(sorted(DRIVERS))}")
+        return v
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        parse_address(v)
+        return v
+
+    @model_validator(mode="after")
+    def _limit_names(self) -> "ToolConfig":
+        declared = DRIVERS[self.kind].limits
+        for name in self.limits:
+            if name not in declared:
+                raise ValueError(f"{self.id}: {self.kind} has no limit {name!r}; declared: {', '.join(sorted(declared))}")
+        return self
+
+    def effective_limits(self) -> dict[str, Limit]:
+        """The kind's hard limits, narrowed by this tool's overrides (never widened)."""
+        out = dict(DRIVERS[self.kind].limits)
+        for name, o in self.limits.items():
+            hard = out[name]
+            lo = hard.min if o.min is None else max(o.min, hard.min if hard.min is not None else o.min)
+            hi = hard.max if o.max is None else min(o.max, hard.max if hard.max is not None else o.max)
+            out[name] = Limit(lo, hi, hard.unit)
+        return out
+
+
+class SimulationConfig(Strict):
+    speed: float = Field(600.0, gt=0, description="virtual seconds per wall second")
+    seed: int = 0
+    control: str = Field("127.0.0.1:15000", description="simulator control port host:port")
+
+
+class LineConfig(Strict):
+    apiVersion: Literal["bumpline/v1"]
+    kind: Literal["Line"]
+    metadata: Metadata
+    simulation: SimulationConfig | None = None
+    tools: list[ToolConfig] = Field(min_length=1)
+    _source: str = PrivateAttr(default="<memory>")
+
+    @property
+    def source(self) -> str:
+        """The file this config was read from (named in recipe-limit errors)."""
+        return self._source
+
+    @model_validator(mode="after")
+    def _unique(self) -> "LineConfig":
+        seen: set[str] = set()
+        for t in self.tools:
+            if t.id in seen:
+                raise ValueError(f"tool id {t.id} appears twice")
+            seen.add(t.id)
+        return self
+
+    def tool(self, tool_id: str) -> ToolConfig:
+        for t in self.tools:
+            if t.id == tool_id:
+                return t
+        raise KeyError(f"line {self.metadata.name} has no tool {tool_id!r}; tools: {', '.join(t.id for t in self.tools)}")
+
+    def tools_of(self, kind: str) -> list[ToolConfig]:
+        return [t for t in self.tools if t.kind == kind]
+
+
+def load_line(path: str | Path) -> LineConfig:
+    path = str(path)
+    doc = load_yaml(path)
+    if not isinstance(doc, dict):
+        raise DocumentError([Problem(path, 1, 1, "", "document-type", "a line config must be a mapping")])
+    cfg = validate(path, doc, LineConfig)
+    cfg._source = path
+    return cfg
+
+
+def rebind_ports(cfg: LineConfig, ports: dict[str, int]) -> LineConfig:
+    """A copy of the config with simulator-chosen ports (tests start simulators on port 0)."""
+    tools = []
+    for t in cfg.tools:
+        if t.id in ports:
+            t = t.model_copy(update={"address": str(parse_address(t.address).with_port(ports[t.id]))})
+        tools.append(t)
+    new = cfg.model_copy(update={"tools": tools})
+    new._source = cfg.source
+    return new

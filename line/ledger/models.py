@@ -1,0 +1,135 @@
+"""Ledger tables. Every write is its own short transaction, so a kill loses at most one in-flight row."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Lot(Base):
+    __tablename__ = "lots"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product: Mapped[str] = mapped_column(String(64), default="")
+    route: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16), default="CREATED")  # CREATED RUNNING ON_HOLD COMPLETE ABORTED
+    hold_reason: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Wafer(Base):
+    __tablename__ = "wafers"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"), index=True)
+    slot: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(24), default="NEEDS_PROCESSING")  # E90 processing state
+    location: Mapped[str] = mapped_column(String(64), default="")
+
+
+class StepRun(Base):
+    __tablename__ = "step_runs"
+    __table_args__ = (UniqueConstraint("lot_id", "step_id", "rework", name="uq_step_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"), index=True)
+    step_id: Mapped[str] = mapped_column(String(64))
+    rework: Mapped[int] = mapped_column(Integer, default=0)
+    operation: Mapped[str] = mapped_column(String(64), default="")
+    tool_kind: Mapped[str] = mapped_column(String(32))
+    tool_id: Mapped[str] = mapped_column(String(32), default="")
+    recipe_name: Mapped[str] = mapped_column(String(128))
+    recipe_version: Mapped[int] = mapped_column(Integer)
+    recipe_hash: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="PENDING")  # PENDING RUNNING COMPLETE ON_HOLD ABORTED
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    flow_run_id: Mapped[str] = mapped_column(String(64), default="")
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WaferResult(Base):
+    __tablename__ = "wafer_results"
+    __table_args__ = (UniqueConstraint("step_run_id", "wafer_id", name="uq_result_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"), index=True)
+    wafer_id: Mapped[str] = mapped_column(ForeignKey("wafers.id"))
+    status: Mapped[str] = mapped_column(String(16))  # as the tool reported it
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Measurement(Base):
+    __tablename__ = "measurements"
+    __table_args__ = (UniqueConstraint("step_run_id", "wafer_id", "name", name="uq_measurement_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"), index=True)
+    wafer_id: Mapped[str] = mapped_column(ForeignKey("wafers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    target: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Alarm(Base):
+    __tablename__ = "alarms"
+    __table_args__ = (UniqueConstraint("tool_id", "alid", "job_id", "tool_time_s", name="uq_alarm_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tool_id: Mapped[str] = mapped_column(String(32), index=True)
+    alid: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    job_id: Mapped[str] = mapped_column(String(128), default="")
+    wafer_id: Mapped[str] = mapped_column(String(80), default="")
+    step_run_id: Mapped[int | None] = mapped_column(ForeignKey("step_runs.id"), nullable=True)
+    tool_time_s: Mapped[float] = mapped_column(Float, default=0.0)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Hold(Base):
+    __tablename__ = "holds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"), index=True)
+    step_run_id: Mapped[int | None] = mapped_column(ForeignKey("step_runs.id"), nullable=True)
+    reason_type: Mapped[str] = mapped_column(String(24))  # ALARM INTERLOCK OUT_OF_SPEC INTERRUPTED COMMUNICATION
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str] = mapped_column(String(24), default="")
+    decided_by: Mapped[str] = mapped_column(String(64), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Event(Base):
+    """One state transition of anything tracked (tool, job, wafer, lot): the audit trail."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    entity: Mapped[str] = mapped_column(String(16))  # tool | job | wafer | lot | step
+    entity_id: Mapped[str] = mapped_column(String(128), index=True)
+    source: Mapped[str] = mapped_column(String(48), default="")
+    dest: Mapped[str] = mapped_column(String(48), default="")
+    trigger: Mapped[str] = mapped_column(String(48), default="")
+    step_run_id: Mapped[int | None] = mapped_column(ForeignKey("step_runs.id"), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ToolLease(Base):
+    """Who holds a tool, until when: a lock that a crashed holder cannot leave behind forever."""
+
+    __tablename__ = "tool_leases"
+    tool_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,303 @@
+"""`Ledger`: the write and read API over the ledger database (SQLite file or PostgreSQL).
+
+Writes are idempotent where a crash and a resume could repeat them (results, measurements,
+alarms are unique per step, wafer and name), so replaying what a tool reports never duplicates.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, delete, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from drivers.jobs import Alarm as ToolAlarmRow
+from drivers.jobs import WaferResult as ToolWaferResult
+from line.ledger import models as m
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+E90_FROM_TOOL = {"PROCESSED": "PROCESSED", "INCOMPLETE": "ABORTED", "ABORTED": "ABORTED",
+                 "NOT_PROCESSED": "NEEDS_PROCESSING"}
+
+
+def home() -> Path:
+    return Path(os.environ.get("BUMPLINE_HOME", ".bumpline")).resolve()
+
+
+def default_url() -> str:
+    """`BUMPLINE_DB_URL`, else a SQLite file under `BUMPLINE_HOME` (default ./.bumpline)."""
+    if url := os.environ.get("BUMPLINE_DB_URL"):
+        return url
+    h = home()
+    h.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{h / 'ledger.db'}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` with Alembic (the same path production upgrades take)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+class Ledger:
+    def __init__(self, url: str | None = None, migrate: bool = True) -> None:
+        self.url = url or default_url()
+        self.engine = make_engine(self.url)
+        if migrate:
+            upgrade(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as s:
+            yield s
+
+    # ---- lots and wafers --------------------------------------------------------------------
+    def ensure_lot(self, lot_id: str, wafer_count: int, product: str = "", route: str = "",
+                   priority: int = 0) -> list[str]:
+        """Create the lot and its wafers once; later calls return the same wafer ids."""
+        with self.session() as s:
+            lot = s.get(m.Lot, lot_id)
+            if lot is None:
+                s.add(m.Lot(id=lot_id, product=product, route=route, priority=priority))
+                s.flush()
+                for slot in range(1, wafer_count + 1):
+                    s.add(m.Wafer(id=f"{lot_id}.{slot:02d}", lot_id=lot_id, slot=slot, location="stocker"))
+                s.add(m.Event(entity="lot", entity_id=lot_id, dest="CREATED", trigger="create",
+                              data={"wafers": wafer_count, "product": product, "route": route}))
+            wafers = s.scalars(select(m.Wafer.id).where(m.Wafer.lot_id == lot_id).order_by(m.Wafer.slot)).all()
+        return list(wafers)
+
+    def lot(self, lot_id: str) -> m.Lot | None:
+        with self.session() as s:
+            return s.get(m.Lot, lot_id)
+
+    def lots(self) -> list[m.Lot]:
+        with self.session() as s:
+            return list(s.scalars(select(m.Lot).order_by(m.Lot.created_at)))
+
+    def wafers(self, lot_id: str) -> list[m.Wafer]:
+        with self.session() as s:
+            return list(s.scalars(select(m.Wafer).where(m.Wafer.lot_id == lot_id).order_by(m.Wafer.slot)))
+
+    def set_lot_status(self, lot_id: str, status: str, reason: str = "", trigger: str = "") -> None:
+        with self.session() as s:
+            lot = s.get(m.Lot, lot_id)
+            if lot.status != status:
+                s.add(m.Event(entity="lot", entity_id=lot_id, source=lot.status, dest=status,
+                              trigger=trigger or status.lower(), data={"reason": reason} if reason else {}))
+            lot.status, lot.hold_reason = status, reason
+
+    # ---- steps ------------------------------------------------------------------------------
+    def begin_step(self, lot_id: str, step_id: str, tool_kind: str, tool_id: str, recipe_name: str,
+                   recipe_version: int, recipe_hash: str, job_id: str, rework: int = 0,
+                   operation: str = "", flow_run_id: str = "") -> m.StepRun:
+        """The step's row, created once (RUNNING); a second call returns the existing row."""
+        with self.session() as s:
+            existing = s.scalars(select(m.StepRun).where(m.StepRun.lot_id == lot_id, m.StepRun.step_id == step_id,
+                                                         m.StepRun.rework == rework)).first()
+            if existing:
+                return existing
+            run = m.StepRun(lot_id=lot_id, step_id=step_id, rework=rework, operation=operation, tool_kind=tool_kind,
+                            tool_id=tool_id, recipe_name=recipe_name, recipe_version=recipe_version,
+                            recipe_hash=recipe_hash, job_id=job_id, status="RUNNING", flow_run_id=flow_run_id,
+                            started_at=m.utcnow(), progress={})
+            s.add(run)
+            s.flush()
+            s.add(m.Event(entity="step", entity_id=f"{lot_id}/{step_id}", dest="RUNNING", trigger="begin",
+                          step_run_id=run.id, data={"tool": tool_id, "job": job_id, "recipe": recipe_name,
+                                                    "version": recipe_version, "hash": recipe_hash}))
+            return run
+
+    def step_run(self, step_run_id: int) -> m.StepRun:
+        with self.session() as s:
+            return s.get(m.StepRun, step_run_id)
+
+    def step_runs(self, lot_id: str) -> list[m.StepRun]:
+        with self.session() as s:
+            return list(s.scalars(select(m.StepRun).where(m.StepRun.lot_id == lot_id).order_by(m.StepRun.id)))
+
+    def update_progress(self, step_run_id: int, progress: dict[str, Any]) -> None:
+        with self.session() as s:
+            s.get(m.StepRun, step_run_id).progress = dict(progress)
+
+    def finish_step(self, step_run_id: int, status: str) -> None:
+        with self.session() as s:
+            run = s.get(m.StepRun, step_run_id)
+            if run.status != status:
+                s.add(m.Event(entity="step", entity_id=f"{run.lot_id}/{run.step_id}", source=run.status,
+                              dest=status, trigger="finish", step_run_id=run.id))
+            run.status, run.ended_at = status, m.utcnow()
+
+    # ---- what the tool reported -------------------------------------------------------------
+    def record_event(self, entity: str, entity_id: str, source: str, dest: str, trigger: str,
+                     step_run_id: int | None = None, data: dict[str, Any] | None = None) -> None:
+        with self.session() as s:
+            s.add(m.Event(entity=entity, entity_id=entity_id, source=source, dest=dest, trigger=trigger,
+                          step_run_id=step_run_id, data=data or {}))
+
+    def record_results(self, step_run_id: int, tool_id: str, results: list[ToolWaferResult]) -> int:
+        """Per-wafer results and measurements, each stored once; wafers move to their E90 state."""
+        written = 0
+        with self.session() as s:
+            have = set(s.scalars(select(m.WaferResult.wafer_id).where(m.WaferResult.step_run_id == step_run_id)))
+            for r in results:
+                if r.wafer_id in have:
+                    continue
+                s.add(m.WaferResult(step_run_id=step_run_id, wafer_id=r.wafer_id, status=r.status, data=r.data))
+                for ms in r.measurements:
+                    s.add(m.Measurement(step_run_id=step_run_id, wafer_id=r.wafer_id, name=ms.name,
+                                        value=ms.value, unit=ms.unit, target=ms.target))
+                wafer = s.get(m.Wafer, r.wafer_id)
+                new_state = E90_FROM_TOOL.get(r.status, "NEEDS_PROCESSING")
+                if wafer is not None and wafer.state != new_state:
+                    s.add(m.Event(entity="wafer", entity_id=r.wafer_id, source=wafer.state, dest=new_state,
+                                  trigger=f"tool-{r.status.lower()}", step_run_id=step_run_id,
+                                  data={"tool": tool_id}))
+                    wafer.state = new_state
+                written += 1
+        return written
+
+    def set_wafer_state(self, wafer_ids: list[str], state: str, location: str, trigger: str,
+                        step_run_id: int | None = None) -> None:
+        """E90 processing-state change, with where the wafer is."""
+        with self.session() as s:
+            for wid in wafer_ids:
+                w = s.get(m.Wafer, wid)
+                if w.state != state:
+                    s.add(m.Event(entity="wafer", entity_id=wid, source=w.state, dest=state, trigger=trigger,
+                                  step_run_id=step_run_id, data={"location": location}))
+                w.state, w.location = state, location
+
+    def move_wafers(self, wafer_ids: list[str], location: str, trigger: str, step_run_id: int | None = None) -> None:
+        """E90 location change (the processing state is left as it is)."""
+        with self.session() as s:
+            for wid in wafer_ids:
+                w = s.get(m.Wafer, wid)
+                if w.location != location:
+                    s.add(m.Event(entity="wafer", entity_id=wid, source=w.location, dest=location, trigger=trigger,
+                                  step_run_id=step_run_id, data={"kind": "location"}))
+                    w.location = location
+
+    def record_alarm(self, tool_id: str, alarm: ToolAlarmRow, step_run_id: int | None) -> None:
+        try:
+            with self.session() as s:
+                s.add(m.Alarm(tool_id=tool_id, alid=alarm.alid, name=alarm.name, text=alarm.text,
+                              job_id=alarm.job_id, wafer_id=alarm.wafer_id, tool_time_s=alarm.at_s,
+                              step_run_id=step_run_id))
+        except IntegrityError:
+            pass  # already recorded (a resume replays the tool's alarm list)
+
+    def alarms(self, lot_id: str | None = None) -> list[m.Alarm]:
+        with self.session() as s:
+            q = select(m.Alarm).order_by(m.Alarm.id)
+            if lot_id:
+                q = q.join(m.StepRun, m.Alarm.step_run_id == m.StepRun.id).where(m.StepRun.lot_id == lot_id)
+            return list(s.scalars(q))
+
+    def results(self, step_run_id: int) -> list[m.WaferResult]:
+        with self.session() as s:
+            return list(s.scalars(select(m.WaferResult).where(m.WaferResult.step_run_id == step_run_id)
+                                  .order_by(m.WaferResult.wafer_id)))
+
+    def measurements(self, step_run_id: int) -> list[m.Measurement]:
+        with self.session() as s:
+            return list(s.scalars(select(m.Measurement).where(m.Measurement.step_run_id == step_run_id)
+                                  .order_by(m.Measurement.wafer_id, m.Measurement.id)))
+
+    def events(self, entity: str | None = None, entity_id: str | None = None,
+               step_run_id: int | None = None) -> list[m.Event]:
+        with self.session() as s:
+            q = select(m.Event).order_by(m.Event.id)
+            if entity:
+                q = q.where(m.Event.entity == entity)
+            if entity_id:
+                q = q.where(m.Event.entity_id == entity_id)
+            if step_run_id is not None:
+                q = q.where(m.Event.step_run_id == step_run_id)
+            return list(s.scalars(q))
+
+    # ---- holds ------------------------------------------------------------------------------
+    def open_hold(self, lot_id: str, step_run_id: int | None, reason_type: str, reason: str) -> m.Hold:
+        with self.session() as s:
+            hold = m.Hold(lot_id=lot_id, step_run_id=step_run_id, reason_type=reason_type, reason=reason)
+            s.add(hold)
+        self.set_lot_status(lot_id, "ON_HOLD", reason, trigger=f"hold-{reason_type.lower()}")
+        return hold
+
+    def holds(self, lot_id: str) -> list[m.Hold]:
+        with self.session() as s:
+            return list(s.scalars(select(m.Hold).where(m.Hold.lot_id == lot_id).order_by(m.Hold.id)))
+
+    # ---- tool leases --------------------------------------------------------------------------
+    def acquire_lease(self, tool_id: str, holder: str, ttl_s: float) -> bool:
+        """Take the tool if it is free, its lease expired, or we already hold it."""
+        now = m.utcnow()
+        try:
+            with self.session() as s:
+                lease = s.get(m.ToolLease, tool_id)
+                if lease is not None:
+                    expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=timezone.utc)
+                    if lease.holder != holder and expires > now:
+                        return False
+                    s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
+                                                        m.ToolLease.holder == lease.holder))
+                    s.flush()
+                s.add(m.ToolLease(tool_id=tool_id, holder=holder, acquired_at=now,
+                                  expires_at=now + timedelta(seconds=ttl_s)))
+                s.add(m.Event(entity="tool", entity_id=tool_id, dest="LEASED", trigger="acquire",
+                              data={"holder": holder, "ttl_s": ttl_s}))
+            return True
+        except IntegrityError:
+            return False
+
+    def renew_lease(self, tool_id: str, holder: str, ttl_s: float) -> bool:
+        with self.session() as s:
+            lease = s.get(m.ToolLease, tool_id)
+            if lease is None or lease.holder != holder:
+                return False
+            lease.expires_at = m.utcnow() + timedelta(seconds=ttl_s)
+            return True
+
+    def release_lease(self, tool_id: str, holder: str) -> None:
+        with self.session() as s:
+            n = s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id, m.ToolLease.holder == holder)).rowcount
+            if n:
+                s.add(m.Event(entity="tool", entity_id=tool_id, source="LEASED", trigger="release",
+                              data={"holder": holder}))
+
+    def lease_holder(self, tool_id: str) -> str | None:
+        with self.session() as s:
+            lease = s.get(m.ToolLease, tool_id)
+            return lease.holder if lease else None
+
+

@@ -1,0 +1,1 @@
+"""Recipes and routes authored in YAML under recipes/: loading, validation and identity."""

@@ -1,0 +1,172 @@
+"""One route step on one tool: claim it, set up the job, run it, record everything, decide.
+
+Plain Python (no Prefect) so it can be tested alone; `line.flows` wraps it in a task. The policy
+lives here, not in the driver: an alarm or interlock puts the lot on hold with the alarm recorded —
+never a silent retry. A job id the tool already knows is reattached, never started twice.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from drivers.errors import CommunicationLost, InterlockViolation, JobConflict, ToolAlarm, ToolError
+from drivers.jobs import JobStatus, WaferResult
+from drivers.registry import driver_class
+from line.config import ToolConfig
+from line.leases import tool_lease
+from line.ledger import Ledger
+from line.recipes.tool_recipe import ToolRecipe
+
+
+@dataclass
+class StepOutcome:
+    lot_id: str
+    step_id: str
+    step_run_id: int
+    tool_id: str
+    job_id: str
+    recipe: str
+    recipe_hash: str
+    status: str  # COMPLETE | ON_HOLD
+    hold_type: str = ""
+    hold_reason: str = ""
+    wafer_status: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def headline(self) -> str:
+        counts: dict[str, int] = {}
+        for s in self.wafer_status.values():
+            counts[s] = counts.get(s, 0) + 1
+        tally = ", ".join(f"{n} {s.lower().replace('_', ' ')}" for s, n in sorted(counts.items()))
+        if self.status == "COMPLETE":
+            return f"{self.lot_id} {self.step_id} complete on {self.tool_id}: {tally}"
+        return f"{self.lot_id} ON HOLD at {self.step_id} on {self.tool_id} — {self.hold_type}: {self.hold_reason} ({tally})"
+
+
+def job_id_for(lot_id: str, step_id: str, rework: int) -> str:
+    return f"{lot_id}.{step_id}.r{rework}"
+
+
+def spec_problems(results: list[WaferResult], tolerance_pct: float) -> list[str]:
+    """Measurements with a target that miss it by more than the tolerance."""
+    out = []
+    for r in results:
+        if r.status != "PROCESSED":
+            continue
+        for ms in r.measurements:
+            if ms.target and abs(ms.value - ms.target) > ms.target * tolerance_pct / 100:
+                out.append(f"{r.wafer_id} {ms.name}={ms.value:g} {ms.unit} outside {ms.target:g}±{tolerance_pct:g}%")
+    return out
+
+
+class ToolStep:
+    """Runs one step; every transition and result goes to the ledger as it happens."""
+
+    def __init__(self, ledger: Ledger, tool: ToolConfig, recipe: ToolRecipe, lot_id: str, step_id: str,
+                 wafers: list[str], rework: int = 0, flow_run_id: str = "", tolerance_pct: float = 10.0,
+                 lease_ttl_s: float = 120.0) -> None:
+        self.ledger, self.tool, self.recipe = ledger, tool, recipe
+        self.lot_id, self.step_id, self.wafers, self.rework = lot_id, step_id, wafers, rework
+        self.job_id = job_id_for(lot_id, step_id, rework)
+        self.tolerance_pct = tolerance_pct
+        self.lease_ttl_s = lease_ttl_s
+        self.run = ledger.begin_step(lot_id, step_id, recipe.tool_kind, tool.id, recipe.name, recipe.version,
+                                     recipe.sha256, self.job_id, rework, operation=recipe.tool_kind,
+                                     flow_run_id=flow_run_id)
+        self._last: JobStatus | None = None
+
+    def execute(self) -> StepOutcome:
+        driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, limits=self.tool.effective_limits())
+        driver.subscribe(lambda ch: self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger,
+                                                            self.run.id, {"job": ch.job_id}))
+        with tool_lease(self.ledger, self.tool.id, holder=self.job_id, ttl_s=self.lease_ttl_s):
+            try:
+                driver.connect()
+                self._setup_or_reattach(driver)
+                driver.wait(on_status=self._progress)
+                hold = self._check(driver)
+            except ToolAlarm as alarm:
+                hold = self._on_alarm(driver, alarm)
+            except InterlockViolation as exc:
+                hold = ("INTERLOCK", exc.message)
+            except CommunicationLost as exc:
+                hold = ("COMMUNICATION", f"{exc.message}; the job may still be running on the tool — resume reattaches")
+            except ToolError as exc:
+                hold = ("TOOL_ERROR", exc.message)
+            finally:
+                results = self._collect(driver)
+                driver.close()
+        return self._finish(results, hold)
+
+    def _setup_or_reattach(self, driver) -> None:  # noqa: ANN001
+        try:
+            driver.setup(self.job_id, self.wafers, self.recipe.parameters, expected_hash=self.recipe.sha256)
+        except JobConflict as conflict:
+            # The tool ran (or runs) this job already: follow it, never start it again.
+            self.ledger.record_event("job", self.job_id, "", conflict.state, "reattach", self.run.id)
+            status = driver.reattach(self.job_id)
+            if status.job_state == "WAITING_FOR_START":
+                driver.start()
+            return
+        self.ledger.move_wafers(self.wafers, self.tool.id, "load", self.run.id)
+        driver.start()
+
+    def _progress(self, status: JobStatus) -> None:
+        last = self._last
+        if last and (last.job_state, last.phase, last.wafer_index, last.wafers_done, last.tool_state) == \
+                (status.job_state, status.phase, status.wafer_index, status.wafers_done, status.tool_state):
+            return
+        if last is None or last.job_state != status.job_state:
+            self.ledger.record_event("job", self.job_id, last.job_state if last else "", status.job_state,
+                                     "tool-report", self.run.id)
+        if status.wafer_index and (last is None or last.wafer_index != status.wafer_index):
+            wafer = self.wafers[status.wafer_index - 1]
+            self.ledger.set_wafer_state([wafer], "IN_PROCESS", self.tool.id, "slot-start", self.run.id)
+        self._last = status
+        self.ledger.update_progress(self.run.id, {
+            "job_state": status.job_state, "tool_state": status.tool_state, "phase": status.phase,
+            "wafer_index": status.wafer_index, "wafers_done": status.wafers_done,
+            "wafers_total": status.wafers_total, "readings": status.readings})
+
+    def _on_alarm(self, driver, alarm: ToolAlarm) -> tuple[str, str]:  # noqa: ANN001
+        for row in driver.alarms():
+            self.ledger.record_alarm(self.tool.id, row, self.run.id)
+        try:
+            driver.abort()  # the tool parks and returns the wafers; the alarm stays for an engineer
+        except ToolError:
+            pass
+        wafer = next((a.wafer_id for a in driver.alarms() if a.alid == alarm.alid and a.wafer_id), "")
+        where = f", wafer {wafer}" if wafer else ""
+        return "ALARM", f"{self.tool.id} alarm {alarm.alid} {alarm.name}{where}: {alarm.text}"
+
+    def _check(self, driver) -> tuple[str, str] | None:  # noqa: ANN001
+        status = driver.last_status
+        if status and status.job_state != "PROCESS_COMPLETE":
+            return "INTERRUPTED", f"job {self.job_id} ended {status.job_state} on the tool"
+        return None
+
+    def _collect(self, driver) -> list[WaferResult]:  # noqa: ANN001
+        try:
+            results = driver.results()
+        except ToolError:
+            return []
+        self.ledger.record_results(self.run.id, self.tool.id, results)
+        return results
+
+    def _finish(self, results: list[WaferResult], hold: tuple[str, str] | None) -> StepOutcome:
+        if hold is None:
+            if not_done := [r.wafer_id for r in results if r.status != "PROCESSED"]:
+                hold = ("INCOMPLETE", f"wafers not processed: {', '.join(not_done)}")
+            elif problems := spec_problems(results, self.tolerance_pct):
+                hold = ("OUT_OF_SPEC", "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
+        self.ledger.move_wafers(self.wafers, "stocker", "unload", self.run.id)
+        status = "COMPLETE" if hold is None else "ON_HOLD"
+        self.ledger.finish_step(self.run.id, status)
+        if hold:
+            self.ledger.open_hold(self.lot_id, self.run.id, *hold)
+        return StepOutcome(self.lot_id, self.step_id, self.run.id, self.tool.id, self.job_id, self.recipe.ref,
+                           self.recipe.sha256, status, *(hold or ("", "")),
+                           wafer_status={r.wafer_id: r.status for r in results})
