@@ -139,7 +139,7 @@ class ToolStep:
         except ToolError:
             pass
         wafer = next((a.wafer_id for a in driver.alarms() if a.alid == alarm.alid and a.wafer_id), "")
-        where = f", wafer {wafer}" if wafer else ""
+        where = f", wafer {wafer}" if wafer and wafer not in alarm.text else ""
         return "ALARM", f"{self.tool.id} alarm {alarm.alid} {alarm.name}{where}: {alarm.text}"
 
     def _check(self, driver) -> tuple[str, str] | None:  # noqa: ANN001

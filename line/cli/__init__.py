@@ -1,0 +1,21 @@
+"""`bumpline`: the command line (typer + rich). This is the composition root: the one place that
+may start simulators and read their world model (to verify a demo's products)."""
+from __future__ import annotations
+
+import line.prefect_env  # noqa: F401  (before anything imports Prefect)
+
+import typer
+
+from line.cli import lot, recipe, run, sim
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Host control for a wafer bumping line: simulators, recipes, lots, ledger.")
+app.add_typer(sim.app, name="sim")
+app.add_typer(recipe.app, name="recipe")
+app.add_typer(lot.app, name="lot")
+app.command("run")(run.run)
+app.command("demo")(run.demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,38 @@
+"""Shared CLI helpers: consoles, loading with clear errors, defaults."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import typer
+from rich.console import Console
+
+from line.yamlio import DocumentError
+
+console = Console()
+err = Console(stderr=True)
+DEFAULT_LINE = "deploy/lines/sim.yaml"
+LineOption = typer.Option(DEFAULT_LINE, "--line", "-l", help="line config (tools, addresses, limits)")
+
+T = TypeVar("T")
+
+
+def or_exit(load: Callable[[], T]) -> T:
+    """Run a loader; a document error prints every problem (file:line:col: field: rule) and exits 1."""
+    try:
+        return load()
+    except DocumentError as exc:
+        for p in exc.problems:
+            err.print(f"[red]error[/red] {p}", highlight=False, soft_wrap=True)
+        err.print("[red]nothing was run[/red]")
+        raise typer.Exit(1) from None
+    except (KeyError, FileNotFoundError) as exc:
+        err.print(f"[red]error[/red] {exc.args[0] if exc.args else exc}")
+        raise typer.Exit(1) from None
+
+
+def existing(path: str) -> str:
+    if not Path(path).exists():
+        err.print(f"[red]error[/red] {path}: no such file")
+        raise typer.Exit(1)
+    return path
