@@ -85,6 +85,10 @@ class SimLine:
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self.stop())
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
         self._thread = threading.Thread(target=run, name="sim-line", daemon=True)

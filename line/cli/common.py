@@ -5,11 +5,12 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 
 from line.yamlio import DocumentError
 
-console = Console()
+console = Console(soft_wrap=True)
 err = Console(stderr=True)
 DEFAULT_LINE = "deploy/lines/sim.yaml"
 LineOption = typer.Option(DEFAULT_LINE, "--line", "-l", help="line config (tools, addresses, limits)")
@@ -23,11 +24,11 @@ def or_exit(load: Callable[[], T]) -> T:
         return load()
     except DocumentError as exc:
         for p in exc.problems:
-            err.print(f"[red]error[/red] {p}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error[/red] {escape(str(p))}", highlight=False, soft_wrap=True)
         err.print("[red]nothing was run[/red]")
         raise typer.Exit(1) from None
     except (KeyError, FileNotFoundError) as exc:
-        err.print(f"[red]error[/red] {exc.args[0] if exc.args else exc}")
+        err.print(f"[red]error[/red] {escape(str(exc.args[0] if exc.args else exc))}")
         raise typer.Exit(1) from None
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from line.cli.common import console, err
@@ -34,6 +35,6 @@ def show(lot_id: str) -> None:
         console.print(wafer_table(ledger, run.id, f"{run.step_id} {run.status} on {run.tool_id}: "
                                                   f"{run.recipe_name}@v{run.recipe_version} job {run.job_id}"))
     for a in ledger.alarms(lot_id):
-        console.print(f"[red]alarm[/red] {a.tool_id} {a.alid} {a.name} {a.wafer_id}: {a.text}")
+        console.print(f"[red]alarm[/red] {a.tool_id} {a.alid} {a.name} {a.wafer_id}: {escape(a.text)}")
     for h in ledger.holds(lot_id):
-        console.print(f"[yellow]hold[/yellow] {h.reason_type}: {h.reason} {('→ ' + h.decision) if h.decision else '(open)'}")
+        console.print(f"[yellow]hold[/yellow] {h.reason_type}: {escape(h.reason)} {('→ ' + h.decision) if h.decision else '(open)'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from line.cli.common import LineOption, console, err, or_exit
 from line.config import load_line
@@ -32,6 +33,6 @@ def validate(paths: list[str] = typer.Argument(..., help="recipe files or folder
         except DocumentError as exc:
             bad += 1
             for p in exc.problems:
-                err.print(f"[red]error[/red] {p}", highlight=False, soft_wrap=True)
+                err.print(f"[red]error[/red] {escape(str(p))}", highlight=False, soft_wrap=True)
     if bad:
         raise typer.Exit(1)

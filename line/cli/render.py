@@ -1,6 +1,7 @@
 """Rich renderings of lots and steps, read from the ledger only."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from line.cli.common import console
@@ -46,4 +47,4 @@ def show_outcome(ledger: Ledger, outcome: StepOutcome) -> None:
                               f"{outcome.lot_id} {outcome.step_id} on {outcome.tool_id} — {outcome.recipe} "
                               f"(sha256 {outcome.recipe_hash[:12]})"))
     style = "green" if outcome.status == "COMPLETE" else "bold red"
-    console.print(f"[{style}]{outcome.headline}[/{style}]", soft_wrap=True, highlight=False)
+    console.print(f"[{style}]{escape(outcome.headline)}[/{style}]", soft_wrap=True, highlight=False)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from drivers.transport.address import parse_address
@@ -87,7 +88,7 @@ def fault(tool: str, name: str, params: list[str] = typer.Argument(None, help="K
     try:
         result = control_for(cfg).inject(tool, name, **parse_params(params or []))
     except (OSError, RuntimeError) as exc:
-        err.print(f"[red]error[/red] {exc}")
+        err.print(f"[red]error[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     console.print(f"armed {result['fault']} on {result['tool']} {result['params'] or ''}")
 

@@ -100,12 +100,15 @@ class ScpiServer:
         if cmd is None:
             session.push(-113, f'Undefined header; "{header}"')
             return None
+        if cmd.params and not rest.strip():
+            session.push(-109, f"Missing parameter; {cmd.header} takes {', '.join(a.name for a in cmd.params)}")
+            return None
         try:
             args = decode_values(cmd.params, rest.strip()) if cmd.params else []
             if not cmd.params and rest.strip():
                 raise ValueError("parameter not allowed")
         except (ValueError, TypeError) as exc:
-            session.push(-109 if not rest.strip() else -224, f"Parameter error; {cmd.header}: {exc}")
+            session.push(-224, f"Illegal parameter value; {cmd.header}: {exc}")
             return None
         for arg, value in zip(cmd.params, args):
             if (rule := arg.check(value)) is not None:

@@ -1,0 +1,98 @@
+"""Shared fixtures: simulators on loopback, line files with their real ports, ledgers on SQLite
+and PostgreSQL, and a real Prefect test server (started once, only for tests that need it)."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+import line.prefect_env  # noqa: F401
+from sim_hw.line import SimLine, SimToolSpec
+
+PG_URL = os.environ.get("BUMPLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "recipes/sputter/ti100-cu300-seed.yaml"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Ledger files and Prefect state of tests never land in the work tree."""
+    home = tmp_path_factory.mktemp("bumpline-home")
+    os.environ["BUMPLINE_HOME"] = str(home)
+    os.environ.pop("BUMPLINE_DB_URL", None)
+
+
+@pytest.fixture
+def sim() -> Iterator[SimLine]:
+    line = SimLine([SimToolSpec("PVD01", "sputter"), SimToolSpec("PVD02", "sputter")], speed=600, seed=7,
+                   control_port=0).start_in_thread()
+    yield line
+    line.stop_thread()
+
+
+def write_line(path: Path, ports: dict[str, int], limits: str = "") -> Path:
+    tools = "\n".join(
+        f"  - id: {tid}\n    kind: sputter\n    address: TCPIP0::127.0.0.1::{port}::SOCKET\n"
+        + (limits if tid == "PVD01" else "")
+        for tid, port in ports.items())
+    path.write_text(f"apiVersion: bumpline/v1\nkind: Line\nmetadata: {{name: test-line}}\ntools:\n{tools}")
+    return path
+
+
+@pytest.fixture
+def line_file(sim: SimLine, tmp_path: Path) -> Path:
+    return write_line(tmp_path / "line.yaml", sim.ports(), "    limits:\n      power_kw: {max: 20}\n")
+
+
+def _pg_available() -> bool:
+    try:
+        with sa.create_engine(PG_URL).connect():
+            return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for the session. Unreachable: skip locally, fail under CI=true."""
+    if not _pg_available():
+        msg = f"PostgreSQL not reachable at {PG_URL}"
+        if IN_CI:
+            pytest.fail(msg + " (CI=true: the PostgreSQL tests must run)")
+        pytest.skip(msg)
+    name = f"bumpline_test_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    url = request.getfixturevalue("pg_url")
+    # one schema-clean database per test: drop every table the previous test made
+    eng = sa.create_engine(url)
+    with eng.begin() as c:
+        c.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    eng.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """A real Prefect server (temporary database) for flow tests; its API URL."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield PREFECT_API_URL.value()

@@ -1,0 +1,106 @@
+"""The command line as a user runs it: real subprocesses, real sockets, real Prefect."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from drivers.sputter.driver import SputterDriver
+from line.ledger import Ledger
+from sim_hw.control import SimControl
+from tests.conftest import ROOT, SEED, write_line
+
+BUMPLINE = [sys.executable, "-c", "from line.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([*BUMPLINE, *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+@pytest.fixture
+def sim_up(tmp_path: Path):
+    """`bumpline sim up` in its own process, on free ports."""
+    ports = {"PVD01": free_port(), "PVD02": free_port()}
+    control = free_port()
+    line = write_line(tmp_path / "line.yaml", ports)
+    line.write_text(line.read_text().replace("tools:\n", f"simulation: {{speed: 600, control: '127.0.0.1:{control}'}}\ntools:\n"))
+    proc = subprocess.Popen([*BUMPLINE, "sim", "up", "--line", str(line)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            SimControl("127.0.0.1", control).request("ping")
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("sim up did not start: " + proc.stdout.read())
+    yield line, ports, SimControl("127.0.0.1", control)
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_sim_up_serves_every_tool_and_takes_faults(sim_up):
+    line, ports, control = sim_up
+    tools = {t["tool"]: t for t in control.request("tools")}
+    assert {t: tools[t]["port"] for t in tools} == ports
+    d = SputterDriver("PVD02", f"TCPIP0::127.0.0.1::{ports['PVD02']}::SOCKET")
+    assert d.connect().serial == "PVD02"
+    d.close()
+    out = cli("sim", "fault", "PVD01", "hard_arc", "slot=2", "--line", str(line))
+    assert out.returncode == 0, out.stderr
+    assert control.request("faults", tool="PVD01") == {"hard_arc": {"params": {"slot": 2}, "one_shot": True}}
+    bad = cli("sim", "fault", "PVD01", "smoke", "--line", str(line))
+    assert bad.returncode == 1 and "unknown fault" in bad.stderr
+
+
+def test_recipe_validate_names_file_line_field_and_rule(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SEED.read_text().replace("power_kw: 12", "power_kw: 45").replace(
+        "chuck_temperature_c: 25", "chuck_temperature_c: 25\n    turbo: true"))
+    out = cli("recipe", "validate", str(bad), "recipes/")
+    assert out.returncode == 1
+    assert f"{bad}:15:5: spec.parameters.turbo: unknown field [extra_forbidden]" in out.stderr
+    assert "spec.parameters.layers[1].power_kw" in out.stderr and "[less_than_equal]" in out.stderr
+    assert "ok   recipes/sputter/ti100-cu300-seed.yaml" in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.prefect
+def test_run_refuses_a_broken_recipe_and_nothing_runs(sim_up, tmp_path):
+    line, ports, control = sim_up
+    bad = tmp_path / "over.yaml"
+    bad.write_text(SEED.read_text().replace("power_kw: 12", "power_kw: 45"))
+    out = cli("run", "--recipe", str(bad), "--tool", "PVD01", "--wafers", "3", "--line", str(line))
+    assert out.returncode == 1 and "power_kw" in out.stderr and "nothing was run" in out.stderr
+    assert control.jobs() == {"PVD01": [], "PVD02": []}
+
+
+@pytest.mark.prefect
+def test_run_with_a_hard_arc_ends_on_hold_in_one_clear_line(sim_up, prefect_server, tmp_path):
+    line, ports, control = sim_up
+    control.inject("PVD01", "hard_arc", slot=3)
+    home = tmp_path / "home"
+    out = cli("run", "--recipe", str(SEED), "--tool", "PVD01", "--wafers", "5", "--lot", "LOT-CLI",
+              "--line", str(line), env={"PREFECT_API_URL": prefect_server, "BUMPLINE_HOME": str(home)})
+    assert out.returncode == 2, out.stdout + out.stderr
+    headline = [l for l in out.stdout.splitlines() if l.startswith("LOT-CLI ON HOLD")]
+    assert len(headline) == 1, out.stdout
+    assert "ALARM" in headline[0] and "2001 HARD_ARC" in headline[0] and "LOT-CLI.03" in headline[0]
+    ledger = Ledger(f"sqlite:///{home / 'ledger.db'}")
+    assert ledger.lot("LOT-CLI").status == "ON_HOLD"
+    assert len(ledger.results(ledger.step_runs("LOT-CLI")[0].id)) == 5
+    ledger.dispose()

@@ -1,0 +1,60 @@
+"""A lot through a sputter step as a real Prefect flow, with the ledger on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+
+from line.flows import lot_step_flow
+from line.ledger import Ledger
+from tests.conftest import SEED
+
+pytestmark = pytest.mark.prefect
+
+
+def test_lot_completes_and_the_ledger_holds_its_genealogy(prefect_server, sim, line_file, db_url):
+    out = lot_step_flow("LOT-F1", 5, "PVD01", str(SEED), str(line_file), db_url=db_url)
+    assert out["status"] == "COMPLETE"
+    ledger = Ledger(db_url)
+    assert ledger.lot("LOT-F1").status == "COMPLETE"
+    (run,) = ledger.step_runs("LOT-F1")
+    assert (run.recipe_name, run.recipe_version, run.tool_id) == ("pvd-ti100-cu300-seed", 1, "PVD01")
+    assert run.recipe_hash == sim.tools["PVD01"].jobs[run.job_id].recipe_hash   # the tool ran exactly this body
+    assert run.flow_run_id
+    assert [r.status for r in ledger.results(run.id)] == ["PROCESSED"] * 5
+    assert len(ledger.measurements(run.id)) == 5 * 4
+    tool_states = [e.dest for e in ledger.events("tool", "PVD01")]
+    for s in ("SETTING_UP", "READY", "EXECUTING_PUMPDOWN", "EXECUTING_DEPOSIT", "EXECUTING_VENT", "IDLE"):
+        assert s in tool_states
+    wafer_states = [e.dest for e in ledger.events("wafer", "LOT-F1.03")]
+    assert "IN_PROCESS" in wafer_states and wafer_states[-1] in ("PROCESSED", "stocker")
+    assert ledger.lease_holder("PVD01") is None
+    ledger.dispose()
+
+
+def test_hard_arc_holds_the_lot_records_the_alarm_and_is_not_retried(prefect_server, sim, line_file, db_url):
+    sim.call(sim.inject, "PVD01", "hard_arc", slot=2)
+    out = lot_step_flow("LOT-F2", 4, "PVD01", str(SEED), str(line_file), db_url=db_url)
+    assert out["status"] == "ON_HOLD" and out["hold_type"] == "ALARM"
+    assert "HARD_ARC" in out["hold_reason"]
+    ledger = Ledger(db_url)
+    lot = ledger.lot("LOT-F2")
+    assert lot.status == "ON_HOLD" and "2001 HARD_ARC" in lot.hold_reason
+    (alarm,) = ledger.alarms("LOT-F2")
+    assert (alarm.alid, alarm.wafer_id) == (2001, "LOT-F2.02")
+    (run,) = ledger.step_runs("LOT-F2")
+    assert {r.wafer_id: r.status for r in ledger.results(run.id)} == {
+        "LOT-F2.01": "PROCESSED", "LOT-F2.02": "INCOMPLETE", "LOT-F2.03": "NOT_PROCESSED", "LOT-F2.04": "NOT_PROCESSED"}
+    assert {w.id: w.state for w in ledger.wafers("LOT-F2")}["LOT-F2.02"] == "ABORTED"
+    jobs = sim.tools["PVD01"].job_log()
+    assert len(jobs) == 1 and jobs[0]["start_count"] == 1          # never silently retried
+    assert ledger.holds("LOT-F2")[0].reason_type == "ALARM"
+    ledger.dispose()
+
+
+def test_rerunning_a_finished_lot_reattaches_instead_of_processing_again(prefect_server, sim, line_file, tmp_path):
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    lot_step_flow("LOT-F3", 3, "PVD01", str(SEED), str(line_file), db_url=db)
+    history = {w: len(sim.world.wafer(w).history) for w in ("LOT-F3.01", "LOT-F3.02", "LOT-F3.03")}
+    again = lot_step_flow("LOT-F3", 3, "PVD01", str(SEED), str(line_file), db_url=db)
+    assert again["status"] == "COMPLETE"
+    assert {w: len(sim.world.wafer(w).history) for w in history} == history   # no wafer processed twice
+    assert sim.tools["PVD01"].jobs["LOT-F3.S1.r0"].start_count == 1

@@ -1,0 +1,77 @@
+"""The ledger on SQLite and PostgreSQL: migrations, idempotent writes, leases."""
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.config import Config
+
+from drivers.jobs import Alarm, Measurement, WaferResult
+from line.ledger import Ledger
+from line.ledger.store import MIGRATIONS
+
+
+def test_schema_is_migrated_to_alembic_head(db_url):
+    ledger = Ledger(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with ledger.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == head
+    Ledger(db_url).dispose()  # a second start finds nothing to do
+    ledger.dispose()
+
+
+def test_lot_creation_is_idempotent(db_url):
+    ledger = Ledger(db_url)
+    first = ledger.ensure_lot("LOT1", 3, product="A")
+    again = ledger.ensure_lot("LOT1", 3, product="A")
+    assert first == again == ["LOT1.01", "LOT1.02", "LOT1.03"]
+    assert [e.dest for e in ledger.events("lot", "LOT1")] == ["CREATED"]
+    ledger.dispose()
+
+
+def test_results_measurements_and_alarms_are_written_once(db_url):
+    ledger = Ledger(db_url)
+    wafers = ledger.ensure_lot("LOT1", 2)
+    run = ledger.begin_step("LOT1", "S1", "sputter", "PVD01", "seed", 1, "ab" * 32, "LOT1.S1.r0")
+    assert ledger.begin_step("LOT1", "S1", "sputter", "PVD01", "seed", 1, "ab" * 32, "LOT1.S1.r0").id == run.id
+    results = [WaferResult(w, i, "PROCESSED", (Measurement("thickness.Cu", 301.0, "nm", 300.0),)) for i, w in
+               enumerate(wafers, 1)]
+    assert ledger.record_results(run.id, "PVD01", results) == 2
+    assert ledger.record_results(run.id, "PVD01", results) == 0       # a resume replays: nothing doubles
+    assert len(ledger.measurements(run.id)) == 2
+    assert {w.state for w in ledger.wafers("LOT1")} == {"PROCESSED"}
+    alarm = Alarm(2001, "HARD_ARC", "arc", "LOT1.S1.r0", "LOT1.02", 123.4)
+    ledger.record_alarm("PVD01", alarm, run.id)
+    ledger.record_alarm("PVD01", alarm, run.id)
+    assert len(ledger.alarms("LOT1")) == 1
+    ledger.open_hold("LOT1", run.id, "ALARM", "PVD01 alarm 2001 HARD_ARC")
+    assert ledger.lot("LOT1").status == "ON_HOLD"
+    assert ledger.holds("LOT1")[0].reason_type == "ALARM"
+    ledger.dispose()
+
+
+def test_a_tool_lease_has_one_holder_and_expires(db_url):
+    ledger = Ledger(db_url)
+    assert ledger.acquire_lease("PVD01", "lot-a", ttl_s=60)
+    assert not ledger.acquire_lease("PVD01", "lot-b", ttl_s=60)
+    assert ledger.acquire_lease("PVD01", "lot-a", ttl_s=60)             # re-entrant for its holder
+    ledger.release_lease("PVD01", "lot-a")
+    assert ledger.acquire_lease("PVD01", "lot-b", ttl_s=0.2)
+    time.sleep(0.3)                                                     # lot-b "died" without releasing
+    assert ledger.acquire_lease("PVD01", "lot-c", ttl_s=60)
+    assert ledger.lease_holder("PVD01") == "lot-c"
+    ledger.dispose()
+
+
+def test_every_write_is_visible_to_another_connection_at_once(db_url):
+    """Each write commits on its own: a kill after it cannot lose it."""
+    writer, reader = Ledger(db_url), Ledger(db_url, migrate=False)
+    writer.ensure_lot("LOT9", 1)
+    writer.record_event("tool", "PVD01", "IDLE", "SETTING_UP", "setup")
+    with reader.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from events where entity_id='PVD01'")).scalar() == 1
+    writer.dispose(); reader.dispose()

@@ -1,0 +1,43 @@
+"""The driver's mirror machine: GEM processing states, guards, no shortcuts."""
+import pytest
+from transitions import MachineError
+
+from drivers.states import ProcessingModel, build_machine
+
+
+def make(guard_ok=True):
+    changes = []
+    model = ProcessingModel("T1", {"EXECUTING_DEPOSIT": lambda: guard_ok}, changes.append)
+    build_machine(model, ("PUMPDOWN", "DEGAS", "DEPOSIT", "VENT"), ("DEPOSIT",))
+    return model, changes
+
+
+def test_normal_path_records_every_change_with_leaf_states():
+    m, changes = make()
+    for trig in ("connect", "setup", "setup_done", "start", "phase_DEGAS", "phase_DEPOSIT", "phase_VENT", "finish"):
+        assert getattr(m, trig)()
+    assert m.state == "IDLE"
+    assert [(c.source, c.dest) for c in changes][-2:] == [("EXECUTING_DEPOSIT", "EXECUTING_VENT"),
+                                                          ("EXECUTING_VENT", "IDLE")]
+
+
+def test_guard_refuses_the_plasma_phase():
+    m, _ = make(guard_ok=False)
+    m.connect(); m.setup(); m.setup_done(); m.start()
+    assert m.phase_DEPOSIT() is False
+    assert m.state == "EXECUTING_PUMPDOWN"
+
+
+def test_no_auto_transitions_and_invalid_triggers_raise():
+    m, _ = make()
+    assert not hasattr(m, "to_EXECUTING_DEPOSIT")
+    with pytest.raises(MachineError):
+        m.start()  # OFFLINE cannot start
+
+
+def test_alarm_from_any_executing_substate_and_clear_to_idle():
+    m, _ = make()
+    m.connect(); m.setup(); m.setup_done(); m.start(); m.phase_DEGAS()
+    assert m.alarm()
+    assert m.state == "ALARM"
+    assert m.clear() and m.state == "IDLE"
