@@ -1,6 +1,8 @@
 """Shared CLI helpers: consoles, loading with clear errors, defaults."""
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -10,7 +12,9 @@ from rich.console import Console
 
 from line.yamlio import DocumentError
 
-console = Console(soft_wrap=True)
+# Piped output (CI logs, `| tee`) gets 120 columns instead of Rich's 80, so tables stay readable.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+console = Console(soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True)
 DEFAULT_LINE = "deploy/lines/sim.yaml"
 LineOption = typer.Option(DEFAULT_LINE, "--line", "-l", help="line config (tools, addresses, limits)")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -19,9 +20,16 @@ BUMPLINE = [sys.executable, "-c", "from line.cli import main; main()"]
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range, so no outgoing socket can take it meanwhile."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
@@ -29,9 +37,8 @@ def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess
                           env={**os.environ, "COLUMNS": "200", **(env or {})})
 
 
-@pytest.fixture
-def sim_up(tmp_path: Path):
-    """`bumpline sim up` in its own process, on free ports."""
+def start_sim_up(tmp_path: Path):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     ports = {"PVD01": free_port(), "PVD02": free_port()}
     control = free_port()
     line = write_line(tmp_path / "line.yaml", ports)
@@ -39,16 +46,26 @@ def sim_up(tmp_path: Path):
     proc = subprocess.Popen([*BUMPLINE, "sim", "up", "--line", str(line)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "200"})
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             SimControl("127.0.0.1", control).request("ping")
-            break
+            return proc, line, ports, SimControl("127.0.0.1", control)
         except OSError:
             time.sleep(0.2)
+    proc.kill()
+    return proc.stdout.read(), None, None, None
+
+
+@pytest.fixture
+def sim_up(tmp_path: Path):
+    """`bumpline sim up` in its own process, on free ports (a port lost to a race is retried)."""
+    for attempt in range(3):
+        proc, line, ports, control = start_sim_up(tmp_path / str(attempt))
+        if line is not None:
+            break
     else:
-        proc.kill()
-        pytest.fail("sim up did not start: " + proc.stdout.read())
-    yield line, ports, SimControl("127.0.0.1", control)
+        pytest.fail(f"sim up did not start: {proc}")
+    yield line, ports, control
     proc.terminate()
     proc.wait(10)
 
