@@ -17,6 +17,7 @@ DEFAULTS = {
 def configure() -> None:
     home = Path(os.environ.get("BUMPLINE_HOME", ".bumpline")).resolve()
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
 
