@@ -107,7 +107,8 @@ class ScpiJobBackend:
 
     def alarms(self) -> list[Alarm]:
         (rows,) = self.scpi.query("ALAR:LIST?")
-        return [Alarm(**row) for row in rows]
+        fields = Alarm.__dataclass_fields__
+        return [Alarm(**{k: v for k, v in row.items() if k in fields}) for row in rows]
 
     def clear_alarms(self) -> None:
         self.scpi.command("ALAR:CLE")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from drivers.backend import JobBackend
 from drivers.errors import (CommandRejected, CommunicationLost, InterlockViolation, InvalidTransition,
                             OutOfRange, ToolAlarm, ToolError)
-from drivers.jobs import Alarm, Identity, JobStatus, WaferResult
+from drivers.jobs import Alarm, Identity, JobStatus, WaferResult, body_hash
 from drivers.limits import Limit, check_limits
 from drivers.states import ProcessingModel, StateChange, build_machine
 
@@ -28,10 +28,11 @@ class ToolDriver:
     recipe_model: ClassVar[type[BaseModel]]
     limits: ClassVar[dict[str, Limit]]
 
-    def __init__(self, tool_id: str, address: str, *, limits: dict[str, Limit] | None = None,
-                 timeout_s: float = 3.0, comm_budget_s: float = 30.0) -> None:
+    def __init__(self, tool_id: str, address: str, *, endpoints: dict[str, str] | None = None,
+                 limits: dict[str, Limit] | None = None, timeout_s: float = 3.0, comm_budget_s: float = 30.0) -> None:
         self.tool_id = tool_id
         self.address = address
+        self.endpoints = dict(endpoints or {})
         self.tool_limits = limits or dict(self.limits)
         self.comm_budget_s = comm_budget_s
         self.backend: JobBackend = self.make_backend(address, timeout_s)
@@ -112,14 +113,20 @@ class ToolDriver:
 
     def setup(self, job_id: str, wafers: list[str], parameters: BaseModel | dict[str, Any],
               expected_hash: str | None = None) -> str:
-        """Load the process program and create the job; returns the hash the tool holds."""
+        """Load the process program and create the job; returns the checksum the tool reports.
+
+        `expected_hash` is the recipe's identity (SHA-256 of its canonical body): a body that no
+        longer hashes to it is refused before anything is sent; the backend then checks that the
+        tool holds exactly what was sent.
+        """
         recipe = self.validate(parameters)
+        body = recipe.model_dump(mode="json")
+        if expected_hash and body_hash(body) != expected_hash:
+            raise ToolError(self.tool_id, f"recipe body hashes to {body_hash(body)[:12]}, not the approved "
+                                          f"{expected_hash[:12]}: refused")
         self._fire("setup")
         try:
-            body = recipe.model_dump(mode="json")
             tool_hash = self.backend.load_recipe(body)
-            if expected_hash and tool_hash != expected_hash:
-                raise ToolError(self.tool_id, f"recipe hash mismatch: tool {tool_hash[:12]} != expected {expected_hash[:12]}")
             self.backend.create_job(job_id, wafers)
         except Exception:
             self.model.setup_failed()

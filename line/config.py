@@ -34,6 +34,7 @@ class ToolConfig(Strict):
     kind: str
     address: str = Field(description="TCPIP0::HOST::PORT::SOCKET (SCPI) or modbus-tcp://HOST:PORT/UNIT")
     bay: str = ""
+    endpoints: dict[str, str] = Field(default_factory=dict, description="auxiliary addresses, e.g. per-cell rectifiers")
     limits: dict[str, LimitOverride] = {}
     options: dict[str, Any] = Field(default_factory=dict, description="simulator options (ignored by real tools)")
 
@@ -48,6 +49,13 @@ class ToolConfig(Strict):
     @classmethod
     def _address(cls, v: str) -> str:
         parse_address(v)
+        return v
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, v: dict[str, str]) -> dict[str, str]:
+        for address in v.values():
+            parse_address(address)
         return v
 
     @model_validator(mode="after")
@@ -117,12 +125,17 @@ def load_line(path: str | Path) -> LineConfig:
     return cfg
 
 
-def rebind_ports(cfg: LineConfig, ports: dict[str, int]) -> LineConfig:
-    """A copy of the config with simulator-chosen ports (tests start simulators on port 0)."""
+def rebind_ports(cfg: LineConfig, ports: dict[str, int],
+                 endpoint_ports: dict[str, dict[str, int]] | None = None) -> LineConfig:
+    """A copy of the config with simulator-chosen ports (tests and the demo start simulators on port 0)."""
     tools = []
     for t in cfg.tools:
         if t.id in ports:
             t = t.model_copy(update={"address": str(parse_address(t.address).with_port(ports[t.id]))})
+        if endpoint_ports and t.id in endpoint_ports:
+            eps = {name: str(parse_address(t.endpoints.get(name, "TCPIP0::127.0.0.1::0::SOCKET")).with_port(port))
+                   for name, port in endpoint_ports[t.id].items()}
+            t = t.model_copy(update={"endpoints": eps})
         tools.append(t)
     new = cfg.model_copy(update={"tools": tools})
     new._source = cfg.source

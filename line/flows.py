@@ -20,10 +20,11 @@ from line.steps import StepOutcome, ToolStep
 @task(name="tool-step", retries=0, cache_policy=NO_CACHE, task_run_name="{step_id} on {tool_id}")
 def tool_step_task(lot_id: str, step_id: str, tool_id: str, recipe_path: str, line_path: str,
                    wafers: list[str], db_url: str | None, ports: dict[str, int] | None,
-                   tolerance_pct: float, flow_run_id: str) -> dict[str, Any]:
+                   endpoint_ports: dict[str, dict[str, int]] | None, tolerance_pct: float,
+                   flow_run_id: str) -> dict[str, Any]:
     line = load_line(line_path)
     if ports:
-        line = rebind_ports(line, ports)
+        line = rebind_ports(line, ports, endpoint_ports)
     tool = line.tool(tool_id)
     recipe = load_tool_recipe(recipe_path, [tool])
     ledger = Ledger(db_url)
@@ -40,6 +41,7 @@ def tool_step_task(lot_id: str, step_id: str, tool_id: str, recipe_path: str, li
 @flow(name="lot-single-step", persist_result=False)
 def lot_step_flow(lot_id: str, wafer_count: int, tool_id: str, recipe_path: str, line_path: str,
                   step_id: str = "S1", db_url: str | None = None, ports: dict[str, int] | None = None,
+                  endpoint_ports: dict[str, dict[str, int]] | None = None,
                   tolerance_pct: float = 10.0) -> dict[str, Any]:
     """Run one lot of `wafer_count` wafers through one tool step and record it all in the ledger."""
     ledger = Ledger(db_url)
@@ -50,7 +52,7 @@ def lot_step_flow(lot_id: str, wafer_count: int, tool_id: str, recipe_path: str,
         ledger.dispose()
     run_id = str(get_run_context().flow_run.id)
     result = tool_step_task(lot_id, step_id, tool_id, recipe_path, line_path, wafers, db_url, ports,
-                            tolerance_pct, run_id)
+                            endpoint_ports, tolerance_pct, run_id)
     outcome = StepOutcome(**result)
     ledger = Ledger(db_url)
     try:

@@ -79,7 +79,8 @@ class ToolStep:
         self._last: JobStatus | None = None
 
     def execute(self) -> StepOutcome:
-        driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, limits=self.tool.effective_limits())
+        driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, endpoints=self.tool.endpoints,
+                                              limits=self.tool.effective_limits())
         driver.subscribe(lambda ch: self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger,
                                                             self.run.id, {"job": ch.job_id}))
         with tool_lease(self.ledger, self.tool.id, holder=self.job_id, ttl_s=self.lease_ttl_s):

@@ -9,7 +9,7 @@ from typing import Any
 
 from drivers.limits import Limit
 from sim_hw.clock import VirtualClock
-from sim_hw.registry import SIMULATORS
+from sim_hw.registry import simulators
 from sim_hw.tool import SimTool
 from sim_hw.world import WorldModel
 
@@ -20,6 +20,7 @@ class SimToolSpec:
     kind: str
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
+    endpoints: dict[str, int] = field(default_factory=dict)  # auxiliary servers (e.g. rectifiers)
     limits: dict[str, Limit] | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -27,7 +28,7 @@ class SimToolSpec:
 class SimLine:
     def __init__(self, tools: list[SimToolSpec], speed: float = 600.0, seed: int = 0,
                  control_port: int | None = 0) -> None:
-        unknown = sorted({t.kind for t in tools} - set(SIMULATORS))
+        unknown = sorted({t.kind for t in tools} - set(simulators()))
         if unknown:
             raise ValueError(f"no simulator for tool kind(s) {', '.join(unknown)}")
         self.specs = tools
@@ -46,11 +47,12 @@ class SimLine:
 
         self.loop = asyncio.get_running_loop()
         for spec in self.specs:
-            tool_cls, make_server = SIMULATORS[spec.kind]
-            tool = tool_cls(spec.tool_id, self.clock, self.world, self.seed, spec.limits, spec.options)
-            server = make_server(tool, spec.host, spec.port)
-            await server.start()
-            self.tools[spec.tool_id], self.servers[spec.tool_id] = tool, server
+            kind = simulators()[spec.kind]
+            tool = kind.tool(spec.tool_id, self.clock, self.world, self.seed, spec.limits, spec.options)
+            servers = kind.servers(tool, spec.host, {"main": spec.port, **spec.endpoints})
+            for server in servers.values():
+                await server.start()
+            self.tools[spec.tool_id], self.servers[spec.tool_id] = tool, servers
         if self.control_port is not None:
             self.control = ControlServer(self, port=self.control_port)
             await self.control.start()
@@ -60,13 +62,20 @@ class SimLine:
             for job in tool.jobs.values():
                 if job.task and not job.task.done():
                     job.task.cancel()
-        for server in self.servers.values():
-            await server.stop()
+        for servers in self.servers.values():
+            for server in servers.values():
+                await server.stop()
         if self.control:
             await self.control.stop()
 
     def ports(self) -> dict[str, int]:
-        return {tid: s.port for tid, s in self.servers.items()}
+        """Each tool's main port."""
+        return {tid: s["main"].port for tid, s in self.servers.items()}
+
+    def endpoint_ports(self) -> dict[str, dict[str, int]]:
+        """Auxiliary endpoints' ports per tool (tools that have any)."""
+        return {tid: {n: srv.port for n, srv in s.items() if n != "main"} for tid, s in self.servers.items()
+                if len(s) > 1}
 
     # ---- running in a background thread (tests, demo) --------------------------------------
     def start_in_thread(self) -> "SimLine":
@@ -124,5 +133,7 @@ class SimLine:
             raise KeyError(f"no simulated tool {tool_id!r}; have {', '.join(self.tools)}") from None
 
     def describe(self) -> list[dict[str, Any]]:
-        return [{"tool": tid, "kind": t.kind, "host": self.servers[tid].host, "port": self.servers[tid].port,
+        return [{"tool": tid, "kind": t.kind, "host": self.servers[tid]["main"].host,
+                 "port": self.servers[tid]["main"].port,
+                 "endpoints": {n: s.port for n, s in self.servers[tid].items() if n != "main"},
                  "state": t.tool_state, "faults": sorted(t.faults.known)} for tid, t in self.tools.items()]

@@ -1,15 +1,53 @@
-"""Simulator per tool kind, with the protocol server that fronts it."""
+"""Simulator per tool kind, discovered: every package `sim_hw/<kind>/` whose `sim.py` sets
+`SIMULATOR = SimKind(...)`: the simulated tool class and the protocol servers that front it."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
-from drivers.sputter.interface import INTERFACE as SPUTTER_SCPI
-from sim_hw.scpi.server import ScpiServer
-from sim_hw.sputter.sim import SputterSim
+import sim_hw
 from sim_hw.tool import SimTool
 
-ServerFactory = Callable[[SimTool, str, int], Any]
+# (tool, host, {endpoint: port}) -> {endpoint: server}; the endpoint "main" is the tool's address.
+ServerFactory = Callable[[SimTool, str, dict[str, int]], dict[str, Any]]
 
-SIMULATORS: dict[str, tuple[type[SimTool], ServerFactory]] = {
-    "sputter": (SputterSim, lambda tool, host, port: ScpiServer(SPUTTER_SCPI, tool, host, port)),
-}
+
+@dataclass(frozen=True)
+class SimKind:
+    tool: type[SimTool]
+    servers: ServerFactory
+
+
+def scpi_main(interface) -> ServerFactory:  # noqa: ANN001
+    """The usual case: one SCPI socket server for the whole tool."""
+    from sim_hw.scpi.server import ScpiServer
+
+    return lambda tool, host, ports: {"main": ScpiServer(interface, tool, host, ports.get("main", 0))}
+
+
+def plc_main(interface) -> ServerFactory:  # noqa: ANN001
+    """A PLC tool: one Modbus TCP server."""
+    from sim_hw.modbus.server import PlcServer
+
+    return lambda tool, host, ports: {"main": PlcServer(interface, tool, host, ports.get("main", 0))}
+
+
+@lru_cache(maxsize=1)
+def simulators() -> dict[str, SimKind]:
+    found: dict[str, SimKind] = {}
+    for mod in pkgutil.iter_modules(sim_hw.__path__):
+        if not mod.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"sim_hw.{mod.name}.sim")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"sim_hw.{mod.name}.sim":
+                continue
+            raise
+        kind = getattr(module, "SIMULATOR", None)
+        if kind is not None:
+            found[kind.tool.kind] = kind
+    return found

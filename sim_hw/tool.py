@@ -306,8 +306,9 @@ class SimTool:
         await self.clock.sleep(sim_seconds)
 
     def raise_alarm(self, stop: AlarmStop, job: SimJob | None, wafer_id: str = "") -> None:
+        slot = job.wafers.index(wafer_id) + 1 if job and wafer_id in job.wafers else 0
         self.alarm_rows.append({"alid": stop.alid, "name": stop.name, "text": stop.text,
-                                "job_id": job.job_id if job else "", "wafer_id": wafer_id,
+                                "job_id": job.job_id if job else "", "wafer_id": wafer_id, "slot": slot,
                                 "at_s": round(self.clock.now(), 3)})
 
     def _log_wafer(self, job: SimJob, row: dict[str, Any]) -> None:

@@ -53,3 +53,4 @@ class SputterDriver(ToolDriver):
             ms.append(Measurement("preclean.removed", row["preclean_removed_nm"], "nm"))
         ms.append(Measurement("arcs.micro", row.get("micro_arcs", 0), "count"))
         return WaferResult(row["wafer_id"], row["slot"], row["status"], tuple(ms), row)
+DRIVER = SputterDriver

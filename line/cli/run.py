@@ -39,7 +39,8 @@ def reachable(tool: ToolConfig, host_port: tuple[str, int] | None = None) -> Non
 
 
 def run_lot_with_progress(lot_id: str, wafers: int, tool_id: str, recipe: str, line: str,
-                          ports: dict[str, int] | None = None, tolerance_pct: float = 10.0) -> StepOutcome:
+                          ports: dict[str, int] | None = None, tolerance_pct: float = 10.0,
+                          endpoint_ports: dict[str, dict[str, int]] | None = None) -> StepOutcome:
     """Run the Prefect flow in a worker thread; draw progress from the ledger in this one."""
     import logging
 
@@ -52,7 +53,7 @@ def run_lot_with_progress(lot_id: str, wafers: int, tool_id: str, recipe: str, l
     def work() -> None:
         try:
             box["result"] = lot_step_flow(lot_id, wafers, tool_id, recipe, line, ports=ports,
-                                          tolerance_pct=tolerance_pct)
+                                          endpoint_ports=endpoint_ports, tolerance_pct=tolerance_pct)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             box["error"] = exc
 
@@ -117,7 +118,8 @@ def demo(wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
         console.print(f"simulated line {cfg.metadata.name}: {len(simline.tools)} tools, clock ×{simline.clock.speed:g}")
         lot_id = new_lot_id("DEMO")
         t0 = time.monotonic()
-        outcome = run_lot_with_progress(lot_id, wafers, tool, recipe, line, ports=simline.ports())
+        outcome = run_lot_with_progress(lot_id, wafers, tool, recipe, line, ports=simline.ports(),
+                                        endpoint_ports=simline.endpoint_ports())
         wall = time.monotonic() - t0
         ledger = Ledger()
         show_outcome(ledger, outcome)

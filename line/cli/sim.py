@@ -24,7 +24,8 @@ def sim_line(cfg: LineConfig, any_port: bool = False, speed: float | None = None
     specs = []
     for t in cfg.tools:
         addr = parse_address(t.address)
-        specs.append(SimToolSpec(t.id, t.kind, addr.host, 0 if any_port else addr.port,
+        endpoints = {n: 0 if any_port else parse_address(a).port for n, a in t.endpoints.items()}
+        specs.append(SimToolSpec(t.id, t.kind, addr.host, 0 if any_port else addr.port, endpoints,
                                  t.effective_limits(), t.options))
     sim = cfg.simulation
     return SimLine(specs, speed=speed or (sim.speed if sim else 600.0), seed=sim.seed if sim else 0,
@@ -49,7 +50,8 @@ def up(line: str = LineOption, speed: float = typer.Option(None, help="override 
         for col in ("tool", "kind", "address", "faults"):
             table.add_column(col)
         for t in cfg.tools:
-            table.add_row(t.id, t.kind, t.address, ", ".join(sorted(simline.tools[t.id].faults.known)))
+            table.add_row(t.id, t.kind, "\n".join([t.address, *(f"{n}: {a}" for n, a in t.endpoints.items())]),
+                          ", ".join(sorted(simline.tools[t.id].faults.known)))
         console.print(table)
         console.print(f"control port 127.0.0.1:{simline.control.port}  (bumpline sim fault TOOL FAULT)  — Ctrl-C stops")
         try:

@@ -14,7 +14,7 @@ from typing import Any
 
 from drivers.scpi_spec import (STB_EAV, STB_ESB, STB_MSS, STB_OPER, STB_QUES, ScpiInterface,
                                decode_values, encode_values)
-from sim_hw.tool import SimError, SimTool
+from sim_hw.tool import SimError
 
 log = logging.getLogger(__name__)
 ESR_QUERY_ERROR, ESR_EXEC_ERROR, ESR_COMMAND_ERROR = 1 << 2, 1 << 4, 1 << 5
@@ -31,7 +31,8 @@ class Session:
 
 
 class ScpiServer:
-    def __init__(self, interface: ScpiInterface, tool: SimTool, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, interface: ScpiInterface, tool: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        """`tool`: a SimTool, or any instrument with `faults`, `alarm_rows`, `tool_state` and the handlers."""
         self.interface = interface
         self.tool = tool
         self.host, self.port = host, port

@@ -7,6 +7,7 @@ from typing import Any
 from drivers.sputter import interface as spec
 from drivers.sputter.recipe import SputterRecipe
 from sim_hw.sputter import physics
+from sim_hw.registry import SimKind, scpi_main
 from sim_hw.tool import AlarmStop, SimJob, SimTool
 from sim_hw.world import Layer
 
@@ -172,3 +173,6 @@ class SputterSim(SimTool):
             self.world.deposit(row["wafer_id"], ("pad", "field"),
                                Layer(layer.material, thickness, layer.role, self.tool_id, job.job_id,
                                      {"complete": complete}))
+
+
+SIMULATOR = SimKind(SputterSim, scpi_main(spec.INTERFACE))
