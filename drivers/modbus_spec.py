@@ -83,6 +83,10 @@ class RegisterMap:
         return self.index[name]
 
     def writable(self, address: int) -> bool:
+        """Declared writable, or anywhere in the recipe block (written whole, spares as zero)."""
+        start, count = self.recipe_block
+        if start <= address < start + count:
+            return True
         reg = self.by_address.get(address)
         return reg is not None and reg.writable
 

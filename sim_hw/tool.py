@@ -318,3 +318,47 @@ class SimTool:
     def noise(self, sigma_rel: float) -> float:
         """A multiplicative noise factor ~ N(1, sigma)."""
         return 1.0 + self.rng.gauss(0.0, sigma_rel)
+
+
+class BatchSimTool(SimTool):
+    """A tool that processes the whole cassette at once (wet bench, oven)."""
+
+    capacity: ClassVar[int] = 25
+
+    def check_capacity(self, n_wafers: int) -> None:
+        cap = int(self.options.get("capacity", self.capacity))
+        if n_wafers > cap:
+            raise SimError(-222, f"At most {cap} wafers per batch")
+
+    async def process(self, job: SimJob) -> None:
+        self.batch_started = False
+        for row in job.results:
+            row["status"], row["started_s"] = "IN_PROCESS", self.clock.now()
+        try:
+            await self.process_batch(job)
+        except AlarmStop as stop:
+            for row in job.results:
+                row["status"] = "INCOMPLETE" if self.batch_started else "NOT_PROCESSED"
+                row["alarm"] = stop.name
+                if self.batch_started:
+                    self._log_wafer(job, row)
+            await self.hold_for_alarm(job, stop, "")
+            return
+        for row in job.results:
+            row["status"], row["ended_s"] = "PROCESSED", self.clock.now()
+            self._log_wafer(job, row)
+
+    async def process_batch(self, job: SimJob) -> None:
+        raise NotImplementedError
+
+    async def integrate(self, step, dt: float = 1.0, tick_wall_s: float = 0.02) -> None:  # noqa: ANN001
+        """Advance a model on the virtual clock: call `step(dt)` for every `dt` of simulated time
+        that has passed, until it returns True. The model's numbers do not depend on wall timing."""
+        last = self.clock.now()
+        while True:
+            await asyncio.sleep(tick_wall_s)
+            now = self.clock.now()
+            while now - last >= dt:
+                last += dt
+                if step(dt):
+                    return

@@ -1,0 +1,44 @@
+"""Oven (cure / reflow, batch, PLC on Modbus TCP): profile segments, N2 purge, O2 limit.
+
+Numbers from reference/process.md §1.5 (reflow), §1.7 (PI cure), §1.4 (paste cure).
+"""
+from __future__ import annotations
+
+from drivers.limits import Limit
+from drivers.modbus_jobs import PlcInterface
+from drivers.modbus_spec import Reg, repeated
+
+KIND = "oven"
+PHASES = ("PURGE", "HEAT", "COOL")
+MAX_SEGMENTS = 8
+
+LIMITS: dict[str, Limit] = {
+    "ramp_c_per_min": Limit(0.5, 180.0, "°C/min"),
+    "target_c": Limit(20.0, 450.0, "°C"),
+    "hold_s": Limit(0.0, 36000.0, "s"),
+    "o2_limit_ppm": Limit(5.0, 250000.0, "ppm"),
+    "n2_flow_slm": Limit(0.0, 200.0, "slm"),
+    "cool_c_per_min": Limit(1.0, 240.0, "°C/min"),
+    "liquidus_c": Limit(100.0, 350.0, "°C"),
+}
+
+ALARMS = {
+    3001: ("O2_HIGH", "O2 above the recipe limit (N2 supply?)"),
+    3002: ("ZONE_DEVIATION", "oven temperature deviates more than 15 °C from the profile"),
+}
+
+RECIPE_REGS = repeated("segments", MAX_SEGMENTS, 2000, [("ramp_c_per_min", "f32", "°C/min"),
+                                                        ("target_c", "f32", "°C"), ("hold_s", "f32", "s")]) + (
+    Reg("n2_purge", 2060, "bool", writable=True),
+    Reg("o2_limit_ppm", 2061, "f32", "ppm", writable=True),
+    Reg("n2_flow_slm", 2063, "f32", "slm", writable=True),
+    Reg("cool_c_per_min", 2065, "f32", "°C/min", writable=True),
+    Reg("liquidus_c", 2067, "f32", "°C", writable=True),
+)
+READBACK_REGS = (
+    Reg("oven_c", 3000, "f32", "°C"), Reg("wafer_c", 3002, "f32", "°C"), Reg("setpoint_c", 3004, "f32", "°C"),
+    Reg("o2_ppm", 3006, "f32", "ppm"), Reg("segment", 3008, "u16"),
+)
+RESULT_FIELDS = ("peak_c", "tal_s", "o2_max_hot_ppm", "time_above_230_s")
+
+INTERFACE = PlcInterface(KIND, PHASES, RESULT_FIELDS, RECIPE_REGS, READBACK_REGS, ALARMS)

@@ -1,0 +1,43 @@
+"""What a thermal history does to the layers on a wafer (reference/process.md §1.5, §1.7, §6.1)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sim_hw.world import Wafer
+
+SOLDERS = ("SnAg", "SAC305", "Sn")
+DEWET_O2_PPM = 1500.0        # above this while molten: dewetting / voids (§1.5)
+# (threshold °C, minimum time above it, nominal cure °C): within 10 °C of the cure temperature counts
+PI_CURE = ((340.0, 30 * 60.0, 350.0), (225.0, 60 * 60.0, 230.0))
+PASTE_CURE_C, PASTE_CURE_S = 120.0, 30 * 60.0
+POLYMER_DECOMPOSE_C = 300.0
+
+
+def apply_thermal(wafer: Wafer, tool: str, job: str, history: dict[str, Any]) -> None:
+    """history: peak_c, tal_s, above: {°C: seconds}, o2_max_hot_ppm, liquidus_c."""
+    peak, above = history["peak_c"], history["above"]
+    for region in wafer.regions.values():
+        for layer in region:
+            p = layer.props
+            if layer.role == "resist" and peak > p.get("t_limit_c", 120.0):
+                p["damaged"] = f"{peak:.0f} °C > {p.get('t_limit_c', 120.0):.0f} °C limit ({tool} {job})"
+            if layer.material in ("PI", "PBO") and not p.get("cured"):
+                for threshold, need, nominal in PI_CURE:
+                    if above.get(threshold, 0.0) >= need:
+                        p["cured"], p["cure_c"] = True, nominal
+                        layer.thickness_nm *= 0.75  # imidisation shrink
+                        break
+            if layer.material == "Ag-epoxy" and above.get(PASTE_CURE_C, 0.0) >= PASTE_CURE_S:
+                p["cured"] = True
+            if layer.role == "sacrificial" and layer.material in ("polymer", "epoxy") and peak > POLYMER_DECOMPOSE_C:
+                p["damaged"] = f"polymer sacrificial layer decomposed at {peak:.0f} °C"
+            if layer.material in SOLDERS and peak >= history["liquidus_c"]:
+                p["reflows"] = p.get("reflows", 0) + 1
+                if history["o2_max_hot_ppm"] > DEWET_O2_PPM:
+                    p["dewetted"] = True
+    if any(l.material in SOLDERS for r in wafer.regions.values() for l in r) and peak >= history["liquidus_c"]:
+        wafer.reflow_count += 1
+    damaged = [l.props["damaged"] for r in wafer.regions.values() for l in r if "damaged" in l.props]
+    for d in damaged:
+        if d not in wafer.flags:
+            wafer.flags.append(d)
