@@ -35,6 +35,16 @@ class Wafer:
     def top(self, region: str) -> Layer:
         return self.regions[region][-1]
 
+    def has_layer(self, role: str) -> bool:
+        return any(l.role == role for r in self.regions.values() for l in r)
+
+    def remove(self, region: str, layer: Layer) -> list[Layer]:
+        """Take a layer out of a region with everything above it (a lift-off); returns what went."""
+        stack = self.regions[region]
+        i = next(i for i, l in enumerate(stack) if l is layer)
+        gone, self.regions[region] = stack[i:], stack[:i]
+        return gone
+
     def layers(self, region: str, role: str | None = None, material: str | None = None) -> list[Layer]:
         return [l for l in self.regions[region]
                 if (role is None or l.role == role) and (material is None or l.material == material)]

@@ -1,0 +1,23 @@
+"""Metrology program: what to measure, where, at how many sites."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from drivers.limits import limited
+from drivers.metrology.interface import LIMITS, MEASUREMENTS
+
+
+class MetrologyRecipe(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    measurement: Literal[MEASUREMENTS]  # type: ignore[valid-type]
+    region: Literal["pad", "field"]
+    material: str | None = None
+    sites: int = limited(LIMITS, "sites")
+
+    @model_validator(mode="after")
+    def _material(self) -> "MetrologyRecipe":
+        if self.measurement == "film_thickness" and not self.material:
+            raise ValueError("film_thickness needs the material of the film to measure")
+        return self

@@ -1,0 +1,40 @@
+"""Litho physics (reference/process.md §1.2).
+
+- spin coat: t = k / sqrt(rpm), k per resist (calibrated on the table's thickness/speed pairs)
+- exposure: delivered dose = lamp intensity × exposure time (time set from the recipe dose at the
+  nominal intensity); an opening clears when the dose reaches the resist's clearing dose per µm
+- develop: an opening also needs enough develop time for the full thickness
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Resist:
+    k_um_sqrt_rpm: float      # thickness × sqrt(rpm)
+    clear_mj_cm2_per_um: float
+    develop_um_per_min: float
+    t_limit_c: float          # above this the resist reflows / cross-links (§6.1)
+    tone: str
+
+
+RESISTS = {
+    "AZ1500": Resist(94.9, 60.0, 3.0, 110.0, "positive"),      # 1.5 µm @ 4000 rpm, 90 mJ/cm²
+    "AZ4620": Resist(348.6, 65.0, 5.0, 110.0, "positive"),     # 9 µm @ 1500 rpm, ~600 mJ/cm²
+    "AZ12XT": Resist(632.5, 15.0, 8.0, 130.0, "positive"),     # 20 µm @ 1000 rpm, 300 mJ/cm²
+    "THICK-NEG": Resist(1897.0, 20.0, 20.0, 130.0, "negative"),  # 60 µm @ 1000 rpm, 1200 mJ/cm²
+}
+
+
+def spin_thickness_um(resist: str, rpm: float) -> float:
+    return RESISTS[resist].k_um_sqrt_rpm / math.sqrt(rpm)
+
+
+def cleared_fraction(resist: str, thickness_um: float, dose_mj_cm2: float, develop_s: float) -> float:
+    """How much of the resist depth an opening clears (1.0 = fully open to the layer below)."""
+    r = RESISTS[resist]
+    by_dose = dose_mj_cm2 / (r.clear_mj_cm2_per_um * thickness_um)
+    by_develop = r.develop_um_per_min * develop_s / 60.0 / thickness_um
+    return max(0.0, min(1.0, by_dose, by_develop))

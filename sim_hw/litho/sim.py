@@ -1,0 +1,79 @@
+"""Simulated coat/develop track with aligner: one wafer at a time through coat, bake, expose, develop."""
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.litho import interface as spec
+from drivers.litho.recipe import LithoRecipe
+from sim_hw.litho import physics
+from sim_hw.registry import SimKind, scpi_main
+from sim_hw.tool import AlarmStop, SimJob, SimTool
+from sim_hw.world import Layer
+
+HANDLING_S = 15.0
+ALIGN_S = 20.0
+RINSE_S = 30.0
+
+
+class LithoSim(SimTool):
+    kind = spec.KIND
+    recipe_model = LithoRecipe
+    limits = spec.LIMITS
+    faults_known = {
+        "resist_low": "dispense bottle runs dry: RESIST_LOW before the next coat",
+        "lamp_low": "lamp intensity falls to `factor` (default 0.5) of nominal: openings under-exposed",
+    }
+
+    def lamp(self) -> float:
+        fault = self.faults.active("lamp_low")
+        return spec.NOMINAL_LAMP_MW_CM2 * (float(fault.params.get("factor", 0.5)) if fault else 1.0)
+
+    def readings(self) -> dict[str, Any]:
+        return {"lamp_mw_cm2": self.lamp(), "resist_pct": 5.0 if self.faults.active("resist_low") else 80.0}
+
+    def lamp_intensity(self) -> tuple:
+        return (self.lamp(),)
+
+    def resist_level(self) -> tuple:
+        return (self.readings()["resist_pct"],)
+
+    async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
+        r = LithoRecipe.model_validate(job.recipe)
+        res = physics.RESISTS[r.resist]
+        wafer_id = row["wafer_id"]
+        await self.clock.sleep(HANDLING_S)
+        job.phase = "COAT"
+        if self.faults.take("resist_low"):
+            raise AlarmStop(4001, "RESIST_LOW", f"{r.resist} dispense bottle empty before coating {wafer_id}")
+        await self.clock.sleep(r.spin_s + 10.0)
+        thickness = physics.spin_thickness_um(r.resist, r.spin_rpm) * self.noise(0.01)
+        layer = Layer(r.resist, thickness * 1000.0, "resist", self.tool_id, job.job_id,
+                      {"t_limit_c": res.t_limit_c, "tone": res.tone, "mask": r.mask})
+        self.world.deposit(wafer_id, ("pad", "field"), layer)
+        row.update(thickness_um=round(thickness, 3), target_um=r.thickness_um)
+        await self.phase(job, "BAKE", r.soft_bake_s)
+        self.world.heat(wafer_id, r.soft_bake_c)
+        exposure_s = r.dose_mj_cm2 / spec.NOMINAL_LAMP_MW_CM2
+        await self.phase(job, "EXPOSE", ALIGN_S + exposure_s)
+        dose = self.lamp() * exposure_s
+        row.update(dose_mj_cm2=round(dose, 1), dose_set_mj_cm2=r.dose_mj_cm2)
+        await self.phase(job, "DEVELOP", r.develop_s + RINSE_S)
+        self._develop(wafer_id, r, thickness, dose)
+
+    def _develop(self, wafer_id: str, r: LithoRecipe, thickness_um: float, dose: float) -> None:
+        """Open the resist where the mask says; an under-dosed opening keeps a resist residue."""
+        wafer = self.world.wafer(wafer_id)
+        resist = wafer.top(r.open_over)
+        fraction = physics.cleared_fraction(r.resist, thickness_um, dose, r.develop_s)
+        if fraction >= 1.0:
+            wafer.remove(r.open_over, resist)
+        else:
+            resist.thickness_nm *= 1.0 - fraction
+            resist.props["residue"] = True
+        for region in wafer.regions.values():
+            for layer in region:
+                if layer is not resist and layer.role == "resist" and layer.job == resist.job:
+                    layer.props["open_over"] = r.open_over
+
+
+SIMULATOR = SimKind(LithoSim, scpi_main(spec.INTERFACE))

@@ -1,0 +1,68 @@
+"""Simulated metrology tool: reads the world model at N sites with instrument noise."""
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.metrology import interface as spec
+from drivers.metrology.recipe import MetrologyRecipe
+from sim_hw.materials import DIELECTRICS
+from sim_hw.metrology import physics
+from sim_hw.registry import SimKind, scpi_main
+from sim_hw.tool import AlarmStop, SimJob, SimTool
+from sim_hw.world import Wafer
+
+ALIGN_S = 20.0
+PER_SITE_S = 3.0
+NOISE = {"film_thickness": (0.003, 0.5), "bump_height": (0.005, 0.1), "paste_volume": (0.02, 0.0),
+         "resist_residue": (0.01, 5.0)}
+
+
+class MetrologySim(SimTool):
+    kind = spec.KIND
+    recipe_model = MetrologyRecipe
+    limits = spec.LIMITS
+    faults_known = {
+        "calibration_drift": "every reading is biased by `pct` percent (default 3)",
+        "pattern_recognition": "the aligner cannot find the pattern on wafer `slot` (default next): alarm",
+    }
+
+    async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
+        r = MetrologyRecipe.model_validate(job.recipe)
+        await self.phase(job, "ALIGN", ALIGN_S)
+        fault = self.faults.active("pattern_recognition")
+        if fault and int(fault.params.get("slot", row["slot"])) == row["slot"]:
+            self.faults.take("pattern_recognition")
+            raise AlarmStop(5001, "PATTERN_RECOGNITION_FAILED", f"no alignment mark found on {row['wafer_id']}")
+        await self.phase(job, "MEASURE", PER_SITE_S * r.sites)
+        name, unit, true_values = self.truth(self.world.wafer(row["wafer_id"]), r)
+        drift = self.faults.active("calibration_drift")
+        bias = float(drift.params.get("pct", 3.0)) / 100 if drift else 0.0
+        rel, absolute = NOISE[r.measurement]
+        values = [round(v, 4) for v in physics.measure(true_values, self.rng, rel, absolute, bias)]
+        mean = sum(values) / len(values)
+        row.update(name=name, unit=unit, sites=values, mean=round(mean, 4), min=min(values), max=max(values),
+                   nonuniformity_pct=round((max(values) - min(values)) / (2 * mean) * 100, 3) if mean else 0.0)
+
+    def truth(self, wafer: Wafer, r: MetrologyRecipe) -> tuple[str, str, list[float]]:
+        radii = physics.site_radii(r.sites)
+        stack = wafer.regions[r.region]
+        if r.measurement == "film_thickness":
+            films = [l for l in stack if l.material == r.material]
+            t = sum(l.thickness_nm for l in films)
+            nu = max((l.props.get("nonuniformity_pct", 0.0) for l in films), default=0.0)
+            return f"film.{r.material}", "nm", [physics.radial(t, nu, x) for x in radii]
+        if r.measurement == "bump_height":
+            above = stack[next(i for i, l in enumerate(stack) if l.role == "pad") + 1:]
+            metal = [l for l in above if l.material not in DIELECTRICS and l.role != "native_oxide"]
+            h = sum(l.thickness_nm for l in metal) / 1000.0
+            nu = max((l.props.get("nonuniformity_pct", 0.0) for l in metal), default=0.0)
+            return "bump.height", "µm", [physics.radial(h, nu, x) for x in radii]
+        if r.measurement == "paste_volume":
+            paste = [l for l in stack if l.role == "paste"]
+            v = paste[-1].props.get("volume_pct", 0.0) if paste else 0.0
+            return "paste.volume", "%", [v] * len(radii)
+        residue = sum(l.thickness_nm for l in stack if l.role == "resist")
+        return "resist.residue", "nm", [residue] * len(radii)
+
+
+SIMULATOR = SimKind(MetrologySim, scpi_main(spec.INTERFACE))
