@@ -1,6 +1,6 @@
 """The driver's mirror of the tool: a `transitions` hierarchical machine of GEM processing states.
 
-OFFLINE → IDLE → SETTING_UP → READY → EXECUTING_<phase> (… PAUSED) → IDLE, and ALARM from
+OFFLINE → IDLE → SETTING_UP → READY → EXECUTING → EXECUTING_<phase> (… PAUSED) → IDLE, and ALARM from
 anywhere. Phases come from the kind's interface spec; a phase may carry a guard (an interlock):
 entering it is refused when the guard says no. No `to_X()` shortcuts, so nothing bypasses a guard.
 """
@@ -63,13 +63,13 @@ def build_machine(model: ProcessingModel, phases: tuple[str, ...], guarded: tupl
         {"trigger": "attach_paused", "source": ["IDLE", "READY", "ALARM"], "dest": "PAUSED"},
     ]
     for phase, dest in zip(phases, ex):
-        sources = ["READY", "PAUSED", "IDLE", "ALARM"] + [e for e in ex if e != dest]
+        sources = ["READY", "EXECUTING", "PAUSED", "IDLE", "ALARM"] + [e for e in ex if e != dest]
         t = {"trigger": f"phase_{phase}", "source": sources, "dest": dest}
         if phase in guarded:
             t["conditions"] = "check_guard"
         transitions.append(t)
-    transitions.append({"trigger": "start", "source": "READY", "dest": ex[0],
-                        **({"conditions": "check_guard"} if phases[0] in guarded else {})})
+    # START is accepted into EXECUTING; the phase (and its guard) follows what the tool reports.
+    transitions.append({"trigger": "start", "source": "READY", "dest": "EXECUTING"})
     return HierarchicalMachine(model=model, states=states, transitions=transitions, initial="OFFLINE",
                                auto_transitions=False, send_event=True, queued=False,
                                before_state_change="remember", after_state_change="record")

@@ -14,7 +14,8 @@ def make(guard_ok=True):
 
 def test_normal_path_records_every_change_with_leaf_states():
     m, changes = make()
-    for trig in ("connect", "setup", "setup_done", "start", "phase_DEGAS", "phase_DEPOSIT", "phase_VENT", "finish"):
+    for trig in ("connect", "setup", "setup_done", "start", "phase_PUMPDOWN", "phase_DEGAS", "phase_DEPOSIT",
+                 "phase_VENT", "finish"):
         assert getattr(m, trig)()
     assert m.state == "IDLE"
     assert [(c.source, c.dest) for c in changes][-2:] == [("EXECUTING_DEPOSIT", "EXECUTING_VENT"),
@@ -23,7 +24,7 @@ def test_normal_path_records_every_change_with_leaf_states():
 
 def test_guard_refuses_the_plasma_phase():
     m, _ = make(guard_ok=False)
-    m.connect(); m.setup(); m.setup_done(); m.start()
+    m.connect(); m.setup(); m.setup_done(); m.start(); m.phase_PUMPDOWN()
     assert m.phase_DEPOSIT() is False
     assert m.state == "EXECUTING_PUMPDOWN"
 

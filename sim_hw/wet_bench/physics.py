@@ -1,0 +1,121 @@
+"""Wet etch physics (reference/process.md §1.6, §6.3).
+
+Rates per chemistry × material at the chemistry's reference temperature, Arrhenius in temperature
+(one activation energy, so a bath's temperature history reduces to an effective time at the
+reference temperature). An etchant attacks every exposed material it etches — selectivity is the
+table, not a rule. Etching is isotropic: under a mask the same material is undercut laterally for
+as long as it is exposed at the mask's edge; a sacrificial layer is released laterally from its
+access windows. Resist strippers reach resist from the sidewalls and lift off whatever is on it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sim_hw.world import Layer, Wafer
+
+EA_EV = 0.35
+K_B_EV = 8.617e-5
+RESISTS = {"AZ1500": 2000.0, "AZ4620": 2000.0, "AZ12XT": 2000.0, "THICK-NEG": 1500.0}
+
+
+@dataclass(frozen=True)
+class Chemistry:
+    t_ref_c: float
+    nm_per_min: dict[str, float]
+
+
+CHEMISTRY = {
+    "cu_etch": Chemistry(25.0, {"Cu": 300.0, "CuCr": 200.0, "NiV": 30.0, "Ni": 5.0, "Al": 20.0}),
+    "cr7": Chemistry(20.0, {"Cu": 270.0, "Cr": 100.0, "Ti": 1.8, "TiW": 0.6, "Ni": 1.8}),      # 45 Å/s Cu [S23]
+    "tiw_etch": Chemistry(50.0, {"TiW": 60.0, "Ti": 40.0}),                                     # spares Cu, solder [S21]
+    "dhf": Chemistry(25.0, {"Ti": 500.0, "TiW": 5.0, "SiO2": 5.0, "Al": 100.0, "Al2O3": 10.0}),
+    "boe": Chemistry(25.0, {"SiO2": 120.0, "Ti": 100.0, "TiW": 10.0, "Al": 60.0, "Al2O3": 5.0, "SiN": 1.0}),  # ≈2 nm/s [S25]
+    "pan": Chemistry(50.0, {"Al": 540.0, "Cu": 2880.0, "Ni": 10.0}),                             # 90 / 480 Å/s [S23]
+    "nmp_strip": Chemistry(70.0, {**RESISTS, "polymer": 1000.0, "epoxy": 200.0, "PI": 500.0}),
+}
+
+
+def arrhenius(temp_c: float, t_ref_c: float) -> float:
+    """Rate multiplier at temp_c relative to t_ref_c."""
+    return math.exp(-EA_EV / K_B_EV * (1 / (temp_c + 273.15) - 1 / (t_ref_c + 273.15)))
+
+
+def rate_nm_min(chemistry: str, layer: Layer) -> float:
+    if layer.material == "PI" and layer.props.get("cured"):
+        return 0.0  # cured polyimide survives the stripper
+    return CHEMISTRY[chemistry].nm_per_min.get(layer.material, 0.0)
+
+
+@dataclass
+class EtchReport:
+    removed_nm: float = 0.0
+    undercut_um: float = 0.0
+    release_um: float = 0.0
+    released: bool = False
+    lifted_off: list[str] = field(default_factory=list)
+
+
+def etch_wafer(wafer: Wafer, chemistry: str, t_eff_s: float, activity: float = 1.0) -> EtchReport:
+    """Apply t_eff seconds (at the reference temperature) of a chemistry to every region."""
+    rep = EtchReport()
+    cleared_at: dict[str, float] = {}
+    _strip_resist(wafer, chemistry, t_eff_s, activity, rep)
+    for region in ("field", "pad"):
+        stack = wafer.regions[region]
+        left = t_eff_s
+        while left > 0 and stack:
+            top = stack[-1]
+            rate = rate_nm_min(chemistry, top) * activity / 60.0
+            if rate <= 0 or top.role in ("substrate", "pad") and top.material not in CHEMISTRY[chemistry].nm_per_min:
+                break
+            need = top.thickness_nm / rate
+            if need <= left:
+                left -= need
+                stack.pop()
+                if region == "field":
+                    rep.removed_nm += top.thickness_nm
+                    cleared_at.setdefault(top.material, t_eff_s - left)
+            else:
+                top.thickness_nm -= rate * left
+                if region == "field":
+                    rep.removed_nm += rate * left
+                left = 0.0
+    _undercut(wafer, chemistry, t_eff_s, activity, cleared_at, rep)
+    _release(wafer, chemistry, t_eff_s, activity, rep)
+    return rep
+
+
+def _strip_resist(wafer: Wafer, chemistry: str, t_s: float, activity: float, rep: EtchReport) -> None:
+    for region in wafer.regions:
+        for layer in [l for l in wafer.regions[region] if l.role == "resist"]:
+            rate = rate_nm_min(chemistry, layer) * activity / 60.0
+            if rate > 0 and rate * t_s >= layer.thickness_nm:
+                gone = wafer.remove(region, layer)
+                rep.lifted_off += [f"{region}:{l.material}" for l in gone[1:]]
+
+
+def _undercut(wafer: Wafer, chemistry: str, t_s: float, activity: float, cleared_at: dict[str, float],
+              rep: EtchReport) -> None:
+    """Masked pad-site layers of a material that cleared in the field are etched in from the edge."""
+    for layer in wafer.regions["pad"][:-1]:
+        if layer.material in cleared_at and layer.role not in ("pad", "substrate"):
+            lateral_um = rate_nm_min(chemistry, layer) * activity / 60.0 * (t_s - cleared_at[layer.material]) / 1000
+            layer.props["undercut_um"] = round(layer.props.get("undercut_um", 0.0) + lateral_um, 4)
+            rep.undercut_um = max(rep.undercut_um, layer.props["undercut_um"])
+
+
+def _release(wafer: Wafer, chemistry: str, t_s: float, activity: float, rep: EtchReport) -> None:
+    for region in wafer.regions.values():
+        for layer in region:
+            distance = layer.props.get("release_distance_um")
+            if layer.role != "sacrificial" or distance is None or layer.props.get("released"):
+                continue
+            front = layer.props.get("release_um", 0.0) + rate_nm_min(chemistry, layer) * activity / 60 * t_s / 1000
+            layer.props["release_um"] = round(min(front, distance), 4)
+            rep.release_um = max(rep.release_um, layer.props["release_um"])
+            if front >= distance:
+                layer.props["released"] = True
+                layer.props["gap_from"] = layer.material
+                layer.material, layer.role = "void", "gap"
+                rep.released = True
