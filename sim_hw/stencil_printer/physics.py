@@ -1,0 +1,49 @@
+"""Paste transfer (reference/process.md §1.4).
+
+Transfer efficiency (paste released / aperture volume) rises steeply with the area ratio
+AR = d / 4t around 0.55–0.66; too little squeegee pressure leaves apertures unfilled, too much
+scoops them; fast prints and fast separation lose volume. The three-ball rule: the aperture must
+hold at least three of the largest particles across, or paste clogs it. Flood-filling resist
+through-holes (the resist is the stencil) depends only on fill, not on release.
+"""
+from __future__ import annotations
+
+import math
+
+MAX_PARTICLE_UM = {"SAC305-T5": 25.0, "SAC305-T6": 15.0, "Ag-epoxy": 10.0}
+OPEN_TIME_H = {"SAC305-T5": 8.0, "SAC305-T6": 8.0, "Ag-epoxy": 4.0}
+
+
+def area_ratio(aperture_um: float, thickness_um: float) -> float:
+    return aperture_um / (4.0 * thickness_um)
+
+
+def release(ar: float) -> float:
+    """Fraction of the filled aperture that leaves with the wafer."""
+    return 0.95 / (1.0 + math.exp(-(ar - 0.55) / 0.05))
+
+
+def fill(pressure_n_mm: float, speed_mm_s: float) -> float:
+    f = min(1.0, math.sqrt(pressure_n_mm / 0.2))
+    if pressure_n_mm > 0.45:
+        f *= 1.0 - 1.5 * (pressure_n_mm - 0.45)        # scooping
+    if speed_mm_s > 50:
+        f *= 1.0 - 0.004 * (speed_mm_s - 50)            # hang-up above 50 mm/s
+    return max(0.0, f)
+
+
+def separation(sep_speed_mm_s: float) -> float:
+    return 1.0 - 0.05 * max(0.0, sep_speed_mm_s - 2.0)  # peaking / dog-ears
+
+
+def three_ball_ok(paste: str, aperture_um: float) -> bool:
+    return aperture_um >= 3.0 * MAX_PARTICLE_UM[paste]
+
+
+def transfer(paste: str, mode: str, aperture_um: float, thickness_um: float, pressure: float, speed: float,
+             sep_speed: float) -> float:
+    """Volume fraction of the aperture (or hole) that ends up as paste on the wafer."""
+    f = fill(pressure, speed) * (1.0 if three_ball_ok(paste, aperture_um) else 0.5)
+    if mode == "fill_holes":
+        return f * 0.98
+    return f * release(area_ratio(aperture_um, thickness_um)) * separation(sep_speed)

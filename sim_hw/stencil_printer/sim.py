@@ -1,0 +1,104 @@
+"""Simulated wafer stencil printer: align, print a stroke, inspect (SPI), wipe every N prints."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from drivers.stencil_printer import interface as spec
+from drivers.stencil_printer.recipe import StencilPrintRecipe
+from sim_hw.registry import SimKind, plc_main
+from sim_hw.stencil_printer import physics
+from sim_hw.tool import AlarmStop, SimJob, SimTool
+from sim_hw.world import Layer
+
+LOAD_ALIGN_S = 30.0
+STROKE_MM = 300.0
+INSPECT_S = 10.0
+WIPE_S = 20.0
+ALIGN_SIGMA_UM = 4.0
+
+
+class StencilPrinterSim(SimTool):
+    kind = spec.KIND
+    recipe_model = StencilPrintRecipe
+    limits = spec.LIMITS
+    faults_known = {
+        "clogged_apertures": "apertures clog: volume × `factor` (default 0.4) until the next wipe",
+        "misalignment": "alignment offset of `um` µm (default 40): above 25 µm the tool alarms",
+        "paste_expired": "the paste on the stencil is past its open time: PASTE_EXPIRED",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prints_since_wipe = 0
+        self.paste_loaded_s: float | None = None
+        self.loaded_paste = spec.PASTES[0]
+        self.loaded_stencil = ""
+        self.align = (0.0, 0.0)
+
+    def load_recipe(self, body: dict[str, Any]) -> None:
+        super().load_recipe(body)
+        recipe = StencilPrintRecipe.model_validate(body)
+        if recipe.paste != self.loaded_paste or self.paste_loaded_s is None:
+            self.paste_loaded_s = self.clock.now()   # a fresh jar is kneaded onto the stencil
+        self.loaded_paste, self.loaded_stencil = recipe.paste, recipe.stencil_id
+
+    def paste_age_h(self) -> float:
+        if self.faults.active("paste_expired"):
+            return physics.OPEN_TIME_H[self.loaded_paste] + 1.0
+        return 0.0 if self.paste_loaded_s is None else (self.clock.now() - self.paste_loaded_s) / 3600
+
+    def readings(self) -> dict[str, Any]:
+        return {"prints_since_wipe": self.prints_since_wipe, "paste_age_min": round(self.paste_age_h() * 60, 2),
+                "align_x_um": round(self.align[0], 2), "align_y_um": round(self.align[1], 2),
+                "loaded_stencil": self.loaded_stencil, "loaded_paste": self.loaded_paste}
+
+    async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
+        r = StencilPrintRecipe.model_validate(job.recipe)
+        await self.phase(job, "ALIGN", LOAD_ALIGN_S)
+        mis = self.faults.active("misalignment")
+        offset = float(mis.params.get("um", 40.0)) if mis else 0.0
+        self.align = (offset + self.rng.gauss(0, ALIGN_SIGMA_UM), self.rng.gauss(0, ALIGN_SIGMA_UM))
+        total = math.hypot(*self.align)
+        row["offset_um"] = round(total, 2)
+        if total > spec.ALIGN_LIMIT_UM:
+            raise AlarmStop(7001, "MISALIGNMENT", f"offset {total:.0f} µm after alignment on {row['wafer_id']}")
+        if self.paste_age_h() > physics.OPEN_TIME_H[r.paste]:
+            raise AlarmStop(7003, "PASTE_EXPIRED", f"{r.paste} on the stencil for {self.paste_age_h():.1f} h "
+                                                   f"(open time {physics.OPEN_TIME_H[r.paste]:g} h)")
+        await self.phase(job, "PRINT", STROKE_MM / r.print_speed_mm_s + 2.0)
+        self._print(job, row, r)
+        self.prints_since_wipe += 1
+        await self.phase(job, "INSPECT", INSPECT_S)
+        if self.prints_since_wipe >= r.wipe_every:
+            await self.phase(job, "WIPE", WIPE_S)
+            self.prints_since_wipe = 0
+            if (clog := self.faults.active("clogged_apertures")) and clog.one_shot:
+                self.faults.clear("clogged_apertures")
+        if row["volume_pct"] < spec.SPI_MIN_VOLUME_PCT:
+            raise AlarmStop(7002, "PRINT_VOLUME_LOW", f"{row['wafer_id']}: paste volume {row['volume_pct']:.0f} % "
+                                                      f"of the aperture")
+
+    def _print(self, job: SimJob, row: dict[str, Any], r: StencilPrintRecipe) -> None:
+        wafer = self.world.wafer(row["wafer_id"])
+        fraction = physics.transfer(r.paste, r.mode, r.aperture_um, r.stencil_thickness_um,
+                                    r.squeegee_pressure_n_mm, r.print_speed_mm_s, r.separation_speed_mm_s)
+        if clog := self.faults.active("clogged_apertures"):
+            fraction *= float(clog.params.get("factor", 0.4))
+        fraction = max(0.0, fraction * self.noise(0.03))
+        if r.mode == "fill_holes":
+            hole = wafer.layers("field", role="resist")
+            depth_nm = hole[-1].thickness_nm if hole else 0.0
+            ar = physics.area_ratio(r.aperture_um, depth_nm / 1000) if depth_nm else 0.0
+        else:
+            depth_nm, ar = r.stencil_thickness_um * 1000, physics.area_ratio(r.aperture_um, r.stencil_thickness_um)
+        height_nm = depth_nm * fraction
+        if height_nm > 0:
+            material = "Ag-epoxy" if r.paste == "Ag-epoxy" else "SAC305"
+            self.world.deposit(row["wafer_id"], ("pad",), Layer(
+                material, height_nm, "paste", self.tool_id, job.job_id,
+                {"volume_pct": round(fraction * 100, 2), "paste": r.paste, "cured": False, "mode": r.mode}))
+        row.update(volume_pct=round(fraction * 100, 2), height_um=round(height_nm / 1000, 3), area_ratio=round(ar, 3))
+
+
+SIMULATOR = SimKind(StencilPrinterSim, plc_main(spec.INTERFACE))
