@@ -58,7 +58,8 @@ class ModbusJobBackend:
             time.sleep(0.01)
         code = ack_code - 65536 if ack_code >= 32768 else ack_code
         if code:
-            raise CommandRejected(self.tool_id, name, code, ERROR_TEXT.get(code, "refused"))
+            detail = self.query("ack_text") or ERROR_TEXT.get(code, "refused")
+            raise CommandRejected(self.tool_id, name, code, detail)
 
     def _write(self, name: str, value: Any) -> None:
         r = self.regmap[name]

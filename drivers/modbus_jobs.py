@@ -15,7 +15,8 @@ MAX_SLOTS = 25
 MAX_ALARMS = 8
 ID_REGS = 16              # 32 characters for job and wafer ids
 SLOT_MAP, SLOT_STATUS, ALARMS, RESULTS = 100, 500, 540, 600
-RESULT_AREA = 1400        # results end before the recipe block at 2000
+RESULT_AREA = 1400        # results end here; then the refusal text, then the recipe block at 2000
+ACK_TEXT = 1400
 STATUS_SPAN = (0, 100)    # one read returns every status register
 
 
@@ -31,6 +32,7 @@ def job_block(phases: tuple[str, ...], result_fields: tuple[str, ...]) -> tuple[
         Reg("wafers_total", 9), Reg("alarm_count", 10), Reg("heartbeat", 11), Reg("clock_s", 12, "u32"),
         Reg("job_id", 16, "str", ID_REGS), Reg("recipe_hash", 32, "str", 32),
         Reg("req_job_id", 64, "str", ID_REGS, writable=True), Reg("wafer_count", 80, "u16", writable=True),
+        Reg("ack_text", ACK_TEXT, "str", 32, doc="why the last command was refused (64 characters)"),
     ]
     regs += [Reg(f"slot[{i}]", SLOT_MAP + i * ID_REGS, "str", ID_REGS, writable=True) for i in range(MAX_SLOTS)]
     regs += [Reg(f"slot_status[{i}]", SLOT_STATUS + i, "enum", choices=SLOT_STATUSES) for i in range(MAX_SLOTS)]
@@ -44,7 +46,7 @@ def job_block(phases: tuple[str, ...], result_fields: tuple[str, ...]) -> tuple[
     return tuple(regs)
 
 
-IDENT = Reg("ident", 84, "str", 16, doc="maker,model,serial,firmware")
+IDENT = Reg("ident", ACK_TEXT + 32, "str", 32, doc="maker,model,serial,firmware (64 characters)")
 
 
 class PlcInterface:

@@ -7,6 +7,7 @@ the wafers in slot order), or `process` for batch tools.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -21,6 +22,8 @@ from drivers.scpi_jobs import FINAL_JOB_STATES
 from sim_hw.clock import VirtualClock
 from sim_hw.faults import FaultBook
 from sim_hw.world import WorldModel
+
+log = logging.getLogger(__name__)
 
 COMMON_FAULTS = {
     "drop_connection": "close every host connection and refuse new ones for `for_s` wall seconds",
@@ -246,6 +249,14 @@ class SimTool:
                     row["status"] = "ABORTED"
                     self._log_wafer(job, row)
             job.state = "ABORTED"
+        except Exception as exc:  # noqa: BLE001 - a controller fault must surface as an alarm, not a hang
+            log.exception("%s: job %s failed", self.tool_id, job.job_id)
+            for row in job.results:
+                if row["status"] == "IN_PROCESS":
+                    row["status"] = "INCOMPLETE"
+                    self._log_wafer(job, row)
+            self.raise_alarm(AlarmStop(9000, "CONTROLLER_FAULT", f"{type(exc).__name__}: {exc}"), job)
+            job.state = "STOPPED"
         finally:
             job.phase, job.ended_s = "", self.clock.now()
 
@@ -290,6 +301,10 @@ class SimTool:
 
     async def hold_for_alarm(self, job: SimJob, stop: AlarmStop, wafer_id: str) -> None:
         self.raise_alarm(stop, job, wafer_id)
+        await self.wait_for_resume(job)
+
+    async def wait_for_resume(self, job: SimJob) -> None:
+        """Park the job (E40 PAUSED) until the host resumes it; an abort cancels the wait."""
         job.state, job.phase = "PAUSED", ""
         job.resume_event.clear()
         await job.resume_event.wait()
@@ -304,6 +319,18 @@ class SimTool:
     async def phase(self, job: SimJob, name: str, sim_seconds: float) -> None:
         job.phase = name
         await self.clock.sleep(sim_seconds)
+
+    async def integrate(self, step, dt: float = 1.0, tick_wall_s: float = 0.02) -> None:  # noqa: ANN001
+        """Advance a model on the virtual clock: call `step(dt)` for every `dt` of simulated time
+        that has passed, until it returns True. The model's numbers do not depend on wall timing."""
+        last = self.clock.now()
+        while True:
+            await asyncio.sleep(tick_wall_s)
+            now = self.clock.now()
+            while now - last >= dt:
+                last += dt
+                if step(dt):
+                    return
 
     def raise_alarm(self, stop: AlarmStop, job: SimJob | None, wafer_id: str = "") -> None:
         slot = job.wafers.index(wafer_id) + 1 if job and wafer_id in job.wafers else 0
@@ -350,15 +377,3 @@ class BatchSimTool(SimTool):
 
     async def process_batch(self, job: SimJob) -> None:
         raise NotImplementedError
-
-    async def integrate(self, step, dt: float = 1.0, tick_wall_s: float = 0.02) -> None:  # noqa: ANN001
-        """Advance a model on the virtual clock: call `step(dt)` for every `dt` of simulated time
-        that has passed, until it returns True. The model's numbers do not depend on wall timing."""
-        last = self.clock.now()
-        while True:
-            await asyncio.sleep(tick_wall_s)
-            now = self.clock.now()
-            while now - last >= dt:
-                last += dt
-                if step(dt):
-                    return

@@ -23,11 +23,16 @@ class Layer:
     props: dict[str, Any] = field(default_factory=dict)
 
 
+WAFER_AREA_CM2 = 706.9          # 300 mm
+REGION_FRACTION = {"pad": 0.10, "field": 0.90}   # pad openings vs field, of the wafer area
+
+
 @dataclass
 class Wafer:
     wafer_id: str
     regions: dict[str, list[Layer]]
     history: list[dict[str, Any]] = field(default_factory=list)
+    area_cm2: dict[str, float] = field(default_factory=lambda: {r: f * WAFER_AREA_CM2 for r, f in REGION_FRACTION.items()})
     max_temperature_c: float = 25.0
     reflow_count: int = 0
     flags: list[str] = field(default_factory=list)

@@ -65,14 +65,15 @@ class PlcImage:
         if seq == self.last_seq:
             return  # a retried write of a command already executed
         self.last_seq = seq
-        code = 0
+        code, text = 0, ""
         try:
             name = COMMAND_NAMES.get(self.regs[0])
             if name is None:
                 raise SimError(-224, f"unknown command {self.regs[0]}")
             getattr(self, f"cmd_{name.lower()}")()
         except SimError as exc:
-            code = exc.code
+            code, text = exc.code, exc.text
+        self._set("ack_text", text)
         self.regs[2] = seq
         self.regs[3] = code & 0xFFFF
 

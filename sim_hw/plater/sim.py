@@ -1,0 +1,207 @@
+"""Simulated multi-cell plating tool: a bath PLC sequencing wafers through parallel cells
+(pre-wet → plate → spin-rinse-dry), each cell's rectifier an SCPI instrument of its own."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from drivers.backend import ERR_RECIPE_LIMIT
+from drivers.plater import interface as spec
+from drivers.plater.recipe import PlaterRecipe
+from sim_hw.materials import conducts, sheet_resistance
+from sim_hw.plater import physics
+from sim_hw.plater.rectifier import RectifierSim
+from sim_hw.registry import SimKind
+from sim_hw.tool import AlarmStop, SimError, SimJob, SimTool
+from sim_hw.world import Layer, Wafer
+
+DEVIATION_S = 5.0
+LEVEL_NOMINAL = 95.0
+PHASE_ORDER = ("PLATE", "PREWET", "SRD")
+
+
+class PlaterSim(SimTool):
+    kind = spec.KIND
+    recipe_model = PlaterRecipe
+    limits = spec.LIMITS
+    faults_known = {
+        "bath_temp_drift": "bath temperature drifts at `c_per_min` (default 0.5 °C/min): TEMP_OUT_OF_BAND",
+        "anode_passivation": "cell `cell` (default 1): anode film grows `ohm_per_s` (0.02), voltage climbs to compliance",
+        "contact_failure": "cell `cell` (default 1): contact ring open, no current: NO_CURRENT",
+        "low_level": "bath level drops to `pct` (default 60 %): interlock, every rectifier off: LOW_LEVEL",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bath = self.options.get("bath", "Cu-acid")
+        self.n_cells = int(self.options.get("cells", 4))
+        lo, hi = spec.TEMP_BANDS[self.bath]
+        self.bath_temp = (lo + hi) / 2
+        self.level = LEVEL_NOMINAL
+        self.bath_ah = 0.0
+        self.rectifiers = [RectifierSim(self.tool_id, n, self.clock, self._idle_load) for n in range(1, self.n_cells + 1)]
+        self.cell_phase: dict[int, str] = {}
+
+    def _idle_load(self, i_set: float) -> tuple[float, float, bool]:
+        """A dummy-plate cathode: a healthy cell with nothing special on it."""
+        return physics.operating_point(self.bath, i_set, physics.R_SOLUTION_OHM + physics.R_CONTACT_OHM)
+
+    def readings(self) -> dict[str, Any]:
+        return {"installed_bath": self.bath, "bath_temp_c": round(self.bath_temp, 2), "bath_level_pct": self.level,
+                "bath_flow_lpm": 20.0, "bath_ah": round(self.bath_ah + sum(r.manual_ah for r in self.rectifiers), 4),
+                "cells": self.n_cells, "cells_busy": len(self.cell_phase)}
+
+    def load_recipe(self, body: dict[str, Any]) -> None:
+        super().load_recipe(body)
+        if body["bath"] != self.bath:
+            raise SimError(ERR_RECIPE_LIMIT, f"recipe is for a {body['bath']} bath; this tool holds {self.bath}")
+
+    # ---- the sequencer --------------------------------------------------------------------------
+    async def process(self, job: SimJob) -> None:
+        r = PlaterRecipe.model_validate(job.recipe)
+        while pending := [row for row in job.results if row["status"] == "NOT_PROCESSED"]:
+            queue: asyncio.Queue = asyncio.Queue()
+            for row in pending:
+                queue.put_nowait(row)
+            self.halted = False
+            monitor = asyncio.get_running_loop().create_task(self._bath_monitor(job, r))
+            try:
+                await asyncio.gather(*(self._cell(job, r, n, queue) for n in range(1, self.n_cells + 1)))
+            finally:
+                monitor.cancel()
+            if not self.halted:
+                break
+            await self.wait_for_resume(job)
+        job.wafer_index = 0
+
+    async def _bath_monitor(self, job: SimJob, r: PlaterRecipe) -> None:
+        """The PLC's bath loop: temperature drift and the low-level interlock, each simulated second."""
+        lo, hi = spec.TEMP_BANDS[self.bath]
+        while True:
+            await self.clock.sleep(1.0)
+            if drift := self.faults.active("bath_temp_drift"):
+                self.bath_temp += float(drift.params.get("c_per_min", 0.5)) / 60.0
+            if low := self.faults.active("low_level"):
+                self.level = float(low.params.get("pct", 60.0))
+            if self.level < spec.MIN_LEVEL_PCT and not self._has_alarm(8002):
+                for rect in self.rectifiers:
+                    rect.set_output(False)
+                self._stop(job, AlarmStop(8002, "LOW_LEVEL", f"bath level {self.level:.0f} % < {spec.MIN_LEVEL_PCT:g} %: "
+                                                             "every rectifier switched off"), "")
+            if not lo <= self.bath_temp <= hi and not self._has_alarm(8001):
+                self._stop(job, AlarmStop(8001, "TEMP_OUT_OF_BAND", f"{self.bath} at {self.bath_temp:.1f} °C, band "
+                                                                    f"{lo:g}–{hi:g} °C"), "")
+
+    def _has_alarm(self, alid: int) -> bool:
+        return any(a["alid"] == alid for a in self.alarm_rows)
+
+    def _stop(self, job: SimJob, stop: AlarmStop, wafer_id: str) -> None:
+        self.raise_alarm(stop, job, wafer_id)
+        self.halted = True
+
+    async def _cell(self, job: SimJob, r: PlaterRecipe, n: int, queue: asyncio.Queue) -> None:
+        rect = self.rectifiers[n - 1]
+        while not self.halted and not queue.empty():
+            row = queue.get_nowait()
+            job.wafer_index = row["slot"]
+            row.update(status="IN_PROCESS", started_s=self.clock.now(), cell=float(n))
+            try:
+                self.cell_phase[n] = "PREWET"
+                self._update_phase(job)
+                await self.clock.sleep(r.prewet_s)
+                self.cell_phase[n] = "PLATE"
+                self._update_phase(job)
+                await self._plate(job, r, n, rect, row)
+                self.cell_phase[n] = "SRD"
+                self._update_phase(job)
+                await self.clock.sleep(r.srd_s)
+                row["status"] = "PROCESSED"
+            except AlarmStop as stop:
+                row["status"], row["alarm"] = "INCOMPLETE", stop.name
+                if not self._has_alarm(stop.alid):
+                    self._stop(job, stop, row["wafer_id"])
+            except asyncio.CancelledError:
+                row["status"] = "ABORTED"
+                raise
+            finally:
+                rect.locked = False
+                self.cell_phase.pop(n, None)
+                self._update_phase(job)
+                row["ended_s"] = self.clock.now()
+                self._log_wafer(job, row)
+
+    def _update_phase(self, job: SimJob) -> None:
+        busy = set(self.cell_phase.values())
+        job.phase = next((p for p in PHASE_ORDER if p in busy), "")
+
+    async def _plate(self, job: SimJob, r: PlaterRecipe, n: int, rect: RectifierSim, row: dict[str, Any]) -> None:
+        wafer = self.world.wafer(row["wafer_id"])
+        i_set = physics.set_current_a(r.current_density_asd, r.open_area_cm2)
+        seed = [(l.material, l.thickness_nm) for l in wafer.regions["field"] if conducts(l.material)]
+        contact = physics.R_CONTACT_FAILED_OHM if self._cell_fault("contact_failure", n) or not seed else physics.R_CONTACT_OHM
+        state = {"t": 0.0, "charge": 0.0, "r_anode": 0.0, "low_s": 0.0, "v_max": 0.0}
+        rect.locked, rect.output = True, True
+        try:
+            def step(dt: float) -> bool:
+                if not rect.output:
+                    raise AlarmStop(8005, "RECTIFIER_OFF", f"cell {n} output switched off while plating {row['wafer_id']}")
+                if self._cell_fault("anode_passivation", n):
+                    rate = float(self.faults.active("anode_passivation").params.get("ohm_per_s", physics.PASSIVATION_OHM_PER_S))
+                    state["r_anode"] += rate * dt
+                amps, volts, cv = physics.operating_point(self.bath, i_set, physics.R_SOLUTION_OHM + contact + state["r_anode"])
+                rect.drive(amps, volts, cv)
+                state["t"] += dt
+                state["charge"] += amps * dt
+                state["v_max"] = max(state["v_max"], volts)
+                state["low_s"] = state["low_s"] + dt if amps < 0.9 * i_set else 0.0
+                if state["low_s"] > DEVIATION_S:
+                    if amps < 0.01 * i_set:
+                        raise AlarmStop(8004, "NO_CURRENT", f"cell {n}: no current at {volts:.1f} V on {row['wafer_id']} "
+                                                            f"({'no conductive seed' if not seed else 'contact ring open'})")
+                    raise AlarmStop(8003, "COMPLIANCE", f"cell {n}: {amps:.2f} A of {i_set:.2f} A at {volts:.1f} V "
+                                                        f"compliance on {row['wafer_id']} (anode passivation?)")
+                return state["t"] >= r.time_s
+
+            await self.integrate(step)
+        finally:
+            rect.output = False
+            rect.drive(0.0, 0.0, False)
+            self.bath_ah += state["charge"] / 3600.0
+            self._deposit(job, r, wafer, seed, i_set, state, row)
+
+    def _cell_fault(self, name: str, n: int) -> bool:
+        fault = self.faults.active(name)
+        return fault is not None and int(fault.params.get("cell", 1)) == n
+
+    def _deposit(self, job: SimJob, r: PlaterRecipe, wafer: Wafer, seed: list, i_set: float,
+                 state: dict[str, float], row: dict[str, Any]) -> None:
+        """Metal grows where the top of a region conducts; resist and dielectric stay bare."""
+        bath = physics.BATHS[self.bath]
+        regions = [name for name, stack in wafer.regions.items() if stack and conducts(stack[-1].material)]
+        area = sum(wafer.area_cm2[name] for name in regions)
+        thickness = physics.thickness_um(self.bath, state["charge"], area) if area and state["charge"] > 0 else 0.0
+        mean_a = state["charge"] / state["t"] if state["t"] else 0.0
+        nu = physics.terminal_nonuniformity_pct(sheet_resistance(seed), mean_a) if seed else 0.0
+        for name in regions:
+            self.world.deposit(wafer.wafer_id, (name,), Layer(bath.deposit, thickness * 1000.0, r.deposit_role,
+                                                              self.tool_id, job.job_id,
+                                                              {"nonuniformity_pct": round(nu, 3), "bath": self.bath}))
+        if self.bath == "Au-cyanide":
+            for layer in (l for stack in wafer.regions.values() for l in stack if l.role == "resist"):
+                layer.props["damaged"] = "cyanide gold bath attacked the resist"
+        row.update(thickness_um=round(thickness, 4), charge_ah=round(state["charge"] / 3600, 5),
+                   current_a=round(mean_a, 4), voltage_max_v=round(state["v_max"], 3), nonuniformity_pct=round(nu, 3))
+
+
+def _servers(tool: PlaterSim, host: str, ports: dict[str, int]) -> dict[str, Any]:
+    from sim_hw.modbus.server import PlcServer
+    from sim_hw.scpi.server import ScpiServer
+
+    servers: dict[str, Any] = {"main": PlcServer(spec.INTERFACE, tool, host, ports.get("main", 0))}
+    for rect in tool.rectifiers:
+        name = f"cell{rect.cell}"
+        servers[name] = ScpiServer(spec.RECTIFIER, rect, host, ports.get(name, 0))
+    return servers
+
+
+SIMULATOR = SimKind(PlaterSim, _servers)
