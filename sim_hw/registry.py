@@ -2,8 +2,6 @@
 `SIMULATOR = SimKind(...)`: the simulated tool class and the protocol servers that front it."""
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
@@ -37,17 +35,6 @@ def plc_main(interface) -> ServerFactory:  # noqa: ANN001
 
 @lru_cache(maxsize=1)
 def simulators() -> dict[str, SimKind]:
-    found: dict[str, SimKind] = {}
-    for mod in pkgutil.iter_modules(sim_hw.__path__):
-        if not mod.ispkg:
-            continue
-        try:
-            module = importlib.import_module(f"sim_hw.{mod.name}.sim")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"sim_hw.{mod.name}.sim":
-                continue
-            raise
-        kind = getattr(module, "SIMULATOR", None)
-        if kind is not None:
-            found[kind.tool.kind] = kind
-    return found
+    from drivers.plugins import discover
+
+    return {kind.tool.kind: kind for kind in discover(sim_hw, "sim", "SIMULATOR")}

@@ -59,3 +59,11 @@ def test_pattern_recognition_failure_alarms_on_that_wafer(line):
     assert info.value.name == "PATTERN_RECOGNITION_FAILED"
     d.abort()
     assert [r.status for r in d.results()] == ["PROCESSED", "INCOMPLETE", "NOT_PROCESSED"]
+
+
+def test_paste_volume_is_read_per_site(line):
+    line.world.deposit(W[0], ("pad",), Layer("SAC305", 50_000.0, "paste", props={"volume_pct": 84.0}))
+    d = start(driver(line, "MET01"), recipe(FILM, measurement="paste_volume", material=None, sites=9), W[:1])
+    d.wait()
+    m = {x.name: x.value for x in d.results()[0].measurements}
+    assert m["paste.volume.mean"] == pytest.approx(84.0, rel=0.03) and len(d.results()[0].data["sites"]) == 9
