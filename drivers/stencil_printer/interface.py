@@ -11,6 +11,9 @@ PASTES = ("SAC305-T5", "SAC305-T6", "Ag-epoxy")
 MODES = ("pads", "fill_holes")
 ALIGN_LIMIT_UM = 25.0
 SPI_MIN_VOLUME_PCT = 60.0
+MIN_AREA_RATIO = 0.66                                                 # §1.4 (est.)
+MAX_PARTICLE_UM = {"SAC305-T5": 25.0, "SAC305-T6": 15.0, "Ag-epoxy": 10.0}   # three-ball rule
+OPEN_TIME_H = {"SAC305-T5": 8.0, "SAC305-T6": 8.0, "Ag-epoxy": 4.0}
 
 LIMITS: dict[str, Limit] = {
     "stencil_thickness_um": Limit(38.0, 120.0, "µm"),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from drivers.materials import RESIST_T_LIMIT_C
+
 
 @dataclass(frozen=True)
 class Resist:
@@ -21,10 +23,10 @@ class Resist:
 
 
 RESISTS = {
-    "AZ1500": Resist(94.9, 60.0, 3.0, 110.0, "positive"),      # 1.5 µm @ 4000 rpm, 90 mJ/cm²
-    "AZ4620": Resist(348.6, 65.0, 5.0, 110.0, "positive"),     # 9 µm @ 1500 rpm, ~600 mJ/cm²
-    "AZ12XT": Resist(632.5, 15.0, 8.0, 130.0, "positive"),     # 20 µm @ 1000 rpm, 300 mJ/cm²
-    "THICK-NEG": Resist(1897.0, 20.0, 20.0, 130.0, "negative"),  # 60 µm @ 1000 rpm, 1200 mJ/cm²
+    "AZ1500": Resist(94.9, 60.0, 3.0, RESIST_T_LIMIT_C["AZ1500"], "positive"),      # 1.5 µm @ 4000 rpm, 90 mJ/cm²
+    "AZ4620": Resist(348.6, 65.0, 5.0, RESIST_T_LIMIT_C["AZ4620"], "positive"),     # 9 µm @ 1500 rpm, ~600 mJ/cm²
+    "AZ12XT": Resist(632.5, 15.0, 8.0, RESIST_T_LIMIT_C["AZ12XT"], "positive"),     # 20 µm @ 1000 rpm, 300 mJ/cm²
+    "THICK-NEG": Resist(1897.0, 20.0, 20.0, RESIST_T_LIMIT_C["THICK-NEG"], "negative"),  # 60 µm @ 1000 rpm
 }
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from drivers.metrology import interface as spec
 from drivers.metrology.recipe import MetrologyRecipe
-from sim_hw.materials import DIELECTRICS
+from drivers.materials import DIELECTRICS
 from sim_hw.metrology import physics
 from sim_hw.registry import SimKind, scpi_main
 from sim_hw.tool import AlarmStop, SimJob, SimTool

@@ -5,12 +5,12 @@ from typing import Any
 
 from sim_hw.world import Wafer
 
-SOLDERS = ("SnAg", "SAC305", "Sn")
+from drivers.materials import POLYMER_DECOMPOSE_C, SOLDERS
+
 DEWET_O2_PPM = 1500.0        # above this while molten: dewetting / voids (§1.5)
 # (threshold °C, minimum time above it, nominal cure °C): within 10 °C of the cure temperature counts
 PI_CURE = ((340.0, 30 * 60.0, 350.0), (225.0, 60 * 60.0, 230.0))
 PASTE_CURE_C, PASTE_CURE_S = 120.0, 30 * 60.0
-POLYMER_DECOMPOSE_C = 300.0
 
 
 def apply_thermal(wafer: Wafer, tool: str, job: str, history: dict[str, Any]) -> None:

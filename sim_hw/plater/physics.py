@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-K_UM_PER_ASD_MIN = {"Cu": 0.221, "Ni": 0.205, "Au": 0.635, "Sn": 0.506}
+from drivers.plater.interface import K_UM_PER_ASD_MIN
+
 R_SOLUTION_OHM = 0.05
 R_CONTACT_OHM = 0.02
 R_CONTACT_FAILED_OHM = 1e5

@@ -8,7 +8,7 @@ from typing import Any
 from drivers.backend import ERR_RECIPE_LIMIT
 from drivers.plater import interface as spec
 from drivers.plater.recipe import PlaterRecipe
-from sim_hw.materials import conducts, sheet_resistance
+from drivers.materials import conducts, sheet_resistance
 from sim_hw.plater import physics
 from sim_hw.plater.rectifier import RectifierSim
 from sim_hw.registry import SimKind

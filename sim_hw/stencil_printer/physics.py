@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 
-MAX_PARTICLE_UM = {"SAC305-T5": 25.0, "SAC305-T6": 15.0, "Ag-epoxy": 10.0}
-OPEN_TIME_H = {"SAC305-T5": 8.0, "SAC305-T6": 8.0, "Ag-epoxy": 4.0}
+from drivers.stencil_printer.interface import MAX_PARTICLE_UM, OPEN_TIME_H  # noqa: F401 (used by the sim)
 
 
 def area_ratio(aperture_um: float, thickness_um: float) -> float:

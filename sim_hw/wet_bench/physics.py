@@ -9,42 +9,16 @@ access windows. Resist strippers reach resist from the sidewalls and lift off wh
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+
+from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius, nominal_rate  # noqa: F401 (re-exported)
 
 from sim_hw.world import Layer, Wafer
 
-EA_EV = 0.35
-K_B_EV = 8.617e-5
-RESISTS = {"AZ1500": 2000.0, "AZ4620": 2000.0, "AZ12XT": 2000.0, "THICK-NEG": 1500.0}
-
-
-@dataclass(frozen=True)
-class Chemistry:
-    t_ref_c: float
-    nm_per_min: dict[str, float]
-
-
-CHEMISTRY = {
-    "cu_etch": Chemistry(25.0, {"Cu": 300.0, "CuCr": 200.0, "NiV": 30.0, "Ni": 5.0, "Al": 20.0}),
-    "cr7": Chemistry(20.0, {"Cu": 270.0, "Cr": 100.0, "Ti": 1.8, "TiW": 0.6, "Ni": 1.8}),      # 45 Å/s Cu [S23]
-    "tiw_etch": Chemistry(50.0, {"TiW": 60.0, "Ti": 40.0}),                                     # spares Cu, solder [S21]
-    "dhf": Chemistry(25.0, {"Ti": 500.0, "TiW": 5.0, "SiO2": 5.0, "Al": 100.0, "Al2O3": 10.0}),
-    "boe": Chemistry(25.0, {"SiO2": 120.0, "Ti": 100.0, "TiW": 10.0, "Al": 60.0, "Al2O3": 5.0, "SiN": 1.0}),  # ≈2 nm/s [S25]
-    "pan": Chemistry(50.0, {"Al": 540.0, "Cu": 2880.0, "Ni": 10.0}),                             # 90 / 480 Å/s [S23]
-    "nmp_strip": Chemistry(70.0, {**RESISTS, "polymer": 1000.0, "epoxy": 200.0, "PI": 500.0}),
-}
-
-
-def arrhenius(temp_c: float, t_ref_c: float) -> float:
-    """Rate multiplier at temp_c relative to t_ref_c."""
-    return math.exp(-EA_EV / K_B_EV * (1 / (temp_c + 273.15) - 1 / (t_ref_c + 273.15)))
 
 
 def rate_nm_min(chemistry: str, layer: Layer) -> float:
-    if layer.material == "PI" and layer.props.get("cured"):
-        return 0.0  # cured polyimide survives the stripper
-    return CHEMISTRY[chemistry].nm_per_min.get(layer.material, 0.0)
+    return nominal_rate(chemistry, layer.material, layer.props)
 
 
 @dataclass

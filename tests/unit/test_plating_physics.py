@@ -24,7 +24,7 @@ def test_compliance_limits_the_current():
 
 
 def test_thin_seed_plates_centre_thin():
-    from sim_hw.materials import sheet_resistance
+    from drivers.materials import sheet_resistance
     thick = physics.terminal_nonuniformity_pct(sheet_resistance([("Cu", 300)]), 1.41)
     thin = physics.terminal_nonuniformity_pct(sheet_resistance([("Cu", 50)]), 1.41)
     assert 1 < thick < 4 and thin > 10

@@ -1,4 +1,5 @@
-"""Material properties the simulators share: what conducts (and how well), what is a polymer."""
+"""Material facts, declared once: what conducts (and how well), what is a polymer, which resists
+stand how much heat. The route linter reasons with them; the simulators' physics uses them."""
 from __future__ import annotations
 
 # Bulk resistivity, Ω·m (thin films run higher; good enough for seed sheet resistance).
@@ -7,7 +8,11 @@ RESISTIVITY = {
     "Ta": 1.3e-7, "TaN": 2.5e-6, "NiV": 4.0e-7, "CuCr": 3.0e-8, "SnAg": 1.2e-7, "SAC305": 1.3e-7, "Sn": 1.1e-7,
     "Ag-epoxy": 5.0e-6,
 }
-POLYMERS = {"PI", "PBO", "BCB", "polymer", "epoxy", "silicone", "AZ1500", "AZ4620", "AZ12XT", "THICK-NEG"}
+RESIST_T_LIMIT_C = {"AZ1500": 110.0, "AZ4620": 110.0, "AZ12XT": 130.0, "THICK-NEG": 130.0}  # §6.1: novolak ≤110, CA/negative ≤130
+RESISTS = set(RESIST_T_LIMIT_C)
+SOLDERS = {"SnAg", "SAC305", "Sn"}
+POLYMERS = {"PI", "PBO", "BCB", "polymer", "epoxy", "silicone", "PSPI"} | RESISTS
+POLYMER_DECOMPOSE_C = 300.0
 DIELECTRICS = {"SiO2", "SiN", "Al2O3"} | POLYMERS
 
 
