@@ -58,6 +58,10 @@ class ControlServer:
             return line.tool(req["tool"]).faults.armed()
         if op == "world":
             return line.world.snapshot(req.get("wafer"))
+        if op == "start_wafers":
+            for wafer_id in req["wafers"]:
+                line.world.start_wafer(wafer_id, req["design"])
+            return len(req["wafers"])
         if op == "jobs":
             return {tid: t.job_log() for tid, t in line.tools.items() if req.get("tool") in (None, tid)}
         if op == "speed":

@@ -69,6 +69,17 @@ class WorldModel:
         self._lock = threading.RLock()
         self._wafers: dict[str, Wafer] = {}
 
+    def start_wafer(self, wafer_id: str, design: dict[str, Any]) -> Wafer:
+        """Bring a wafer onto the line with its product's incoming design: {region: {area_pct, layers}}.
+        A wafer already on the line keeps its stack (a restart must not reset physics)."""
+        with self._lock:
+            if wafer_id not in self._wafers:
+                regions = {name: [Layer(l["material"], float(l["thickness_nm"]), l["role"]) for l in r["layers"]]
+                           for name, r in design.items()}
+                areas = {name: WAFER_AREA_CM2 * float(r["area_pct"]) / 100 for name, r in design.items()}
+                self._wafers[wafer_id] = Wafer(wafer_id, regions, area_cm2=areas)
+            return self._wafers[wafer_id]
+
     def wafer(self, wafer_id: str) -> Wafer:
         """The wafer, created as incoming material on first sight."""
         with self._lock:

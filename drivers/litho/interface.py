@@ -8,6 +8,8 @@ from drivers.scpi_spec import Arg, Command, ScpiInterface
 KIND = "litho"
 PHASES = ("COAT", "BAKE", "EXPOSE", "DEVELOP")
 RESISTS = ("AZ1500", "AZ4620", "AZ12XT", "THICK-NEG")
+FILMS = RESISTS + ("PSPI", "SAC-POLY")   # photo-definable polyimide; sacrificial photopolymer (product D)
+ROLES = ("resist", "passivation", "sacrificial")
 NOMINAL_LAMP_MW_CM2 = 20.0
 
 LIMITS: dict[str, Limit] = {
@@ -18,6 +20,7 @@ LIMITS: dict[str, Limit] = {
     "dose_mj_cm2": Limit(50.0, 3000.0, "mJ/cm²"),
     "develop_s": Limit(30.0, 600.0, "s"),
     "thickness_um": Limit(0.5, 150.0, "µm"),
+    "release_distance_um": Limit(1.0, 500.0, "µm"),
 }
 
 ALARMS = {4001: "RESIST_LOW"}

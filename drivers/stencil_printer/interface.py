@@ -42,6 +42,8 @@ RECIPE_REGS = (
     Reg("snap_off_mm", 2018, "f32", "mm", writable=True),
     Reg("separation_speed_mm_s", 2020, "f32", "mm/s", writable=True),
     Reg("wipe_every", 2022, "u16", writable=True),
+    Reg("print_over#", 2023, "u16", writable=True),
+    *(Reg(f"print_over[{i}]", 2024 + 8 * i, "str", 8, writable=True) for i in range(4)),
 )
 READBACK_REGS = (
     Reg("prints_since_wipe", 3000, "u16"), Reg("paste_age_min", 3001, "f32", "min"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from drivers.limits import limited
 from drivers.stencil_printer.interface import LIMITS, MODES, PASTES
@@ -21,3 +21,10 @@ class StencilPrintRecipe(BaseModel):
     snap_off_mm: float = limited(LIMITS, "snap_off_mm")
     separation_speed_mm_s: float = limited(LIMITS, "separation_speed_mm_s")
     wipe_every: int = limited(LIMITS, "wipe_every")
+    print_over: list[str] = Field(default_factory=list, description="regions the stencil prints on (pads mode)")
+
+    @model_validator(mode="after")
+    def _where(self) -> "StencilPrintRecipe":
+        if (self.mode == "pads") != bool(self.print_over):
+            raise ValueError("pads mode prints over named regions (print_over); fill_holes fills where the resist is open")
+        return self

@@ -27,7 +27,12 @@ RESISTS = {
     "AZ4620": Resist(348.6, 65.0, 5.0, RESIST_T_LIMIT_C["AZ4620"], "positive"),     # 9 µm @ 1500 rpm, ~600 mJ/cm²
     "AZ12XT": Resist(632.5, 15.0, 8.0, RESIST_T_LIMIT_C["AZ12XT"], "positive"),     # 20 µm @ 1000 rpm, 300 mJ/cm²
     "THICK-NEG": Resist(1897.0, 20.0, 20.0, RESIST_T_LIMIT_C["THICK-NEG"], "negative"),  # 60 µm @ 1000 rpm
+    "PSPI": Resist(447.2, 40.0, 5.0, 450.0, "negative"),          # 10 µm @ 2000 rpm; cured later, not a mask
+    "SAC-POLY": Resist(223.6, 30.0, 5.0, 300.0, "negative"),      # 5 µm @ 2000 rpm; decomposes > 300 °C
 }
+
+
+COATED_AS = {"PSPI": ("PI", "passivation"), "SAC-POLY": ("polymer", "sacrificial")}   # else (resist name, resist)
 
 
 def spin_thickness_um(resist: str, rpm: float) -> float:

@@ -47,9 +47,15 @@ class LithoSim(SimTool):
             raise AlarmStop(4001, "RESIST_LOW", f"{r.resist} dispense bottle empty before coating {wafer_id}")
         await self.clock.sleep(r.spin_s + 10.0)
         thickness = physics.spin_thickness_um(r.resist, r.spin_rpm) * self.noise(0.01)
-        layer = Layer(r.resist, thickness * 1000.0, "resist", self.tool_id, job.job_id,
-                      {"t_limit_c": res.t_limit_c, "tone": res.tone, "mask": r.mask})
-        self.world.deposit(wafer_id, ("pad", "field"), layer)
+        material, role = physics.COATED_AS.get(r.resist, (r.resist, "resist"))
+        props = {"t_limit_c": res.t_limit_c, "tone": res.tone, "mask": r.mask}
+        if r.release_distance_um is not None:
+            props["release_distance_um"] = r.release_distance_um
+        if material == "PI":
+            props["cured"] = False
+        wafer = self.world.wafer(wafer_id)
+        self.world.deposit(wafer_id, tuple(wafer.regions), Layer(material, thickness * 1000.0, role, self.tool_id,
+                                                                 job.job_id, props))
         row.update(thickness_um=round(thickness, 3), target_um=r.thickness_um)
         await self.phase(job, "BAKE", r.soft_bake_s)
         self.world.heat(wafer_id, r.soft_bake_c)
@@ -61,19 +67,18 @@ class LithoSim(SimTool):
         self._develop(wafer_id, r, thickness, dose)
 
     def _develop(self, wafer_id: str, r: LithoRecipe, thickness_um: float, dose: float) -> None:
-        """Open the resist where the mask says; an under-dosed opening keeps a resist residue."""
+        """Open the film where the mask says; an under-dosed opening keeps a residue."""
         wafer = self.world.wafer(wafer_id)
-        resist = wafer.top(r.open_over)
         fraction = physics.cleared_fraction(r.resist, thickness_um, dose, r.develop_s)
-        if fraction >= 1.0:
-            wafer.remove(r.open_over, resist)
-        else:
-            resist.thickness_nm *= 1.0 - fraction
-            resist.props["residue"] = True
-        for region in wafer.regions.values():
-            for layer in region:
-                if layer is not resist and layer.role == "resist" and layer.job == resist.job:
-                    layer.props["open_over"] = r.open_over
+        for region in r.open_over:
+            if region not in wafer.regions:
+                continue  # the mask has an opening where this design has no feature
+            film = wafer.top(region)
+            if fraction >= 1.0:
+                wafer.remove(region, film)
+            else:
+                film.thickness_nm *= 1.0 - fraction
+                film.props["residue"] = True
 
 
 SIMULATOR = SimKind(LithoSim, scpi_main(spec.INTERFACE))

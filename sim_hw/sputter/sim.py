@@ -170,7 +170,7 @@ class SputterSim(SimTool):
         row["layers"].append({"material": layer.material, "role": layer.role, "target_nm": layer.thickness_nm,
                               "thickness_nm": round(thickness, 2), "complete": complete})
         if thickness > 0:
-            self.world.deposit(row["wafer_id"], ("pad", "field"),
+            self.world.deposit(row["wafer_id"], tuple(self.world.wafer(row["wafer_id"]).regions),
                                Layer(layer.material, thickness, layer.role, self.tool_id, job.job_id,
                                      {"complete": complete}))
 

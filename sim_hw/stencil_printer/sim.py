@@ -87,15 +87,17 @@ class StencilPrinterSim(SimTool):
             fraction *= float(clog.params.get("factor", 0.4))
         fraction = max(0.0, fraction * self.noise(0.03))
         if r.mode == "fill_holes":
-            hole = wafer.layers("field", role="resist")
-            depth_nm = hole[-1].thickness_nm if hole else 0.0
+            resist = [l.thickness_nm for stack in wafer.regions.values() for l in stack if l.role == "resist"]
+            depth_nm = max(resist, default=0.0)
+            where = tuple(n for n, stack in wafer.regions.items() if not any(l.role == "resist" for l in stack))
             ar = physics.area_ratio(r.aperture_um, depth_nm / 1000) if depth_nm else 0.0
         else:
             depth_nm, ar = r.stencil_thickness_um * 1000, physics.area_ratio(r.aperture_um, r.stencil_thickness_um)
+            where = tuple(n for n in r.print_over if n in wafer.regions)
         height_nm = depth_nm * fraction
-        if height_nm > 0:
+        if height_nm > 0 and where:
             material = "Ag-epoxy" if r.paste == "Ag-epoxy" else "SAC305"
-            self.world.deposit(row["wafer_id"], ("pad",), Layer(
+            self.world.deposit(row["wafer_id"], where, Layer(
                 material, height_nm, "paste", self.tool_id, job.job_id,
                 {"volume_pct": round(fraction * 100, 2), "paste": r.paste, "cured": False, "mode": r.mode}))
         row.update(volume_pct=round(fraction * 100, 2), height_um=round(height_nm / 1000, 3), area_ratio=round(ar, 3))
