@@ -28,6 +28,13 @@ class ToolDriver:
     recipe_model: ClassVar[type[BaseModel]]
     limits: ClassVar[dict[str, Limit]]
 
+    @classmethod
+    def paper_model(cls):  # noqa: ANN206 - a module with effects(recipe) and checks(recipe)
+        """The kind's nominal process model (`drivers/<kind>/model.py`), for the route linter."""
+        import importlib
+
+        return importlib.import_module(f"{cls.__module__.rsplit('.', 1)[0]}.model")
+
     def __init__(self, tool_id: str, address: str, *, endpoints: dict[str, str] | None = None,
                  limits: dict[str, Limit] | None = None, timeout_s: float = 3.0, comm_budget_s: float = 30.0) -> None:
         self.tool_id = tool_id

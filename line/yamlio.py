@@ -23,11 +23,13 @@ class Problem:
     path: str
     rule: str
     message: str
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
         field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message} [{self.rule}]"
+        warn = " warning:" if self.severity == "warning" else ""
+        return f"{where}:{warn}{field} {self.message} [{self.rule}]"
 
 
 class DocumentError(Exception):

@@ -1,0 +1,65 @@
+"""What a recipe does to a wafer, on paper: the vocabulary each kind's `model.py` speaks and the
+route linter walks. Nominal numbers only; the simulators hold the physics."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Deposit:
+    """A film grows. where: "all" (blanket), "conductive" (plating: where the top layer conducts),
+    "regions" (the named ones), "holes" (where a resist mold is open)."""
+    material: str
+    role: str
+    thickness_nm: float
+    where: str = "all"
+    regions: tuple[str, ...] = ()
+    needs_seed: bool = False
+    attacks: tuple[str, ...] = ()      # roles harmed while present (cyanide gold → resist)
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Open:
+    """Develop: the film just coated is removed over these regions."""
+    regions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Clean:
+    """Remove every layer of a role (Ar pre-clean of the pad's native oxide)."""
+    role: str
+
+
+@dataclass(frozen=True)
+class Heat:
+    """The wafer reaches `peak_c` (nominal); a cure if it holds `hold_s` there."""
+    peak_c: float
+    what: str
+    hold_s: float = 0.0
+    liquidus_c: float | None = None
+
+
+@dataclass(frozen=True)
+class Etch:
+    chemistry: str
+    time_s: float
+    temperature_c: float
+
+
+@dataclass(frozen=True)
+class Measure:
+    measurement: str
+    region: str
+
+
+Effect = Deposit | Open | Clean | Heat | Etch | Measure
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A recipe-level rule broken: where in the parameters, which rule, why."""
+    path: tuple
+    rule: str
+    message: str

@@ -1,0 +1,229 @@
+"""`Route` documents: the ordered steps that build a product, with the incoming wafer design, the
+claim elements the product must have, per-step recipe references, overrides and specs."""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from drivers.jobs import body_hash
+from drivers.registry import DRIVERS
+from line.recipes.catalog import RecipeCatalog
+from line.recipes.tool_recipe import RecipeMetadata, ToolRecipe
+from line.yamlio import (DocumentError, Problem, format_path, load_yaml, locate, plain, validate,
+                         validation_problems)
+
+REF = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*)@v(?P<version>\d+)$")
+PATH_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IncomingLayer(Strict):
+    material: str
+    role: str
+    thickness_nm: float = Field(gt=0)
+
+
+class Region(Strict):
+    area_pct: float = Field(gt=0, le=100, description="share of the wafer area")
+    layers: list[IncomingLayer] = Field(min_length=1)
+
+
+class Spec(Strict):
+    measurement: str
+    unit: str = ""
+    target: float | None = None
+    lsl: float | None = None
+    usl: float | None = None
+
+    @model_validator(mode="after")
+    def _limits(self) -> "Spec":
+        if self.lsl is None and self.usl is None:
+            raise ValueError("a spec needs an lsl, a usl or both")
+        lo = self.lsl if self.lsl is not None else float("-inf")
+        hi = self.usl if self.usl is not None else float("inf")
+        if lo > hi or (self.target is not None and not lo <= self.target <= hi):
+            raise ValueError("needs lsl ≤ target ≤ usl")
+        return self
+
+
+class Step(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    operation: str
+    tool_kind: str
+    recipe: str = Field(description="tool recipe reference, name@vN")
+    overrides: dict[str, Any] = {}
+    specs: list[Spec] = []
+    creates: list[str] = []
+    note: str = ""
+
+    @field_validator("tool_kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in DRIVERS:
+            raise ValueError(f"unknown tool kind {v!r}; known: {', '.join(sorted(DRIVERS))}")
+        return v
+
+    @field_validator("recipe")
+    @classmethod
+    def _ref(cls, v: str) -> str:
+        if not REF.match(v):
+            raise ValueError("a recipe reference is name@vN, e.g. pvd-ti100-cu300-seed@v1")
+        return v
+
+
+class RouteSpec(Strict):
+    product: str = Field(pattern=r"^[A-Z]$")
+    variant: str = ""
+    claims: dict[str, str] = Field(description="claim element id → what the finished wafer must have")
+    incoming: dict[str, Region]
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RouteSpec":
+        total = sum(r.area_pct for r in self.incoming.values())
+        if abs(total - 100) > 0.01:
+            raise ValueError(f"incoming region areas add up to {total:g} %, not 100 %")
+        ids = [s.id for s in self.steps]
+        if dup := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"step ids repeat: {', '.join(dup)}")
+        return self
+
+
+class RouteDoc(Strict):
+    apiVersion: Literal["bumpline/v1"]
+    kind: Literal["Route"]
+    metadata: RecipeMetadata
+    spec: RouteSpec
+
+
+@dataclass(frozen=True)
+class ResolvedStep:
+    index: int
+    step: Step
+    recipe: ToolRecipe
+    parameters: BaseModel          # the recipe with this step's overrides applied
+    body: dict[str, Any]
+    sha256: str                    # of the effective body (what the tool will be sent)
+
+
+@dataclass
+class Route:
+    path: str
+    doc: Any                       # the ruamel document, for positions
+    name: str
+    version: int
+    spec: RouteSpec
+    steps: list[ResolvedStep] = field(default_factory=list)
+    sha256: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+    def where(self, *path: Any) -> tuple[int, int]:
+        return locate(self.doc, ("spec", "steps") + path)
+
+
+def apply_override(body: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `layers[1].time_s`-style paths in a recipe body; KeyError/IndexError if absent."""
+    node: Any = body
+    parts = dotted.split(".")
+    for depth, part in enumerate(parts):
+        m = PATH_PART.fullmatch(part)
+        if not m:
+            raise KeyError(part)
+        key, idx = m.group(1), m.group(2)
+        last = depth == len(parts) - 1
+        if key not in node:
+            raise KeyError(key)
+        if idx is None:
+            if last:
+                node[key] = value
+            else:
+                node = node[key]
+        else:
+            if last:
+                node[key][int(idx)] = value
+            else:
+                node = node[key][int(idx)]
+
+
+def load_route(path: str | Path, catalog: RecipeCatalog, text: str | None = None) -> Route:
+    path = str(path)
+    doc = load_yaml(path, text)
+    if not isinstance(doc, dict):
+        raise DocumentError([Problem(path, 1, 1, "", "document-type", "a Route must be a YAML mapping")])
+    parsed = validate(path, doc, RouteDoc, data=plain(doc))
+    route = Route(path, doc, parsed.metadata.name, parsed.metadata.version, parsed.spec,
+                  sha256=body_hash(plain(doc)["spec"]))
+    problems: list[Problem] = []
+    for i, step in enumerate(parsed.spec.steps):
+        resolved = resolve_step(route, i, step, catalog, problems)
+        if resolved:
+            route.steps.append(resolved)
+    problems += claim_problems(route)
+    if problems:
+        raise DocumentError(problems)
+    return route
+
+
+def resolve_step(route: Route, i: int, step: Step, catalog: RecipeCatalog,
+                 problems: list[Problem]) -> ResolvedStep | None:
+    def problem(sub: tuple, rule: str, msg: str) -> None:
+        line, col = route.where(i, *sub)
+        problems.append(Problem(route.path, line, col, format_path(("spec", "steps", i) + sub), rule,
+                                f"step {step.id}: {msg}"))
+
+    m = REF.match(step.recipe)
+    recipe = catalog.get(m["name"], int(m["version"]))
+    if recipe is None:
+        have = catalog.versions(m["name"])
+        problem(("recipe",), "recipe-not-found", f"no tool recipe {step.recipe} under {catalog.root}"
+                + (f" (versions: {', '.join(f'v{v}' for v in have)})" if have else ""))
+        return None
+    if recipe.tool_kind != step.tool_kind:
+        problem(("tool_kind",), "kind-mismatch", f"{step.recipe} is a {recipe.tool_kind} recipe, the step says {step.tool_kind}")
+        return None
+    body = copy.deepcopy(recipe.body)
+    for key, value in step.overrides.items():
+        try:
+            apply_override(body, key, value)
+        except (KeyError, IndexError, TypeError):
+            problem(("overrides", key), "unknown-parameter", f"{step.recipe} has no parameter {key!r}")
+            return None
+    model = DRIVERS[step.tool_kind].recipe_model
+    try:
+        params = model.model_validate(body)
+    except ValidationError as exc:
+        for p in validation_problems(route.path, route.doc, exc):
+            problem(("overrides",), p.rule, f"with its overrides, {step.recipe} breaks {format_path(p.path.split('.'))}: "
+                                            f"{p.message}")
+        return None
+    final = params.model_dump(mode="json")
+    return ResolvedStep(i, step, recipe, params, final, body_hash(final))
+
+
+def claim_problems(route: Route) -> list[Problem]:
+    declared = set(route.spec.claims)
+    created: set[str] = set()
+    problems = []
+    for i, step in enumerate(route.spec.steps):
+        for j, element in enumerate(step.creates):
+            if element not in declared:
+                line, col = route.where(i, "creates", j)
+                problems.append(Problem(route.path, line, col, format_path(("spec", "steps", i, "creates", j)),
+                                        "claim-unknown", f"step {step.id} creates {element!r}, which spec.claims does not declare"))
+            created.add(element)
+    for element in sorted(declared - created):
+        line, col = locate(route.doc, ("spec", "claims", element))
+        problems.append(Problem(route.path, line, col, f"spec.claims.{element}", "claim-uncovered",
+                                f"no step creates claim element {element!r}"))
+    return problems

@@ -1,0 +1,141 @@
+"""The route linter: A lints clean; every rule class has a failing fixture with a precise message
+naming the step and the rule, at the step's line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from line.recipes.catalog import RecipeCatalog
+from line.recipes.linter import lint
+from line.recipes.route import load_route
+from line.yamlio import DocumentError
+
+ROOT = Path(__file__).resolve().parents[2]
+A = (ROOT / "recipes/routes/product-a-spacing-pad-bump.yaml").read_text()
+CATALOG = RecipeCatalog(ROOT / "recipes")
+
+
+def step_line(text: str, step_id: str) -> int:
+    return next(i for i, l in enumerate(text.splitlines(), 1) if f"id: {step_id}," in l)
+
+
+def errors(text: str):
+    route = load_route("route.yaml", CATALOG, text=text)
+    return [p for p in lint(route) if p.severity == "error"]
+
+
+def after(step_id: str, new_steps: str, text: str = A) -> str:
+    lines = text.splitlines(keepends=True)
+    i = step_line(text, step_id)
+    while i < len(lines) and not lines[i].lstrip().startswith("- {id:"):
+        i += 1
+    return "".join(lines[:i]) + new_steps + "".join(lines[i:])
+
+
+def one(problems, rule: str):
+    hits = [p for p in problems if p.rule == rule]
+    assert hits, f"no {rule} in {[str(p) for p in problems]}"
+    return hits[0]
+
+
+def test_product_a_lints_clean():
+    assert errors(A) == []
+
+
+def test_resist_heated_by_a_reflow():
+    text = after("A13b", "    - {id: X1, operation: early-reflow, tool_kind: oven, recipe: rfl-sac305-n2@v1}\n")
+    p = one(errors(text), "resist-temperature")
+    assert "step X1" in p.message and "THICK-NEG" in p.message and "130" in p.message
+    assert p.line == step_line(text, "X1") and p.path == "spec.steps[16].recipe"
+
+
+def test_sputter_degas_over_a_resist_mold():
+    text = after("A12", "    - {id: X2, operation: cup, tool_kind: sputter, recipe: pvd-ti100-cu300-seed@v1}\n")
+    p = one(errors(text), "resist-temperature")
+    assert "degas at 250 °C" in p.message
+
+
+def test_350_cure_over_a_polymer_sacrificial_layer():
+    text = after("A01", "    - {id: X3, operation: sacrificial, tool_kind: litho, recipe: litho-sacpoly-site@v1,\n"
+                        "       overrides: {open_over: [pad, field]}}\n")
+    p = one(errors(text), "polymer-sacrificial-cure")
+    assert "A09b" in p.message and "230 °C" in p.message
+
+
+def test_etchant_against_every_exposed_material():
+    text = after("A01", "    - {id: X4, operation: ti-etch, tool_kind: wet_bench, recipe: wet-seed-etch-ti@v1,\n"
+                        "       overrides: {time_s: 900}}\n")
+    p = one(errors(text), "etchant-attacks-exposed")
+    assert "dhf attacks exposed Al (pad" in p.message and "region pad" in p.message
+
+
+def test_cyanide_gold_with_a_resist_mold():
+    text = A.replace("recipe: ep-cu-1um-spacing@v1, creates: [c1.spacing_pad],",
+                     "recipe: ep-au-0p5um-sulfite@v1, overrides: {bath: Au-cyanide}, creates: [c1.spacing_pad],")
+    p = one(errors(text), "cyanide-with-resist")
+    assert "Au-cyanide" in p.message and "AZ4620" in p.message and "step A04" in p.message
+
+
+def test_plating_needs_a_seed():
+    text = A.replace("    - {id: A02, operation: seed-deposition", "    - {id: A02, operation: seed-deposition-skipped")
+    text = text.replace("recipe: pvd-ti100-cu300-seed@v1,\n       specs: [{measurement: thickness.Ti",
+                        "recipe: met-film-cu-pad@v1,\n       specs: [{measurement: thickness.Ti")
+    text = text.replace("operation: seed-deposition-skipped, tool_kind: sputter", "operation: seed-deposition-skipped, tool_kind: metrology")
+    p = one(errors(text), "plating-needs-seed")
+    assert "step A04" in p.message
+
+
+def test_faraday_consistency_of_plating_parameters():
+    text = A.replace("recipe: ep-cu-1um-spacing@v1,", "recipe: ep-cu-1um-spacing@v1, overrides: {time_s: 300},")
+    p = one(errors(text), "faraday-consistency")
+    assert "2.17 µm" in p.message and "1 µm target" in p.message and "target_thickness_um" in p.message
+
+
+def test_at_most_three_reflows():
+    extra = "".join(f"    - {{id: R{i}, operation: rework-reflow, tool_kind: oven, recipe: rfl-sac305-n2@v1}}\n"
+                    for i in range(3))
+    p = one(errors(after("A15", extra)), "reflow-count")
+    assert "step R2" in p.message and "reflow pass 4" in p.message
+
+
+def test_stencil_area_ratio_and_three_ball_rule():
+    text = after("A14c", "    - {id: X5, operation: print, tool_kind: stencil_printer, recipe: sp-sac305-bump@v1,\n"
+                         "       overrides: {aperture_um: 70}}\n")
+    problems = errors(text)
+    assert "0.29" in one(problems, "stencil-area-ratio").message
+    assert "three 25 µm particles" in one(problems, "three-ball").message
+
+
+def test_release_must_match_the_sacrificial_material_and_reach_it():
+    base = after("A01", "    - {id: X6, operation: sacrificial, tool_kind: litho, recipe: litho-sacpoly-site@v1,\n"
+                        "       overrides: {open_over: [pad, field]}}\n").replace("pass-pi-cure-350@v1", "pass-pi-cure-230@v1")
+    wrong = after("A16", "    - {id: X7, operation: release, tool_kind: wet_bench, recipe: wet-release-boe-cpd@v1}\n", base)
+    assert "boe does not etch the polymer" in one(errors(wrong), "release-mismatch").message
+    short = after("A16", "    - {id: X7, operation: release, tool_kind: wet_bench, recipe: wet-strip-nmp@v1,\n"
+                         "       overrides: {time_s: 600}}\n", base)
+    assert "reaches" in one(errors(short), "release-short").message
+    nothing = after("A16", "    - {id: X7, operation: release, tool_kind: wet_bench, recipe: wet-strip-nmp@v1}\n")
+    assert "no sacrificial layer" in one(errors(nothing), "release-mismatch").message
+
+
+def test_a_mask_naming_a_region_the_design_lacks():
+    text = A.replace("recipe: litho-az4620-pad-mold@v1}", "recipe: litho-az4620-pad-mold@v1, overrides: {open_over: [pad, moon]}}")
+    assert "'moon'" in one(errors(text), "unknown-region").message
+
+
+@pytest.mark.parametrize("old,new,rule", [
+    ("recipe: ep-cu-1um-spacing@v1,", "recipe: ep-cu-1um-spacing@v9,", "recipe-not-found"),
+    ("tool_kind: plater, recipe: ep-cu-1um-spacing@v1", "tool_kind: litho, recipe: ep-cu-1um-spacing@v1", "kind-mismatch"),
+    ("recipe: ep-cu-1um-spacing@v1,", "recipe: ep-cu-1um-spacing@v1, overrides: {voltage: 3},", "unknown-parameter"),
+    ("recipe: ep-cu-1um-spacing@v1,", "recipe: ep-cu-1um-spacing@v1, overrides: {current_density_asd: 50},", "less_than_equal"),
+    ("creates: [c5.bump]", "creates: [c5.bumpp]", "claim-unknown"),
+    ("creates: [c5.bump]", "creates: []", "claim-uncovered"),
+    ("recipe: wet-strip-nmp@v1}", "recipe: wet strip}", "value_error"),
+])
+def test_structural_errors_are_located(old, new, rule):
+    assert old in A
+    with pytest.raises(DocumentError) as info:
+        load_route("route.yaml", CATALOG, text=A.replace(old, new, 1))
+    p = next(p for p in info.value.problems if rule in p.rule or rule in p.message)
+    assert p.line > 1 and p.file == "route.yaml"
