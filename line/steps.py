@@ -15,6 +15,7 @@ from drivers.registry import driver_class
 from line.config import ToolConfig
 from line.leases import tool_lease
 from line.ledger import Ledger
+from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.tool_recipe import ToolRecipe
 
 
@@ -79,6 +80,11 @@ class ToolStep:
         self._last: JobStatus | None = None
 
     def execute(self) -> StepOutcome:
+        try:
+            ensure_runnable(self.ledger, "ToolRecipe", self.recipe.name, self.recipe.version, self.recipe.sha256,
+                            self.recipe.path)
+        except (VersionChanged, NotApproved) as exc:
+            return self._finish([], ("RECIPE", str(exc)))   # refused before anything reaches the tool
         driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, endpoints=self.tool.endpoints,
                                               limits=self.tool.effective_limits())
         driver.subscribe(lambda ch: self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger,
@@ -163,7 +169,8 @@ class ToolStep:
                 hold = ("INCOMPLETE", f"wafers not processed: {', '.join(not_done)}")
             elif problems := spec_problems(results, self.tolerance_pct):
                 hold = ("OUT_OF_SPEC", "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
-        self.ledger.move_wafers(self.wafers, "stocker", "unload", self.run.id)
+        if results:
+            self.ledger.move_wafers(self.wafers, "stocker", "unload", self.run.id)
         status = "COMPLETE" if hold is None else "ON_HOLD"
         self.ledger.finish_step(self.run.id, status)
         if hold:

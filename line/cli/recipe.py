@@ -1,17 +1,29 @@
-"""`bumpline recipe …`: validate tool recipes before anything runs."""
+"""`bumpline recipe …`: validate, hash, approve, diff and export schemas of recipes and routes."""
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
 
+from drivers.modbus_spec import flatten
 from line.cli.common import LineOption, console, err, or_exit
 from line.config import load_line
-from line.recipes.tool_recipe import load_tool_recipe
-from line.yamlio import DocumentError
+from line.ledger import Ledger
+from line.ledger.store import home
+from line.recipes.catalog import RecipeCatalog, document_kind
+from line.recipes.identity import VersionChanged, approve as approve_version, changed_message, lookup
+from line.recipes.linter import lint
+from line.recipes.route import Route, load_route
+from line.recipes.schema import json_schema, modeline
+from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe
+from line.yamlio import DocumentError, Problem
 
-app = typer.Typer(no_args_is_help=True, help="Validate recipes.")
+app = typer.Typer(no_args_is_help=True, help="Validate, hash, approve, diff recipes and routes; export schemas.")
+RecipesRoot = typer.Option("recipes", "--recipes", help="folder of tool recipes that routes refer to")
 
 
 def expand(paths: list[str]) -> list[Path]:
@@ -21,18 +33,126 @@ def expand(paths: list[str]) -> list[Path]:
     return out
 
 
+def load_any(path: Path, catalog: RecipeCatalog, tools) -> tuple[ToolRecipe | Route, list[Problem]]:  # noqa: ANN001
+    """A ToolRecipe, or a Route with its lint findings; DocumentError on a broken document."""
+    if document_kind(path) == "Route":
+        route = load_route(path, catalog)
+        return route, lint(route)
+    return load_tool_recipe(path, tools), []
+
+
+def doc_kind(doc: ToolRecipe | Route) -> str:
+    return "Route" if isinstance(doc, Route) else "ToolRecipe"
+
+
+def show(problems: list[Problem]) -> None:
+    for p in problems:
+        tag = "[yellow]warning[/yellow]" if p.severity == "warning" else "[red]error[/red]"
+        err.print(f"{tag} {escape(str(p))}", highlight=False, soft_wrap=True)
+
+
 @app.command()
-def validate(paths: list[str] = typer.Argument(..., help="recipe files or folders"), line: str = LineOption) -> None:
-    """Check each recipe against its schema and the limits of every tool of its kind in the line."""
+def validate(paths: list[str] = typer.Argument(..., help="recipe or route files, or folders"),
+             line: str = LineOption, recipes: str = RecipesRoot) -> None:
+    """Check schemas, tool limits, route process rules — and that no known version was edited."""
     cfg = or_exit(lambda: load_line(line))
+    catalog = RecipeCatalog(recipes, cfg.tools)
+    ledger = Ledger() if _ledger_exists() else None   # read-only use: a new machine has no ledger yet
     bad = 0
     for path in expand(paths):
         try:
-            r = load_tool_recipe(path, cfg.tools)
-            console.print(f"[green]ok[/green]   {path}  {r.ref}  sha256 {r.sha256[:12]}")
+            doc, findings = load_any(path, catalog, cfg.tools)
         except DocumentError as exc:
             bad += 1
-            for p in exc.problems:
-                err.print(f"[red]error[/red] {escape(str(p))}", highlight=False, soft_wrap=True)
+            show(exc.problems)
+            continue
+        errors = [f for f in findings if f.severity == "error"]
+        show(findings)
+        known = lookup(ledger, doc_kind(doc), doc.name, doc.version) if ledger else None
+        if known and known.sha256 != doc.sha256:
+            errors.append(Problem(str(path), 1, 1, "metadata.version", "immutable-version",
+                                  changed_message(known, doc.sha256, str(path))))
+            show(errors[-1:])
+        bad += bool(errors)
+        if not errors:
+            status = f" ({known.status})" if known else ""
+            console.print(f"[green]ok[/green]   {path}  {doc.ref}  sha256 {doc.sha256[:12]}{status}", highlight=False)
     if bad:
         raise typer.Exit(1)
+
+
+def _ledger_exists() -> bool:
+    return bool(os.environ.get("BUMPLINE_DB_URL")) or (home() / "ledger.db").exists()
+
+
+@app.command("hash")
+def hash_(paths: list[str] = typer.Argument(...), line: str = LineOption, recipes: str = RecipesRoot) -> None:
+    """Print the identity of each document: name@vN and the SHA-256 of its canonical body."""
+    cfg = or_exit(lambda: load_line(line))
+    catalog = RecipeCatalog(recipes, cfg.tools)
+    for path in expand(paths):
+        doc, _ = or_exit(lambda: load_any(path, catalog, cfg.tools))
+        console.print(f"{doc.sha256}  {doc.ref}  {path}", highlight=False)
+
+
+@app.command()
+def approve(paths: list[str] = typer.Argument(...), by: str = typer.Option(..., "--by", help="who approves"),
+            line: str = LineOption, recipes: str = RecipesRoot) -> None:
+    """Approve versions (draft → approved, by whom, when) in the ledger; a clean lint is required."""
+    cfg = or_exit(lambda: load_line(line))
+    catalog = RecipeCatalog(recipes, cfg.tools)
+    ledger = Ledger()
+    for path in expand(paths):
+        doc, findings = or_exit(lambda: load_any(path, catalog, cfg.tools))
+        if errors := [f for f in findings if f.severity == "error"]:
+            show(errors)
+            err.print(f"[red]not approved[/red] {doc.ref}: the route breaks process rules")
+            raise typer.Exit(1)
+        try:
+            row = approve_version(ledger, doc_kind(doc), doc.name, doc.version, doc.sha256, str(path), by)
+        except VersionChanged as exc:
+            err.print(f"[red]error[/red] {escape(str(exc))}")
+            raise typer.Exit(1) from None
+        console.print(f"approved {doc.ref} sha256 {doc.sha256[:12]} by {row.approved_by} at "
+                      f"{row.approved_at:%Y-%m-%d %H:%M:%S}", highlight=False)
+
+
+def body_of(doc: ToolRecipe | Route) -> dict[str, Any]:
+    if isinstance(doc, Route):
+        return {"spec": doc.spec.model_dump(mode="json")}
+    return {"tool_kind": doc.tool_kind, "parameters": doc.body}
+
+
+@app.command()
+def diff(a: str, b: str, line: str = LineOption, recipes: str = RecipesRoot) -> None:
+    """What changed between two documents, parameter by parameter."""
+    cfg = or_exit(lambda: load_line(line))
+    catalog = RecipeCatalog(recipes, cfg.tools)
+    da, _ = or_exit(lambda: load_any(Path(a), catalog, cfg.tools))
+    db, _ = or_exit(lambda: load_any(Path(b), catalog, cfg.tools))
+    console.print(f"--- {a}  {da.ref}  {da.sha256[:12]}\n+++ {b}  {db.ref}  {db.sha256[:12]}", highlight=False)
+    fa, fb = flatten(body_of(da)), flatten(body_of(db))
+    changes = 0
+    for key in sorted(set(fa) | set(fb)):
+        if fa.get(key) != fb.get(key):
+            changes += 1
+            left = "—" if key not in fa else json.dumps(fa[key], ensure_ascii=False)
+            right = "—" if key not in fb else json.dumps(fb[key], ensure_ascii=False)
+            console.print(f"  {key}: {escape(left)} → {escape(right)}", highlight=False)
+    if da.sha256 != db.sha256 and (da.name, da.version) == (db.name, db.version):
+        err.print(f"[red]same version {da.ref}, different bodies[/red]: one of them was edited without a new version")
+    console.print(f"{changes} parameter(s) differ" if changes else "identical bodies")
+
+
+@app.command()
+def schema(kind: str = typer.Option(None, help="tool kind (ToolRecipe schema); omit for the Route schema"),
+           out: str = typer.Option(None, "--out", "-o", help="write here instead of printing")) -> None:
+    """JSON Schema for editor completion, and the modeline that points a YAML file at it."""
+    doc = or_exit(lambda: json_schema(kind))
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {out}\nput this first line in a YAML file:\n{modeline(out)}", highlight=False)
+    else:
+        print(text)

@@ -133,3 +133,20 @@ class ToolLease(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class RecipeVersion(Base):
+    """A recipe or route version as first seen: its hash is fixed; approval is who and when."""
+
+    __tablename__ = "recipe_versions"
+    __table_args__ = (UniqueConstraint("doc_kind", "name", "version", name="uq_version_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    doc_kind: Mapped[str] = mapped_column(String(16))   # ToolRecipe | Route
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | approved
+    approved_by: Mapped[str] = mapped_column(String(64), default="")
+    approved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)

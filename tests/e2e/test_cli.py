@@ -121,3 +121,26 @@ def test_run_with_a_hard_arc_ends_on_hold_in_one_clear_line(sim_up, prefect_serv
     assert ledger.lot("LOT-CLI").status == "ON_HOLD"
     assert len(ledger.results(ledger.step_runs("LOT-CLI")[0].id)) == 5
     ledger.dispose()
+
+
+def test_approve_then_edit_without_a_new_version_is_caught(tmp_path):
+    home = {"BUMPLINE_HOME": str(tmp_path / "home")}
+    recipe = tmp_path / "seed.yaml"
+    recipe.write_text(SEED.read_text())
+    ok = cli("recipe", "approve", str(recipe), "--by", "alice", env=home)
+    assert ok.returncode == 0 and "approved pvd-ti100-cu300-seed@v1" in ok.stdout and "by alice" in ok.stdout
+    recipe.write_text(SEED.read_text().replace("time_s: 15", "time_s: 16"))
+    out = cli("recipe", "validate", str(recipe), env=home)
+    assert out.returncode == 1 and "[immutable-version]" in out.stderr and "bump metadata.version" in out.stderr
+    again = cli("recipe", "approve", str(recipe), "--by", "mallory", env=home)
+    assert again.returncode == 1 and "edited without a new version" in again.stderr
+    bumped = cli("recipe", "approve", str(recipe).replace("seed.yaml", "seed.yaml"), "--by", "x", env=home)
+    assert bumped.returncode == 1
+
+
+def test_routes_validate_and_hash_from_the_cli():
+    out = cli("recipe", "validate", "recipes/routes/")
+    assert out.returncode == 0, out.stderr
+    assert "product-a-spacing-pad-bump@v1" in out.stdout
+    h = cli("recipe", "hash", "recipes/routes/product-a-spacing-pad-bump.yaml")
+    assert h.returncode == 0 and len(h.stdout.split()[0]) == 64
