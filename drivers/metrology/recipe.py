@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from drivers.limits import limited
 from drivers.metrology.interface import LIMITS, MEASUREMENTS
@@ -12,7 +12,7 @@ from drivers.metrology.interface import LIMITS, MEASUREMENTS
 class MetrologyRecipe(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     measurement: Literal[MEASUREMENTS]  # type: ignore[valid-type]
-    region: Literal["pad", "field"]
+    region: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="a region of the product design")
     material: str | None = None
     sites: int = limited(LIMITS, "sites")
 

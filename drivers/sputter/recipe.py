@@ -9,7 +9,7 @@ from drivers.limits import limited
 from drivers.sputter.interface import LIMITS, MATERIALS
 
 Material = Literal[MATERIALS]  # type: ignore[valid-type]
-LayerRole = Literal["adhesion", "barrier", "wetting", "seed", "ubm", "rdl", "spacing", "sacrificial", "cap"]
+LayerRole = Literal["adhesion", "barrier", "wetting", "seed", "ubm", "rdl", "spacing", "sacrificial", "cap", "cup"]
 
 
 class Strict(BaseModel):

@@ -186,8 +186,10 @@ def resolve_step(route: Route, i: int, step: Step, catalog: RecipeCatalog,
     recipe = catalog.get(m["name"], int(m["version"]))
     if recipe is None:
         have = catalog.versions(m["name"])
+        broken = sorted({p.file for p in catalog.problems})
         problem(("recipe",), "recipe-not-found", f"no tool recipe {step.recipe} under {catalog.root}"
-                + (f" (versions: {', '.join(f'v{v}' for v in have)})" if have else ""))
+                + (f" (versions: {', '.join(f'v{v}' for v in have)})" if have else "")
+                + (f"; these recipe files do not validate: {', '.join(broken)}" if broken else ""))
         return None
     if recipe.tool_kind != step.tool_kind:
         problem(("tool_kind",), "kind-mismatch", f"{step.recipe} is a {recipe.tool_kind} recipe, the step says {step.tool_kind}")

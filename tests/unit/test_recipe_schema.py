@@ -18,7 +18,8 @@ def problems(text: str, tools=LINE.tools):
     return info.value.problems
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "recipes").rglob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "recipes").rglob("*.yaml") if "routes" not in p.parts),
+                         ids=lambda p: p.name)
 def test_shipped_recipes_validate_against_the_sim_line(path):
     r = load_tool_recipe(path, LINE.tools)
     assert len(r.sha256) == 64 and r.version >= 1

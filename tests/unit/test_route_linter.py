@@ -139,3 +139,20 @@ def test_structural_errors_are_located(old, new, rule):
         load_route("route.yaml", CATALOG, text=A.replace(old, new, 1))
     p = next(p for p in info.value.problems if rule in p.rule or rule in p.message)
     assert p.line > 1 and p.file == "route.yaml"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "recipes/routes").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_product_route_lints_clean_and_covers_its_claims(path):
+    route = load_route(path, CATALOG)
+    assert route.spec.product in "ABCD"
+    assert [p for p in lint(route) if p.severity == "error"] == []
+    created = {c for s in route.spec.steps for c in s.creates}
+    assert created == set(route.spec.claims)
+
+
+def test_d_release_leaves_a_gap_under_the_suspension_and_retain_keeps_the_polymer():
+    from line.recipes.linter import final_stacks
+    release = final_stacks(load_route(ROOT / "recipes/routes/product-d-suspended-bump-release.yaml", CATALOG))
+    retain = final_stacks(load_route(ROOT / "recipes/routes/product-d-suspended-bump-retain.yaml", CATALOG))
+    assert [l.role for l in release["site"]][2:4] == ["gap", "passivation"]
+    assert [l.role for l in retain["site"]][2:4] == ["sacrificial", "passivation"]
