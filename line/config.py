@@ -36,7 +36,14 @@ class ToolConfig(Strict):
     bay: str = ""
     endpoints: dict[str, str] = Field(default_factory=dict, description="auxiliary addresses, e.g. per-cell rectifiers")
     limits: dict[str, LimitOverride] = {}
+    capabilities: dict[str, Any] = Field(default_factory=dict,
+                                         description="what this tool holds, e.g. {bath: Cu-acid}: a recipe whose "
+                                                     "parameter of the same name differs cannot run here")
     options: dict[str, Any] = Field(default_factory=dict, description="simulator options (ignored by real tools)")
+
+    def accepts(self, parameters: dict[str, Any]) -> bool:
+        """Capability match for dispatch: every capability the recipe names must agree."""
+        return all(parameters.get(k, v) == v for k, v in self.capabilities.items())
 
     @field_validator("kind")
     @classmethod

@@ -1,4 +1,8 @@
-"""Tool leases in the ledger: one holder per tool, renewed while held, expiring if the holder dies."""
+"""Tool leases in the ledger: one holder per tool, renewed while held, expiring if the holder dies.
+
+The ledger, not process memory, is the lock: it survives a crash of the holder (the lease lapses
+after its TTL), it works across processes and machines, and every claim and release is an event.
+"""
 from __future__ import annotations
 
 import threading
@@ -16,15 +20,9 @@ class ToolBusy(Exception):
 
 
 @contextmanager
-def tool_lease(ledger: Ledger, tool_id: str, holder: str, ttl_s: float = 120.0,
-               wait_s: float = 3600.0, poll_s: float = 0.5) -> Iterator[None]:
-    """Hold `tool_id` for the block. A background thread renews at a third of the TTL; a holder
-    killed with -9 stops renewing and the lease lapses after `ttl_s`."""
-    start = time.monotonic()
-    while not ledger.acquire_lease(tool_id, holder, ttl_s):
-        if time.monotonic() - start > wait_s:
-            raise ToolBusy(tool_id, ledger.lease_holder(tool_id), time.monotonic() - start)
-        time.sleep(poll_s)
+def held(ledger: Ledger, tool_id: str, holder: str, ttl_s: float) -> Iterator[str]:
+    """Keep an acquired lease alive (renewed at a third of its TTL) and release it at the end.
+    A holder killed with -9 stops renewing and the lease lapses after `ttl_s`."""
     stop = threading.Event()
 
     def renew() -> None:
@@ -34,8 +32,39 @@ def tool_lease(ledger: Ledger, tool_id: str, holder: str, ttl_s: float = 120.0,
     renewer = threading.Thread(target=renew, name=f"lease-{tool_id}", daemon=True)
     renewer.start()
     try:
-        yield
+        yield tool_id
     finally:
         stop.set()
         renewer.join(5)
         ledger.release_lease(tool_id, holder)
+
+
+def _acquire_first(ledger: Ledger, tool_ids: list[str], holder: str, ttl_s: float, wait_s: float,
+                   poll_s: float) -> str:
+    start = time.monotonic()
+    while True:
+        for tool_id in tool_ids:
+            if ledger.acquire_lease(tool_id, holder, ttl_s):
+                return tool_id
+        if time.monotonic() - start > wait_s:
+            raise ToolBusy("/".join(tool_ids), ledger.lease_holder(tool_ids[0]), time.monotonic() - start)
+        time.sleep(poll_s)
+
+
+@contextmanager
+def tool_lease(ledger: Ledger, tool_id: str, holder: str, ttl_s: float = 120.0,
+               wait_s: float = 3600.0, poll_s: float = 0.5) -> Iterator[str]:
+    """Hold one tool for the block, waiting while someone else has it."""
+    _acquire_first(ledger, [tool_id], holder, ttl_s, wait_s, poll_s)
+    with held(ledger, tool_id, holder, ttl_s) as t:
+        yield t
+
+
+@contextmanager
+def claim_any(ledger: Ledger, tool_ids: list[str], holder: str, ttl_s: float = 120.0, wait_s: float = 86400.0,
+              poll_s: float = 0.5) -> Iterator[str]:
+    """Hold the first free tool of `tool_ids` (the dispatcher's order of preference); wait while all
+    are taken. Yields the tool id."""
+    chosen = _acquire_first(ledger, tool_ids, holder, ttl_s, wait_s, poll_s)
+    with held(ledger, chosen, holder, ttl_s) as t:
+        yield t

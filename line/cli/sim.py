@@ -26,7 +26,7 @@ def sim_line(cfg: LineConfig, any_port: bool = False, speed: float | None = None
         addr = parse_address(t.address)
         endpoints = {n: 0 if any_port else parse_address(a).port for n, a in t.endpoints.items()}
         specs.append(SimToolSpec(t.id, t.kind, addr.host, 0 if any_port else addr.port, endpoints,
-                                 t.effective_limits(), t.options))
+                                 t.effective_limits(), {**t.capabilities, **t.options}))
     sim = cfg.simulation
     return SimLine(specs, speed=speed or (sim.speed if sim else 600.0), seed=sim.seed if sim else 0,
                    control_port=control_port)
