@@ -5,9 +5,9 @@ Switching a tool from simulator to real hardware is a change of `address` here, 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from drivers.limits import Limit
 from drivers.registry import DRIVERS
@@ -17,6 +17,16 @@ from line.yamlio import DocumentError, Problem, load_yaml, validate
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _known_kind(v: str) -> str:
+    if v not in DRIVERS:
+        raise ValueError(f"unknown tool kind {v!r}; known: {', '.join(sorted(DRIVERS))}")
+    return v
+
+
+ToolKind = Annotated[str, AfterValidator(_known_kind)]
+"""A tool kind some `drivers/<kind>/` package provides."""
 
 
 class Metadata(Strict):
@@ -31,7 +41,7 @@ class LimitOverride(Strict):
 
 class ToolConfig(Strict):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9_-]*$", description="tool id, e.g. PVD01")
-    kind: str
+    kind: ToolKind
     address: str = Field(description="TCPIP0::HOST::PORT::SOCKET (SCPI) or modbus-tcp://HOST:PORT/UNIT")
     bay: str = ""
     endpoints: dict[str, str] = Field(default_factory=dict, description="auxiliary addresses, e.g. per-cell rectifiers")
@@ -44,13 +54,6 @@ class ToolConfig(Strict):
     def accepts(self, parameters: dict[str, Any]) -> bool:
         """Capability match for dispatch: every capability the recipe names must agree."""
         return all(parameters.get(k, v) == v for k, v in self.capabilities.items())
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, v: str) -> str:
-        if v not in DRIVERS:
-            raise ValueError(f"unknown tool kind {v!r}; known: {', '.join(sorted(DRIVERS))}")
-        return v
 
     @field_validator("address")
     @classmethod

@@ -6,11 +6,12 @@ never a silent retry. A job id the tool already knows is reattached, never start
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drivers.errors import CommunicationLost, InterlockViolation, JobConflict, ToolAlarm, ToolError
-from drivers.jobs import JobStatus, WaferResult
+from drivers.jobs import JobStatus, WaferResult, body_hash
 from drivers.registry import driver_class
 from line.config import ToolConfig
 from line.leases import tool_lease
@@ -51,11 +52,22 @@ def job_id_for(lot_id: str, step_id: str, rework: int) -> str:
     return f"{lot_id}.{step_id}.r{rework}"
 
 
-def spec_problems(results: list[WaferResult], tolerance_pct: float) -> list[str]:
-    """Measurements with a target that miss it by more than the tolerance."""
+def spec_problems(results: list[WaferResult], tolerance_pct: float, specs: list | None = None) -> list[str]:
+    """Out-of-spec measurements: against the route's specs (LSL/USL) when the step has them, else
+    against each measurement's own target ± the tolerance."""
     out = []
     for r in results:
         if r.status != "PROCESSED":
+            continue
+        values = {ms.name: ms for ms in r.measurements}
+        if specs:
+            for spec in specs:
+                ms = values.get(spec.measurement)
+                if ms is None:
+                    out.append(f"{r.wafer_id} {spec.measurement}: not reported by the tool")
+                elif (spec.lsl is not None and ms.value < spec.lsl) or (spec.usl is not None and ms.value > spec.usl):
+                    out.append(f"{r.wafer_id} {spec.measurement}={ms.value:g} {ms.unit} outside "
+                               f"[{'' if spec.lsl is None else f'{spec.lsl:g}'}, {'' if spec.usl is None else f'{spec.usl:g}'}]")
             continue
         for ms in r.measurements:
             if ms.target and abs(ms.value - ms.target) > ms.target * tolerance_pct / 100:
@@ -68,14 +80,20 @@ class ToolStep:
 
     def __init__(self, ledger: Ledger, tool: ToolConfig, recipe: ToolRecipe, lot_id: str, step_id: str,
                  wafers: list[str], rework: int = 0, flow_run_id: str = "", tolerance_pct: float = 10.0,
-                 lease_ttl_s: float = 120.0) -> None:
+                 lease_ttl_s: float = 120.0, parameters: Any = None, specs: list | None = None,
+                 leased: bool = False, operation: str = "") -> None:
+        """`recipe` is the approved identity; `parameters` the body actually sent (a route step's
+        overrides applied), `specs` the route's LSL/USL; `leased`: the dispatcher holds the tool."""
         self.ledger, self.tool, self.recipe = ledger, tool, recipe
+        self.parameters = parameters if parameters is not None else recipe.parameters
+        self.sent_hash = body_hash(self.parameters.model_dump(mode="json"))
+        self.specs, self.leased = specs, leased
         self.lot_id, self.step_id, self.wafers, self.rework = lot_id, step_id, wafers, rework
         self.job_id = job_id_for(lot_id, step_id, rework)
         self.tolerance_pct = tolerance_pct
         self.lease_ttl_s = lease_ttl_s
         self.run = ledger.begin_step(lot_id, step_id, recipe.tool_kind, tool.id, recipe.name, recipe.version,
-                                     recipe.sha256, self.job_id, rework, operation=recipe.tool_kind,
+                                     self.sent_hash, self.job_id, rework, operation=operation or recipe.tool_kind,
                                      flow_run_id=flow_run_id)
         self._last: JobStatus | None = None
 
@@ -89,7 +107,9 @@ class ToolStep:
                                               limits=self.tool.effective_limits())
         driver.subscribe(lambda ch: self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger,
                                                             self.run.id, {"job": ch.job_id}))
-        with tool_lease(self.ledger, self.tool.id, holder=self.job_id, ttl_s=self.lease_ttl_s):
+        lease = nullcontext() if self.leased else tool_lease(self.ledger, self.tool.id, holder=self.job_id,
+                                                             ttl_s=self.lease_ttl_s)
+        with lease:
             try:
                 driver.connect()
                 self._setup_or_reattach(driver)
@@ -110,7 +130,7 @@ class ToolStep:
 
     def _setup_or_reattach(self, driver) -> None:  # noqa: ANN001
         try:
-            driver.setup(self.job_id, self.wafers, self.recipe.parameters, expected_hash=self.recipe.sha256)
+            driver.setup(self.job_id, self.wafers, self.parameters, expected_hash=self.sent_hash)
         except JobConflict as conflict:
             # The tool ran (or runs) this job already: follow it, never start it again.
             self.ledger.record_event("job", self.job_id, "", conflict.state, "reattach", self.run.id)
@@ -167,7 +187,7 @@ class ToolStep:
         if hold is None:
             if not_done := [r.wafer_id for r in results if r.status != "PROCESSED"]:
                 hold = ("INCOMPLETE", f"wafers not processed: {', '.join(not_done)}")
-            elif problems := spec_problems(results, self.tolerance_pct):
+            elif problems := spec_problems(results, self.tolerance_pct, self.specs):
                 hold = ("OUT_OF_SPEC", "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
         if results:
             self.ledger.move_wafers(self.wafers, "stocker", "unload", self.run.id)
@@ -176,5 +196,5 @@ class ToolStep:
         if hold:
             self.ledger.open_hold(self.lot_id, self.run.id, *hold)
         return StepOutcome(self.lot_id, self.step_id, self.run.id, self.tool.id, self.job_id, self.recipe.ref,
-                           self.recipe.sha256, status, *(hold or ("", "")),
+                           self.sent_hash, status, *(hold or ("", "")),
                            wafer_status={r.wafer_id: r.status for r in results})

@@ -6,6 +6,8 @@ alarms are unique per step, wafer and name), so replaying what a tool reports ne
 from __future__ import annotations
 
 import os
+import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,9 +15,9 @@ from typing import Any, Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, select
+from sqlalchemy import create_engine, delete, event, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from drivers.jobs import Alarm as ToolAlarmRow
@@ -55,14 +57,38 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+MIGRATION_LOCK_ID = 7_426_001  # PostgreSQL advisory lock: one migrator across processes
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` with Alembic (the same path production upgrades take)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrate once per process; threads and processes that race each other all end at head."""
+    key = engine.url.render_as_string(hide_password=True)
+    with _migrate_lock:
+        if key in _migrated:
+            return
+        for attempt in range(6):
+            try:
+                upgrade(engine)
+                break
+            except DBAPIError:
+                if attempt == 5:
+                    raise
+                time.sleep(0.5 * (attempt + 1))   # another process migrated meanwhile: look again
+        _migrated.add(key)
 
 
 class Ledger:
@@ -70,7 +96,7 @@ class Ledger:
         self.url = url or default_url()
         self.engine = make_engine(self.url)
         if migrate:
-            upgrade(self.engine)
+            ensure_schema(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def dispose(self) -> None:
@@ -137,6 +163,11 @@ class Ledger:
                           step_run_id=run.id, data={"tool": tool_id, "job": job_id, "recipe": recipe_name,
                                                     "version": recipe_version, "hash": recipe_hash}))
             return run
+
+    def find_step(self, lot_id: str, step_id: str, rework: int = 0) -> m.StepRun | None:
+        with self.session() as s:
+            return s.scalars(select(m.StepRun).where(m.StepRun.lot_id == lot_id, m.StepRun.step_id == step_id,
+                                                     m.StepRun.rework == rework)).first()
 
     def step_run(self, step_run_id: int) -> m.StepRun:
         with self.session() as s:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drivers.jobs import body_hash
 from drivers.registry import DRIVERS
+from line.config import ToolKind
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.tool_recipe import RecipeMetadata, ToolRecipe
 from line.yamlio import (DocumentError, Problem, format_path, load_yaml, locate, plain, validate,
@@ -57,19 +58,12 @@ class Spec(Strict):
 class Step(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     operation: str
-    tool_kind: str
+    tool_kind: ToolKind
     recipe: str = Field(description="tool recipe reference, name@vN")
     overrides: dict[str, Any] = {}
     specs: list[Spec] = []
     creates: list[str] = []
     note: str = ""
-
-    @field_validator("tool_kind")
-    @classmethod
-    def _kind(cls, v: str) -> str:
-        if v not in DRIVERS:
-            raise ValueError(f"unknown tool kind {v!r}; known: {', '.join(sorted(DRIVERS))}")
-        return v
 
     @field_validator("recipe")
     @classmethod

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.jobs import body_hash
 from drivers.limits import check_limits
 from drivers.registry import DRIVERS
-from line.config import LineConfig, ToolConfig
+from line.config import LineConfig, ToolConfig, ToolKind
 from line.yamlio import DocumentError, Problem, format_path, load_yaml, locate, plain, validate
 
 
@@ -31,15 +31,8 @@ class RecipeMetadata(Strict):
 
 
 class ToolRecipeSpec(Strict):
-    tool_kind: str
+    tool_kind: ToolKind
     parameters: dict[str, Any]
-
-    @field_validator("tool_kind")
-    @classmethod
-    def _kind(cls, v: str) -> str:
-        if v not in DRIVERS:
-            raise ValueError(f"unknown tool kind {v!r}; known: {', '.join(sorted(DRIVERS))}")
-        return v
 
 
 class ToolRecipeDoc(Strict):

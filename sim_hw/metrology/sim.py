@@ -5,7 +5,7 @@ from typing import Any
 
 from drivers.metrology import interface as spec
 from drivers.metrology.recipe import MetrologyRecipe
-from drivers.materials import DIELECTRICS
+from drivers.materials import conducts
 from sim_hw.metrology import physics
 from sim_hw.registry import SimKind, scpi_main
 from sim_hw.tool import AlarmStop, SimJob, SimTool
@@ -52,8 +52,8 @@ class MetrologySim(SimTool):
             nu = max((l.props.get("nonuniformity_pct", 0.0) for l in films), default=0.0)
             return f"film.{r.material}", "nm", [physics.radial(t, nu, x) for x in radii]
         if r.measurement == "bump_height":
-            above = stack[next(i for i, l in enumerate(stack) if l.role == "pad") + 1:]
-            metal = [l for l in above if l.material not in DIELECTRICS and l.role != "native_oxide"]
+            # everything conductive the line built on this region (the bond pad itself is the chip's)
+            metal = [l for l in stack if conducts(l.material) and l.role not in ("pad", "substrate")]
             h = sum(l.thickness_nm for l in metal) / 1000.0
             nu = max((l.props.get("nonuniformity_pct", 0.0) for l in metal), default=0.0)
             return "bump.height", "µm", [physics.radial(h, nu, x) for x in radii]

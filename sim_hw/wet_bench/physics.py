@@ -34,8 +34,9 @@ def etch_wafer(wafer: Wafer, chemistry: str, t_eff_s: float, activity: float = 1
     """Apply t_eff seconds (at the reference temperature) of a chemistry to every region."""
     rep = EtchReport()
     cleared_at: dict[str, float] = {}
+    field = max(wafer.regions, key=lambda r: wafer.area_cm2.get(r, 0.0))   # "removed" is reported for the largest region
     _strip_resist(wafer, chemistry, t_eff_s, activity, rep)
-    for region in ("field", "pad"):
+    for region in sorted(wafer.regions, key=lambda r: -wafer.area_cm2.get(r, 0.0)):
         stack = wafer.regions[region]
         left = t_eff_s
         while left > 0 and stack:
@@ -47,12 +48,12 @@ def etch_wafer(wafer: Wafer, chemistry: str, t_eff_s: float, activity: float = 1
             if need <= left:
                 left -= need
                 stack.pop()
-                if region == "field":
+                cleared_at[top.material] = min(cleared_at.get(top.material, t_eff_s), t_eff_s - left)
+                if region == field:
                     rep.removed_nm += top.thickness_nm
-                    cleared_at.setdefault(top.material, t_eff_s - left)
             else:
                 top.thickness_nm -= rate * left
-                if region == "field":
+                if region == field:
                     rep.removed_nm += rate * left
                 left = 0.0
     _undercut(wafer, chemistry, t_eff_s, activity, cleared_at, rep)
@@ -71,8 +72,8 @@ def _strip_resist(wafer: Wafer, chemistry: str, t_s: float, activity: float, rep
 
 def _undercut(wafer: Wafer, chemistry: str, t_s: float, activity: float, cleared_at: dict[str, float],
               rep: EtchReport) -> None:
-    """Masked pad-site layers of a material that cleared in the field are etched in from the edge."""
-    for layer in wafer.regions["pad"][:-1]:
+    """Masked layers of a material that cleared elsewhere are etched in from the mask's edge."""
+    for layer in (l for stack in wafer.regions.values() for l in stack[:-1]):
         if layer.material in cleared_at and layer.role not in ("pad", "substrate"):
             lateral_um = rate_nm_min(chemistry, layer) * activity / 60.0 * (t_s - cleared_at[layer.material]) / 1000
             layer.props["undercut_um"] = round(layer.props.get("undercut_um", 0.0) + lateral_um, 4)

@@ -75,3 +75,31 @@ def test_every_write_is_visible_to_another_connection_at_once(db_url):
     with reader.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from events where entity_id='PVD01'")).scalar() == 1
     writer.dispose(); reader.dispose()
+
+
+def test_concurrent_first_use_migrates_once(db_url):
+    """Lots starting together (threads) and workers starting together (processes) all find the schema."""
+    import subprocess
+    import sys
+    import threading
+
+    from line.ledger.store import make_engine, upgrade
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")              # an older ledger that needs upgrading
+    engine.dispose()
+    code = f"from line.ledger import Ledger; Ledger({db_url!r}).dispose()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    errors: list[Exception] = []
+
+    def start() -> None:
+        try:
+            Ledger(db_url).dispose()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert all(p.wait(60) == 0 for p in procs), [p.stderr.read() for p in procs]

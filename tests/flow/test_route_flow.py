@@ -1,0 +1,100 @@
+"""Whole routes as Prefect flows on the simulated line: product C end to end, checked against its
+claims; a rerun runs nothing twice; lots racing for tools never share one."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from line.cli.products import check_product
+from line.cli.sim import sim_line
+from line.config import load_line
+from line.ledger import Ledger
+from line.lot_flow import lot_flow
+from line.recipes.catalog import RecipeCatalog
+from line.recipes.route import load_route
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.prefect
+LINE = str(ROOT / "deploy/lines/sim.yaml")
+C = str(ROOT / "recipes/routes/product-c-paste-core-bump.yaml")
+
+
+@pytest.fixture
+def line():
+    cfg = load_line(LINE)
+    sim = sim_line(cfg, any_port=True, speed=4000).start_in_thread()
+    yield sim
+    sim.stop_thread()
+
+
+def start_lot(sim, route, lot_id: str, wafers: int) -> None:
+    design = {n: r.model_dump() for n, r in route.spec.incoming.items()}
+    for slot in range(1, wafers + 1):
+        sim.world.start_wafer(f"{lot_id}.{slot:02d}", design)
+
+
+def run(sim, lot_id: str, db: str, wafers: int = 2) -> dict:
+    return lot_flow(lot_id, C, wafers, LINE, str(ROOT / "recipes"), db, sim.ports(), sim.endpoint_ports())
+
+
+def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_path):
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    route = load_route(C, RecipeCatalog(ROOT / "recipes"))
+    start_lot(line, route, "C-T1", 2)
+    out = run(line, "C-T1", db)
+    assert out["status"] == "COMPLETE", out
+    ledger = Ledger(db)
+    check = check_product(line.world.snapshot(), route, ledger, "C-T1")
+    assert check.ok, check.problems
+    assert set(check.claims) == set(route.spec.claims)
+    pad = [l["material"] for l in line.world.snapshot("C-T1.01")["C-T1.01"]["regions"]["pad"]]
+    assert pad[-5:] == ["Ti", "Cu", "Ag-epoxy", "Ti", "Cu"]                 # paste enclosed by cup and cap
+    runs = ledger.step_runs("C-T1")
+    assert [r.step_id for r in runs] == [s.step.id for s in route.steps] and {r.status for r in runs} == {"COMPLETE"}
+    # a second run of the same lot finds every step done and runs nothing
+    jobs_before = {t: len(tool.jobs) for t, tool in line.tools.items()}
+    assert run(line, "C-T1", db)["status"] == "COMPLETE"
+    assert {t: len(tool.jobs) for t, tool in line.tools.items()} == jobs_before
+    ledger.dispose()
+
+
+def test_a_step_the_ledger_lost_is_reattached_not_repeated(prefect_server, line, tmp_path):
+    """The orchestrator died after the tool finished but before the step was recorded COMPLETE."""
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    route = load_route(C, RecipeCatalog(ROOT / "recipes"))
+    start_lot(line, route, "C-T2", 1)
+    assert run(line, "C-T2", db, 1)["status"] == "COMPLETE"
+    ledger = Ledger(db)
+    with ledger.session() as s:                     # forget that C06 finished
+        from line.ledger import models as m
+        row = s.query(m.StepRun).filter_by(lot_id="C-T2", step_id="C06").one()
+        row.status = "RUNNING"
+    starts = sum(j.start_count for t in line.tools.values() for j in t.jobs.values())
+    assert run(line, "C-T2", db, 1)["status"] == "COMPLETE"
+    assert sum(j.start_count for t in line.tools.values() for j in t.jobs.values()) == starts
+    assert any(e.trigger == "reattach" for e in ledger.events("job"))
+    ledger.dispose()
+
+
+def test_racing_lots_never_double_book_a_tool(prefect_server, line, tmp_path):
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    route = load_route(C, RecipeCatalog(ROOT / "recipes"))
+    lots = [f"C-R{i}" for i in range(3)]
+    for lot in lots:
+        start_lot(line, route, lot, 1)
+    outs: dict[str, dict] = {}
+    threads = [threading.Thread(target=lambda l=lot: outs.__setitem__(l, run(line, l, db, 1))) for lot in lots]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(o["status"] == "COMPLETE" for o in outs.values()), outs
+    for tool_id, tool in line.tools.items():
+        spans = sorted((j.started_s, j.ended_s) for j in tool.jobs.values() if j.started_s is not None)
+        for (s1, e1), (s2, _) in zip(spans, spans[1:]):
+            assert s2 >= e1, f"{tool_id} ran two jobs at once"
+    ledger = Ledger(db)
+    assert all(ledger.lease_holder(t) is None for t in line.tools)
+    ledger.dispose()
