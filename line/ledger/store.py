@@ -13,8 +13,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from functools import lru_cache
+
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, delete, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -57,7 +61,6 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-_migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 MIGRATION_LOCK_ID = 7_426_001  # PostgreSQL advisory lock: one migrator across processes
 
@@ -74,21 +77,31 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Migrate once per process; threads and processes that race each other all end at head."""
-    key = engine.url.render_as_string(hide_password=True)
+    """Upgrade to head unless already there; threads and processes that race all end at head."""
     with _migrate_lock:
-        if key in _migrated:
-            return
         for attempt in range(6):
+            if current_revision(engine) == head_revision():
+                return
             try:
                 upgrade(engine)
-                break
+                return
             except DBAPIError:
                 if attempt == 5:
                     raise
                 time.sleep(0.5 * (attempt + 1))   # another process migrated meanwhile: look again
-        _migrated.add(key)
 
 
 class Ledger:
