@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from line.config import LineConfig, ToolConfig
 from line.ledger import Ledger
@@ -16,10 +16,20 @@ def candidates(line: LineConfig, kind: str, parameters: dict[str, Any]) -> list[
     return [t for t in line.tools_of(kind) if t.accepts(parameters)]
 
 
+def last_states(ledger: Ledger, ids: list[str]) -> dict[str, str]:
+    """The last state each tool's driver reported (from the event log)."""
+    with ledger.session() as s:
+        newest = select(m.Event.entity_id, func.max(m.Event.id)).where(
+            m.Event.entity == "tool", m.Event.entity_id.in_(ids), m.Event.dest != "").group_by(m.Event.entity_id)
+        rows = {tid: eid for tid, eid in s.execute(newest)}
+        return {tid: s.get(m.Event, eid).dest for tid, eid in rows.items()}
+
+
 def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:
-    """Free tools before leased ones, then the least used (step runs so far)."""
+    """Tools that did not end in ALARM first, free before leased, then the least used."""
     ids = [t.id for t in tools]
     with ledger.session() as s:
         leased = set(s.scalars(select(m.ToolLease.tool_id).where(m.ToolLease.tool_id.in_(ids))))
         used = Counter(s.scalars(select(m.StepRun.tool_id).where(m.StepRun.tool_id.in_(ids))))
-    return sorted(ids, key=lambda t: (t in leased, used[t], t))
+    states = last_states(ledger, ids)
+    return sorted(ids, key=lambda t: (states.get(t) == "ALARM", t in leased, used[t], t))

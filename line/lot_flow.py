@@ -74,9 +74,10 @@ def route_step_task(lot_id: str, step_id: str, route_path: str, line_path: str, 
 @flow(name="lot", persist_result=False)
 def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str = "deploy/lines/sim.yaml",
              recipes_root: str = "recipes", db_url: str | None = None, ports: dict | None = None,
-             endpoint_ports: dict | None = None, priority: int = 0) -> dict[str, Any]:
+             endpoint_ports: dict | None = None, priority: int = 0, hold_timeout_s: int = 0) -> dict[str, Any]:
     """Run a lot through its product's route. Safe to run again for the same lot: finished steps are
-    skipped, a step cut off half-way is reattached on its tool, never repeated."""
+    skipped, a step cut off half-way is reattached on its tool, never repeated. On a hold the flow
+    pauses for an operator's typed decision when `hold_timeout_s` > 0, else it ends ON_HOLD."""
     route, _ = load_for_run(route_path, line_path, recipes_root, ports, endpoint_ports)
     ledger = Ledger(db_url)
     run_id = str(get_run_context().flow_run.id)
@@ -88,23 +89,56 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
             ledger.open_hold(lot_id, None, "RECIPE", str(exc))
             return {"lot_id": lot_id, "status": "ON_HOLD", "reason": str(exc), "steps": []}
         ledger.set_lot_status(lot_id, "RUNNING", trigger="dispatch")
-        done = {r.step_id: r for r in ledger.step_runs(lot_id) if r.status == "COMPLETE"}
+        done = {r.step_id for r in ledger.step_runs(lot_id) if r.status in ("COMPLETE", "ACCEPTED")}
         outcomes: list[dict[str, Any]] = []
         for rs in route.steps:
             if rs.step.id in done:
                 continue
-            result = route_step_task(lot_id, rs.step.id, route_path, line_path, recipes_root, wafers, db_url,
-                                     ports, endpoint_ports, 0, run_id)
-            outcomes.append(result)
-            if result["status"] != "COMPLETE":
+            rework = max((r.rework for r in ledger.step_runs(lot_id) if r.step_id == rs.step.id), default=0)
+            while True:
+                live = [w.id for w in ledger.wafers(lot_id) if w.state != "SCRAPPED"]
+                result = route_step_task(lot_id, rs.step.id, route_path, line_path, recipes_root, live, db_url,
+                                         ports, endpoint_ports, rework, run_id)
+                outcomes.append(result)
+                if result["status"] == "COMPLETE":
+                    break
                 publish_lot(ledger, lot_id, route)
-                return {"lot_id": lot_id, "status": "ON_HOLD", "reason": StepOutcome(**result).headline,
-                        "steps": outcomes}
+                headline = StepOutcome(**result).headline
+                if hold_timeout_s <= 0:
+                    return {"lot_id": lot_id, "status": "ON_HOLD", "reason": headline, "steps": outcomes}
+                answer = ask_operator(ledger, lot_id, headline, hold_timeout_s)
+                if answer.decision == "abort":
+                    ledger.set_lot_status(lot_id, "ABORTED", f"aborted by {answer.operator}: {answer.note}", "abort")
+                    publish_lot(ledger, lot_id, route)
+                    return {"lot_id": lot_id, "status": "ABORTED", "reason": headline, "steps": outcomes}
+                ledger.set_lot_status(lot_id, "RUNNING", trigger=f"operator-{answer.decision}")
+                if answer.decision == "rework":
+                    rework += 1
+                    continue
+                ledger.finish_step(result["step_run_id"], "ACCEPTED")   # continue / scrap: go on without a rerun
+                break
         ledger.set_lot_status(lot_id, "COMPLETE", trigger="route-complete")
         publish_lot(ledger, lot_id, route)
         return {"lot_id": lot_id, "status": "COMPLETE", "steps": outcomes}
     finally:
         ledger.dispose()
+
+
+def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> "HoldDecision":
+    """Pause the flow run for a typed decision (the Prefect UI's resume form, or the input API)."""
+    from prefect.flow_runs import pause_flow_run
+
+    from line.holds import HoldDecision, open_hold, record_decision
+
+    hold = open_hold(ledger, lot_id)
+    get_run_logger().warning(f"{headline} — waiting for an operator decision (continue / rework / scrap / abort)")
+    answer = pause_flow_run(wait_for_input=HoldDecision.with_initial_data(
+        description=f"**Lot {lot_id} is on hold.**\n\n{headline}\n\nDecide: continue, rework the step, scrap "
+                    "named wafers, or abort the lot.", decision="continue"),
+        timeout=timeout_s, poll_interval=2, key=f"hold-{hold.id if hold else 0}")
+    if hold is not None:
+        record_decision(ledger, hold.id, answer)
+    return answer
 
 
 def publish_lot(ledger: Ledger, lot_id: str, route: Route) -> None:
