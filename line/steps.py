@@ -20,6 +20,10 @@ from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.tool_recipe import ToolRecipe
 
 
+class InterruptedStep(ToolError):
+    """A step a dead orchestrator had begun on a tool that does not know its job."""
+
+
 @dataclass
 class StepOutcome:
     lot_id: str
@@ -92,6 +96,7 @@ class ToolStep:
         self.job_id = job_id_for(lot_id, step_id, rework)
         self.tolerance_pct = tolerance_pct
         self.lease_ttl_s = lease_ttl_s
+        self.resumed = ledger.find_step(lot_id, step_id, rework) is not None   # a previous orchestrator began it
         self.run = ledger.begin_step(lot_id, step_id, recipe.tool_kind, tool.id, recipe.name, recipe.version,
                                      self.sent_hash, self.job_id, rework, operation=operation or recipe.tool_kind,
                                      flow_run_id=flow_run_id)
@@ -121,6 +126,8 @@ class ToolStep:
                 hold = ("INTERLOCK", exc.message)
             except CommunicationLost as exc:
                 hold = ("COMMUNICATION", f"{exc.message}; the job may still be running on the tool — resume reattaches")
+            except InterruptedStep as exc:
+                hold = ("INTERRUPTED", exc.message + " — decide: continue, rework or scrap")
             except ToolError as exc:
                 hold = ("TOOL_ERROR", exc.message)
             finally:
@@ -129,6 +136,12 @@ class ToolStep:
         return self._finish(results, hold)
 
     def _setup_or_reattach(self, driver) -> None:  # noqa: ANN001
+        if self.resumed and not driver.backend.info(self.job_id).known:
+            # Begun before a crash, unknown to the tool: wafers may be part-processed. Never repeat blindly.
+            events = [e for e in self.ledger.events("job", self.job_id) if e.dest]
+            if events:
+                raise InterruptedStep(self.tool.id, f"step {self.step_id} was started as job {self.job_id} before the "
+                                                    f"orchestrator stopped, and {self.tool.id} has no record of it")
         try:
             driver.setup(self.job_id, self.wafers, self.parameters, expected_hash=self.sent_hash)
         except JobConflict as conflict:

@@ -6,7 +6,7 @@ import line.prefect_env  # noqa: F401  (before anything imports Prefect)
 
 import typer
 
-from line.cli import demo, lot, recipe, run, sim
+from line.cli import demo, lot, lots, recipe, run, sim
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Host control for a wafer bumping line: simulators, recipes, lots, ledger.")
@@ -15,6 +15,8 @@ app.add_typer(recipe.app, name="recipe")
 app.add_typer(lot.app, name="lot")
 app.command("run")(run.run)
 app.command("demo")(demo.products)
+app.command("resume")(lots.resume)
+lot.app.command("start")(lots.start)
 app.command("demo-seed")(run.demo)
 
 
