@@ -5,7 +5,7 @@ from typing import Any
 
 from drivers.errors import CommandRejected, OutOfRange
 from drivers.scpi_spec import Command, ScpiInterface, decode_values, encode_values
-from drivers.transport.visa import VisaTransport
+from drivers.transport.visa import ReplyTimeout, VisaTransport
 
 
 class ScpiClient:
@@ -23,9 +23,24 @@ class ScpiClient:
         return cmd.header + (" " + encode_values(cmd.params, args) if args else "")
 
     def query(self, header: str, *args: Any) -> list[Any]:
-        """Send a query and decode its fields by the spec."""
+        """Send a query and decode its fields by the spec. No reply + an error in the queue is a
+        refusal (`CommandRejected`); no reply and a silent error queue is a communication problem."""
         cmd = self.interface[header]
-        reply = self.transport.query(self._line(cmd, args), idempotent=cmd.idempotent)
+        line = self._line(cmd, args)
+        try:
+            reply = self.transport.query(line, idempotent=cmd.idempotent)
+        except ReplyTimeout:
+            if header.upper() == "SYST:ERR?":
+                raise
+            try:
+                errors = self.drain_errors()
+            except ReplyTimeout:
+                errors = []
+            if errors:
+                raise CommandRejected(self.tool_id, header, *errors[0]) from None
+            self.transport.close()
+            self.transport.reconnects += 1
+            reply = self.transport.query(line, idempotent=cmd.idempotent)   # one more try on a fresh socket
         try:
             return decode_values(cmd.returns, reply)
         except ValueError as exc:

@@ -10,6 +10,7 @@ import threading
 import time
 
 import pyvisa
+from pyvisa import constants
 from pyvisa import errors as visa_errors
 
 from drivers.errors import CommunicationLost
@@ -26,6 +27,11 @@ def resource_manager() -> pyvisa.ResourceManager:
         if _rm is None:
             _rm = pyvisa.ResourceManager("@py")
         return _rm
+
+
+class ReplyTimeout(CommunicationLost):
+    """No reply within the timeout on a connection that is still open: the instrument may have
+    refused the query (SCPI sends no reply then), or it may hang — the caller asks SYST:ERR?."""
 
 
 class VisaTransport:
@@ -85,6 +91,11 @@ class VisaTransport:
                     return ""
                 except CommunicationLost as exc:
                     last = exc
+                except visa_errors.VisaIOError as exc:
+                    if expect_reply and exc.error_code == constants.StatusCode.error_timeout:
+                        raise ReplyTimeout(self.tool_id, f"{line.split(' ')[0]}: no reply in {self.timeout_s:g} s") from exc
+                    last = exc
+                    self.close()
                 except TRANSIENT as exc:
                     last = exc
                     self.close()
