@@ -17,6 +17,7 @@ from line.config import ToolConfig
 from line.leases import tool_lease
 from line.ledger import Ledger
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
+from line.tracking import ProcessJob, e10_state
 from line.recipes.tool_recipe import ToolRecipe
 
 
@@ -111,7 +112,9 @@ class ToolStep:
         driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, endpoints=self.tool.endpoints,
                                               limits=self.tool.effective_limits())
         driver.subscribe(lambda ch: self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger,
-                                                            self.run.id, {"job": ch.job_id}))
+                                                            self.run.id, {"job": ch.job_id, "e10": e10_state(ch.dest)}))
+        self.pjob = ProcessJob(self.job_id, lambda src, dst, trig, n: self.ledger.record_event(
+            "job", self.job_id, src, dst, trig, self.run.id, {"e40": n, "tool": self.tool.id}))
         lease = nullcontext() if self.leased else tool_lease(self.ledger, self.tool.id, holder=self.job_id,
                                                              ttl_s=self.lease_ttl_s)
         with lease:
@@ -138,8 +141,8 @@ class ToolStep:
     def _setup_or_reattach(self, driver) -> None:  # noqa: ANN001
         if self.resumed and not driver.backend.info(self.job_id).known:
             # Begun before a crash, unknown to the tool: wafers may be part-processed. Never repeat blindly.
-            events = [e for e in self.ledger.events("job", self.job_id) if e.dest]
-            if events:
+            reported = [e for e in self.ledger.events("job", self.job_id) if e.dest not in ("", "QUEUED")]
+            if reported:   # the tool had reported this job: it existed there
                 raise InterruptedStep(self.tool.id, f"step {self.step_id} was started as job {self.job_id} before the "
                                                     f"orchestrator stopped, and {self.tool.id} has no record of it")
         try:
@@ -160,8 +163,7 @@ class ToolStep:
                 (status.job_state, status.phase, status.wafer_index, status.wafers_done, status.tool_state):
             return
         if last is None or last.job_state != status.job_state:
-            self.ledger.record_event("job", self.job_id, last.job_state if last else "", status.job_state,
-                                     "tool-report", self.run.id)
+            self.pjob.follow(status.job_state)
         if status.wafer_index and (last is None or last.wafer_index != status.wafer_index):
             wafer = self.wafers[status.wafer_index - 1]
             self.ledger.set_wafer_state([wafer], "IN_PROCESS", self.tool.id, "slot-start", self.run.id)

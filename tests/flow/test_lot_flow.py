@@ -27,6 +27,9 @@ def test_lot_completes_and_the_ledger_holds_its_genealogy(prefect_server, sim, l
     wafer_states = [e.dest for e in ledger.events("wafer", "LOT-F1.03")]
     assert "IN_PROCESS" in wafer_states and wafer_states[-1] in ("PROCESSED", "stocker")
     assert ledger.lease_holder("PVD01") is None
+    e40 = [(e.dest, e.data["e40"]) for e in ledger.events("job", run.job_id) if "e40" in e.data]
+    assert e40 == [("QUEUED", 1), ("SETTING_UP", 2), ("WAITING_FOR_START", 3), ("PROCESSING", 5), ("PROCESS_COMPLETE", 6)]
+    assert "PRODUCTIVE" in {e.data.get("e10") for e in ledger.events("tool", "PVD01")}
     ledger.dispose()
 
 

@@ -42,3 +42,22 @@ def test_alarm_from_any_executing_substate_and_clear_to_idle():
     assert m.alarm()
     assert m.state == "ALARM"
     assert m.clear() and m.state == "IDLE"
+
+
+def test_e40_process_job_follows_the_tool_with_numbered_transitions():
+    from line.tracking import ProcessJob
+    log = []
+    job = ProcessJob("J1", lambda *a: log.append(a))
+    for reported in ("PROCESSING", "PAUSED", "PROCESSING", "PROCESS_COMPLETE"):
+        job.follow(reported)
+    assert [n for *_, n in log] == [1, 2, 3, 5, 9, 10, 6] and job.state == "PROCESS_COMPLETE"
+    aborted = ProcessJob("J2", lambda *a: log.append(a))
+    aborted.follow("WAITING_FOR_START")
+    aborted.follow("ABORTED")
+    assert [n for *_, n in log[-2:]] == [13, 16]
+
+
+def test_e10_is_derived_from_the_driver_state():
+    from line.tracking import e10_state
+    assert [e10_state(s) for s in ("EXECUTING_DEPOSIT", "ALARM", "IDLE", "OFFLINE")] == [
+        "PRODUCTIVE", "UNSCHEDULED_DOWNTIME", "STANDBY", "NON_SCHEDULED"]

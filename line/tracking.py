@@ -1,0 +1,78 @@
+"""SEMI state models the line tracks, as `transitions` machines; every transition is a ledger event.
+
+E40 process job (states and numbered transitions after MosaicLib `E040.cs`, reference/standards.md):
+  #1 create → QUEUED, #2 → SETTING_UP, #3 → WAITING_FOR_START, #5 START → PROCESSING,
+  #6 → PROCESS_COMPLETE, #8 → PAUSING, #9 → PAUSED, #10 RESUME → PROCESSING, #13/#14/#15 → ABORTING,
+  #16 → ABORTED, #11/#12 → STOPPING, #17 → STOPPED, #18 CANCEL (while QUEUED) → ABORTED.
+E10 tool state, derived from the driver's processing state (never set by hand).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from transitions import Machine
+
+E40_STATES = ("QUEUED", "SETTING_UP", "WAITING_FOR_START", "PROCESSING", "PROCESS_COMPLETE", "PAUSING", "PAUSED",
+              "STOPPING", "ABORTING", "STOPPED", "ABORTED")
+E40_TRANSITIONS = [  # (number, trigger, sources, dest)
+    (2, "setup", "QUEUED", "SETTING_UP"),
+    (3, "ready", "SETTING_UP", "WAITING_FOR_START"),
+    (5, "start", "WAITING_FOR_START", "PROCESSING"),
+    (6, "complete", "PROCESSING", "PROCESS_COMPLETE"),
+    (8, "pausing", "PROCESSING", "PAUSING"),
+    (9, "paused", ["PROCESSING", "PAUSING"], "PAUSED"),
+    (10, "resume", "PAUSED", "PROCESSING"),
+    (11, "stop", ["PROCESSING", "PAUSING"], "STOPPING"),
+    (12, "stop", "PAUSED", "STOPPING"),
+    (13, "abort", ["SETTING_UP", "WAITING_FOR_START"], "ABORTING"),
+    (14, "abort", ["PROCESSING", "PAUSING"], "ABORTING"),
+    (15, "abort", ["PAUSED", "STOPPING"], "ABORTING"),
+    (16, "aborted", "ABORTING", "ABORTED"),
+    (17, "stopped", "STOPPING", "STOPPED"),
+    (18, "cancel", "QUEUED", "ABORTED"),
+]
+# the tool's job state (what the tool reports) → the E40 path that reaches it from where we are
+TOOL_TO_E40 = {"SETTING_UP": ["setup"], "WAITING_FOR_START": ["setup", "ready"],
+               "PROCESSING": ["setup", "ready", "start", "resume"], "PAUSING": ["pausing"], "PAUSED": ["paused"],
+               "PROCESS_COMPLETE": ["setup", "ready", "start", "resume", "complete"],
+               "ABORTED": ["abort", "aborted"], "STOPPED": ["stop", "stopped"]}
+
+
+class ProcessJob:
+    """E40 mirror of one tool job. `on_change(source, dest, trigger, number)` records each step."""
+
+    state: str
+
+    def __init__(self, job_id: str, on_change: Callable[[str, str, str, int], None]) -> None:
+        self.job_id = job_id
+        self._on_change = on_change
+        self.machine = Machine(model=self, states=list(E40_STATES), initial="QUEUED", auto_transitions=False,
+                               send_event=True, after_state_change="_record", before_state_change="_remember")
+        for _number, trigger, sources, dest in E40_TRANSITIONS:
+            self.machine.add_transition(trigger, sources, dest)
+        on_change("", "QUEUED", "create", 1)
+
+    def _remember(self, event) -> None:  # noqa: ANN001
+        self._source = self.state
+
+    def _record(self, event) -> None:  # noqa: ANN001
+        number = next(n for n, t, s, d in E40_TRANSITIONS
+                      if t == event.event.name and d == self.state and self._source in ([s] if isinstance(s, str) else s))
+        self._on_change(self._source, self.state, event.event.name, number)
+
+    def follow(self, tool_job_state: str) -> None:
+        """Walk the E40 machine along the tool's report, firing each transition that applies."""
+        for trigger in TOOL_TO_E40.get(tool_job_state, []):
+            if self.state == tool_job_state:
+                return
+            if getattr(self, f"may_{trigger}")():
+                getattr(self, trigger)()
+
+
+E10 = {"OFFLINE": "NON_SCHEDULED", "IDLE": "STANDBY", "SETTING_UP": "STANDBY", "READY": "STANDBY",
+       "EXECUTING": "PRODUCTIVE", "PAUSED": "STANDBY", "ALARM": "UNSCHEDULED_DOWNTIME"}
+
+
+def e10_state(driver_state: str) -> str:
+    """E10 basic state from the driver's processing state (EXECUTING_<phase> is PRODUCTIVE)."""
+    return E10.get(driver_state.split("_")[0] if driver_state.startswith("EXECUTING") else driver_state, "STANDBY")
