@@ -133,47 +133,40 @@ _PART = re.compile(r"([^.\[\]#]+)(?:\[(\d+)\])?")
 
 
 def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
-    """Inverse of `flatten`, keeping list items only up to each list's `#` length."""
-    body: dict[str, Any] = {}
+    """Inverse of `flatten`: lists get their `#` length (shallow ones first); values past a list's
+    length are unused registers and are dropped."""
     lengths = {k[:-1]: v for k, v in flat.items() if k.endswith("#")}
+    body: dict[str, Any] = {}
+    for prefix in sorted(lengths, key=lambda p: p.count(".") + p.count("[")):
+        _put(body, prefix, [{} for _ in range(lengths[prefix])], lengths)
     for path, value in flat.items():
-        if path.endswith("#"):
-            continue
-        node: Any = body
-        parts = path.split(".")
-        prefix = ""
-        skip = False
-        for depth, part in enumerate(parts):
-            m = _PART.fullmatch(part)
-            key, idx = m.group(1), m.group(2)
-            prefix = f"{prefix}.{key}" if prefix else key
-            last = depth == len(parts) - 1
-            if idx is None:
-                if last:
-                    node[key] = value
-                else:
-                    node = node.setdefault(key, {})
-                continue
-            i = int(idx)
-            if i >= lengths.get(prefix, 0):
-                skip = True
-                break
-            lst = node.setdefault(key, [])
-            while len(lst) <= i:
-                lst.append({})
-            if last:
-                lst[i] = value
-            else:
-                node = lst[i]
-            prefix = f"{prefix}[{i}]"
-        if skip:
-            continue
-    for prefix, n in lengths.items():  # empty lists
-        node = body
-        for part in prefix.split("."):
-            m = _PART.fullmatch(part)
-            node = node.setdefault(m.group(1), []) if part == prefix.split(".")[-1] else node.setdefault(m.group(1), {})
+        if not path.endswith("#"):
+            _put(body, path, value, lengths)
     return body
+
+
+def _put(body: dict[str, Any], path: str, value: Any, lengths: dict[str, int]) -> None:
+    node: Any = body
+    prefix = ""
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
+        key, idx = _PART.fullmatch(part).groups()
+        prefix = f"{prefix}.{key}" if prefix else key
+        last = depth == len(parts) - 1
+        if idx is None:
+            if last:
+                node[key] = value
+                return
+            node = node.setdefault(key, {})
+            continue
+        i = int(idx)
+        if i >= lengths.get(prefix, 0) or key not in node:
+            return
+        prefix = f"{prefix}[{i}]"
+        if last:
+            node[key][i] = value
+            return
+        node = node[key][i]
 
 
 def encode_recipe(regmap: RegisterMap, body: dict[str, Any]) -> list[int]:

@@ -312,9 +312,7 @@ class SimTool:
     async def checkpoint(self, job: SimJob) -> None:
         """Between wafers: honour a pause request (material parked safely)."""
         if job.pause_requested:
-            job.state, job.phase = "PAUSED", ""
-            job.resume_event.clear()
-            await job.resume_event.wait()
+            await self.wait_for_resume(job)
 
     async def phase(self, job: SimJob, name: str, sim_seconds: float) -> None:
         job.phase = name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from drivers.stencil_printer.interface import MAX_PARTICLE_UM, OPEN_TIME_H  # noqa: F401 (used by the sim)
+from drivers.stencil_printer.interface import MAX_PARTICLE_UM
 
 
 def area_ratio(aperture_um: float, thickness_um: float) -> float:

@@ -5,6 +5,7 @@ import math
 from typing import Any
 
 from drivers.stencil_printer import interface as spec
+from drivers.stencil_printer.interface import OPEN_TIME_H
 from drivers.stencil_printer.recipe import StencilPrintRecipe
 from sim_hw.registry import SimKind, plc_main
 from sim_hw.stencil_printer import physics
@@ -49,7 +50,7 @@ class StencilPrinterSim(SimTool):
 
     def paste_age_h(self) -> float:
         if self.faults.active("paste_expired"):
-            return physics.OPEN_TIME_H[self.loaded_paste] + 1.0
+            return OPEN_TIME_H[self.loaded_paste] + 1.0
         return 0.0 if self.paste_loaded_s is None else (self.clock.now() - self.paste_loaded_s) / 3600
 
     def readings(self) -> dict[str, Any]:
@@ -67,9 +68,9 @@ class StencilPrinterSim(SimTool):
         row["offset_um"] = round(total, 2)
         if total > spec.ALIGN_LIMIT_UM:
             raise AlarmStop(7001, "MISALIGNMENT", f"offset {total:.0f} µm after alignment on {row['wafer_id']}")
-        if self.paste_age_h() > physics.OPEN_TIME_H[r.paste]:
+        if self.paste_age_h() > OPEN_TIME_H[r.paste]:
             raise AlarmStop(7003, "PASTE_EXPIRED", f"{r.paste} on the stencil for {self.paste_age_h():.1f} h "
-                                                   f"(open time {physics.OPEN_TIME_H[r.paste]:g} h)")
+                                                   f"(open time {OPEN_TIME_H[r.paste]:g} h)")
         await self.phase(job, "PRINT", STROKE_MM / r.print_speed_mm_s + 2.0)
         self._print(job, row, r)
         self.prints_since_wipe += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius, nominal_rate  # noqa: F401 (re-exported)
+from drivers.wet_bench.chemistry import nominal_rate
 
 from sim_hw.world import Layer, Wafer
 

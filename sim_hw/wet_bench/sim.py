@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.wet_bench import interface as spec
+from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius
 from drivers.wet_bench.recipe import WetBenchRecipe
 from sim_hw.registry import SimKind, plc_main
 from sim_hw.tool import AlarmStop, BatchSimTool, SimJob
@@ -41,7 +42,7 @@ class WetBenchSim(BatchSimTool):
 
     async def process_batch(self, job: SimJob) -> None:
         r = WetBenchRecipe.model_validate(job.recipe)
-        chem = physics.CHEMISTRY[r.chemistry]
+        chem = CHEMISTRY[r.chemistry]
         self.chemistry = r.chemistry
         self.bath_temp = AMBIENT_C if self.faults.active("heater_failure") else r.temperature_c
         await self.clock.sleep(LOAD_S)
@@ -63,7 +64,7 @@ class WetBenchSim(BatchSimTool):
                 target = r.temperature_c + float(runaway.params.get("c", 15.0))
                 step = abs(float(runaway.params.get("c_per_s", 0.25))) * dt
                 self.bath_temp += max(-step, min(step, target - self.bath_temp))
-            state["t_eff"] += dt * physics.arrhenius(self.bath_temp, chem.t_ref_c)
+            state["t_eff"] += dt * arrhenius(self.bath_temp, chem.t_ref_c)
             off = abs(self.bath_temp - r.temperature_c) > spec.TEMPERATURE_BAND_C
             state["off_band_s"] = state["off_band_s"] + dt if off else 0.0
             if state["off_band_s"] > EXCURSION_DETECT_S and not self.faults.active("interlock_defeat"):

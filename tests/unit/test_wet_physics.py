@@ -1,6 +1,7 @@
 """Etch rates at the reference points of reference/process.md §1.6, within 2 %."""
 import pytest
 
+from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius
 from sim_hw.wet_bench import physics
 from sim_hw.world import Layer, incoming_wafer
 
@@ -13,14 +14,14 @@ from sim_hw.world import Layer, incoming_wafer
     ("pan", "Cu", 50, 480.0, "Å"),       # also Cu 480 Å/s
 ])
 def test_reference_rates(chem, material, temp, per_s, unit):
-    rate = physics.rate_nm_min(chem, Layer(material, 1, "x")) * physics.arrhenius(temp, physics.CHEMISTRY[chem].t_ref_c)
+    rate = physics.rate_nm_min(chem, Layer(material, 1, "x")) * arrhenius(temp, CHEMISTRY[chem].t_ref_c)
     got = rate / 60 * (10 if unit == "Å" else 1)
     assert got == pytest.approx(per_s, rel=0.02)
 
 
 def test_arrhenius_speeds_up_with_temperature():
-    assert physics.arrhenius(40, 25) == pytest.approx(1.92, rel=0.02)
-    assert physics.arrhenius(25, 25) == 1.0
+    assert arrhenius(40, 25) == pytest.approx(1.92, rel=0.02)
+    assert arrhenius(25, 25) == 1.0
 
 
 def test_etch_stops_on_a_layer_it_does_not_attack():
