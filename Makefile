@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha2
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test install lock clean
+.PHONY: demo test bench install lock clean browser
 
 install: $(STAMP)
 
@@ -21,12 +21,20 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(VENV)/bin/bumpline demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/pytest -q
+
+# The browser test drives Debian's Chromium (a test tool's own browser download fails here).
+browser:
+	@command -v chromium >/dev/null || (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium))
+
+# Benchmarks print figures; they are not tests. bench/RESULTS.md holds a dated run.
+bench: $(STAMP)
+	$(PY) -m bench
 
 # Re-resolve the lock file after changing a pin in pyproject.toml.
 lock:
-	$(VENV)/bin/uv pip compile -q pyproject.toml --extra test -o requirements.lock
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra test --extra bench -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .bumpline

@@ -12,7 +12,7 @@ from typing import Any, Callable, ClassVar
 from pydantic import BaseModel, ValidationError
 
 from drivers.backend import JobBackend
-from drivers.errors import (CommandRejected, CommunicationLost, InterlockViolation, InvalidTransition,
+from drivers.errors import (CommandRejected, JobConflict, CommunicationLost, InterlockViolation, InvalidTransition,
                             OutOfRange, ToolAlarm, ToolError)
 from drivers.jobs import Alarm, Identity, JobStatus, WaferResult, body_hash
 from drivers.limits import Limit, check_limits
@@ -131,6 +131,11 @@ class ToolDriver:
         if expected_hash and body_hash(body) != expected_hash:
             raise ToolError(self.tool_id, f"recipe body hashes to {body_hash(body)[:12]}, not the approved "
                                           f"{expected_hash[:12]}: refused")
+        known = self.backend.info(job_id)
+        if known.known:
+            # The tool has (or had) this job: never load over it. A PLC refuses a recipe while its job
+            # runs (busy), before it could say the job exists — ask first, on every kind of tool.
+            raise JobConflict(self.tool_id, job_id, known.job_state)
         self._fire("setup")
         try:
             tool_hash = self.backend.load_recipe(body)

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
 from line.config import load_line, rebind_ports
+from line.dashboard import artifact_key
 from line.ledger import Ledger
 from line.recipes.tool_recipe import load_tool_recipe
 from line.steps import StepOutcome, ToolStep
@@ -76,5 +77,5 @@ def publish_lot_artifact(ledger: Ledger, lot_id: str, outcome: StepOutcome) -> N
         lines.append(f"| {wafer} | {status} | {'; '.join(by_wafer.get(wafer, []))} |")
     for a in ledger.alarms(lot_id):
         lines += ["", f"Alarm {a.alid} {a.name} on {a.tool_id}: {a.text}"]
-    create_markdown_artifact("\n".join(lines), key=f"lot-{lot_id.lower().replace('.', '-').replace('_', '-')}",
+    create_markdown_artifact("\n".join(lines), key=artifact_key("lot", lot_id),
                              description=f"Lot {lot_id}: {outcome.status}")

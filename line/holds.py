@@ -21,7 +21,8 @@ class HoldDecision(RunInput):
     note: str = ""
 
 
-def open_hold(ledger: Ledger, lot_id: str) -> m.Hold | None:
+def pending_hold(ledger: Ledger, lot_id: str) -> m.Hold | None:
+    """The lot's newest hold still waiting for a decision."""
     with ledger.session() as s:
         return s.scalars(select(m.Hold).where(m.Hold.lot_id == lot_id, m.Hold.decision == "")
                          .order_by(m.Hold.id.desc())).first()
@@ -43,3 +44,42 @@ def record_decision(ledger: Ledger, hold_id: int, answer: HoldDecision) -> None:
                     s.add(m.Event(entity="wafer", entity_id=wid, source=w.state, dest="SCRAPPED", trigger="scrap",
                                   data={"by": answer.operator}))
                     w.state = "SCRAPPED"
+
+
+def waiting_flow_run(ledger: Ledger, lot_id: str) -> str | None:
+    """The flow run paused on this lot's hold, if a live orchestrator holds the lot and Prefect says
+    it is paused; None when nobody waits (the lot ended on hold, or its orchestrator died)."""
+    from prefect import get_client
+
+    from line.leases import flow_run_of, lot_orphaned
+
+    lease = ledger.lease(f"lot:{lot_id}")
+    if lease is None or lot_orphaned(ledger, lot_id) is not None:
+        return None
+    flow_run_id = flow_run_of(lease[0])
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+    return flow_run_id if state is not None and state.is_paused() else None
+
+
+def answer_hold(ledger: Ledger, lot_id: str, answer: HoldDecision) -> str:
+    """Answer a lot's open hold: through Prefect's input API when a flow run is paused on it (the
+    same path as the UI's form), else straight into the ledger so `bumpline resume` carries the lot
+    on with the decision. Returns what was done, in one line."""
+    from prefect.flow_runs import resume_flow_run
+
+    hold = pending_hold(ledger, lot_id)
+    if hold is None:
+        raise LookupError(f"lot {lot_id} has no open hold")
+    flow_run_id = waiting_flow_run(ledger, lot_id)
+    if flow_run_id is not None:
+        resume_flow_run(flow_run_id, run_input=answer.model_dump(mode="json"))
+        return f"sent '{answer.decision}' to flow run {flow_run_id}, paused on {lot_id}'s hold"
+    record_decision(ledger, hold.id, answer)
+    if answer.decision == "abort":
+        ledger.set_lot_status(lot_id, "ABORTED", f"aborted by {answer.operator}: {answer.note}", "abort")
+        return f"{lot_id} aborted"
+    if answer.decision in ("continue", "scrap") and hold.step_run_id is not None:
+        ledger.finish_step(hold.step_run_id, "ACCEPTED")
+    ledger.set_lot_status(lot_id, "RUNNING", trigger=f"operator-{answer.decision}")
+    return f"recorded '{answer.decision}' for {lot_id}; no orchestrator was waiting — `bumpline resume` carries it on"

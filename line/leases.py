@@ -5,6 +5,8 @@ after its TTL), it works across processes and machines, and every claim and rele
 """
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -68,3 +70,69 @@ def claim_any(ledger: Ledger, tool_ids: list[str], holder: str, ttl_s: float = 1
     chosen = _acquire_first(ledger, tool_ids, holder, ttl_s, wait_s, poll_s)
     with held(ledger, chosen, holder, ttl_s) as t:
         yield t
+
+
+# ---- the lot's own lease: one live orchestrator per lot -------------------------------------------
+LOT_LEASE_TTL_S = float(os.environ.get("BUMPLINE_LOT_LEASE_TTL", "30"))
+
+
+class LotBusy(Exception):
+    def __init__(self, lot_id: str, holder: str) -> None:
+        super().__init__(f"lot {lot_id} is being run by {holder}")
+        self.lot_id, self.holder = lot_id, holder
+
+
+def orchestrator_id(flow_run_id: str) -> str:
+    """Who runs a lot: its flow run, and the host and process it lives in (to tell a dead one)."""
+    return f"{flow_run_id}@{socket.gethostname()}:{os.getpid()}"
+
+
+def flow_run_of(holder: str) -> str:
+    return holder.split("@", 1)[0]
+
+
+def holder_alive(holder: str) -> bool | None:
+    """True/False when the holder's process is on this host; None when only its lease's expiry can tell."""
+    try:
+        _, where = holder.rsplit("@", 1)
+        host, pid = where.rsplit(":", 1)
+    except ValueError:
+        return None
+    if host != socket.gethostname():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def lot_orphaned(ledger: Ledger, lot_id: str) -> str | None:
+    """The holder of a lot whose orchestrator is gone (lease lapsed, or its process is dead), or
+    '' when nobody holds it; None when a live orchestrator runs it."""
+    lease = ledger.lease(f"lot:{lot_id}")
+    if lease is None:
+        return ""
+    holder, expired = lease
+    if expired or holder_alive(holder) is False:
+        return holder
+    return None
+
+
+@contextmanager
+def lot_lease(ledger: Ledger, lot_id: str, holder: str, ttl_s: float = LOT_LEASE_TTL_S) -> Iterator[str]:
+    """Hold the lot for this orchestrator. A dead orchestrator's lease is broken at once when its
+    process is known to be gone (same host), else when it lapses; a live one's raises LotBusy."""
+    key = f"lot:{lot_id}"
+    if not ledger.acquire_lease(key, holder, ttl_s):
+        previous = lot_orphaned(ledger, lot_id)
+        if previous is None:
+            raise LotBusy(lot_id, ledger.lease_holder(key) or "another orchestrator")
+        if previous:
+            ledger.break_lease(key, previous, "its orchestrator's process is gone")
+        if not ledger.acquire_lease(key, holder, ttl_s):
+            raise LotBusy(lot_id, ledger.lease_holder(key) or "another orchestrator")
+    with held(ledger, key, holder, ttl_s):
+        yield holder

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import line.prefect_env  # noqa: F401
 
+import json
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
+from prefect.states import Completed, State
 
 from line.config import load_line, rebind_ports
+from line.dashboard import publish_line, publish_lot
 from line.dispatch import candidates, preference
-from line.leases import claim_any
+from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
 from line.ledger import Ledger
+from line.ledger.store import shared_ledger
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.linter import lint
@@ -25,9 +29,36 @@ from line.recipes.route import Route, load_route
 from line.steps import StepOutcome, ToolStep, job_id_for
 from line.yamlio import DocumentError
 
+if TYPE_CHECKING:
+    from line.holds import HoldDecision
+
 
 def load_for_run(route_path: str, line_path: str, recipes_root: str, ports: dict | None,
                  endpoint_ports: dict | None) -> tuple[Route, Any]:
+    """The route (linted) and line config, loaded once per process and again only when one of their
+    files changed: every step task asks, and loading and linting a route costs ~0.2 s."""
+    key = (route_path, line_path, recipes_root, json.dumps(ports, sort_keys=True),
+           json.dumps(endpoint_ports, sort_keys=True), _fingerprint(route_path, line_path, recipes_root))
+    with _loaded_lock:
+        if key not in _loaded:
+            _loaded.clear()   # an edited file: forget every older reading
+            _loaded[key] = _load_for_run(route_path, line_path, recipes_root, ports, endpoint_ports)
+        return _loaded[key]
+
+
+_loaded: dict[tuple, tuple[Route, Any]] = {}
+_loaded_lock = threading.Lock()
+
+
+def _fingerprint(*paths: str) -> tuple:
+    files = []
+    for p in map(Path, paths):
+        files += sorted(p.rglob("*.yaml")) if p.is_dir() else [p]
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
+
+
+def _load_for_run(route_path: str, line_path: str, recipes_root: str, ports: dict | None,
+                  endpoint_ports: dict | None) -> tuple[Route, Any]:
     line = load_line(line_path)
     if ports:
         line = rebind_ports(line, ports, endpoint_ports)
@@ -41,34 +72,35 @@ def load_for_run(route_path: str, line_path: str, recipes_root: str, ports: dict
 @task(name="route-step", retries=0, cache_policy=NO_CACHE, task_run_name="{step_id}")
 def route_step_task(lot_id: str, step_id: str, route_path: str, line_path: str, recipes_root: str,
                     wafers: list[str], db_url: str | None, ports: dict | None, endpoint_ports: dict | None,
-                    rework: int, flow_run_id: str) -> dict[str, Any]:
+                    rework: int, flow_run_id: str) -> dict[str, Any] | Completed:
     route, line = load_for_run(route_path, line_path, recipes_root, ports, endpoint_ports)
     rs = next(s for s in route.steps if s.step.id == step_id)
-    ledger = Ledger(db_url)
-    try:
-        tools = candidates(line, rs.step.tool_kind, rs.body)
-        earlier = ledger.find_step(lot_id, step_id, rework)
-        if earlier is not None and earlier.tool_id:
-            # the job of a step that was started lives on its tool: go back there, never elsewhere
-            tools = [t for t in tools if t.id == earlier.tool_id] or [line.tool(earlier.tool_id)]
-        if not tools:
-            run = ledger.begin_step(lot_id, step_id, rs.step.tool_kind, "", rs.recipe.name, rs.recipe.version,
-                                    rs.sha256, job_id_for(lot_id, step_id, rework), rework, rs.step.operation, flow_run_id)
-            ledger.finish_step(run.id, "ON_HOLD")
-            reason = f"no {rs.step.tool_kind} on line {line.metadata.name} accepts {rs.recipe.ref}"
-            ledger.open_hold(lot_id, run.id, "NO_TOOL", reason)
-            return StepOutcome(lot_id, step_id, run.id, "", run.job_id, rs.recipe.ref, rs.sha256, "ON_HOLD",
-                               "NO_TOOL", reason).to_dict()
-        holder = job_id_for(lot_id, step_id, rework)
-        with claim_any(ledger, preference(ledger, tools), holder) as tool_id:
-            outcome = ToolStep(ledger, line.tool(tool_id), rs.recipe, lot_id, step_id, wafers, rework, flow_run_id,
-                               parameters=rs.parameters, specs=rs.step.specs, leased=True,
-                               operation=rs.step.operation).execute()
-    finally:
-        ledger.dispose()
+    ledger = shared_ledger(db_url)   # one engine per process, not one per step
+    tools = candidates(line, rs.step.tool_kind, rs.body)
+    earlier = ledger.find_step(lot_id, step_id, rework)
+    if earlier is not None and earlier.tool_id:
+        # the job of a step that was started lives on its tool: go back there, never elsewhere
+        tools = [t for t in tools if t.id == earlier.tool_id] or [line.tool(earlier.tool_id)]
+    if not tools:
+        run = ledger.begin_step(lot_id, step_id, rs.step.tool_kind, "", rs.recipe.name, rs.recipe.version,
+                                rs.sha256, job_id_for(lot_id, step_id, rework), rework, rs.step.operation, flow_run_id)
+        ledger.finish_step(run.id, "ON_HOLD")
+        reason = f"no {rs.step.tool_kind} on line {line.metadata.name} accepts {rs.recipe.ref}"
+        ledger.open_hold(lot_id, run.id, "NO_TOOL", reason)
+        return StepOutcome(lot_id, step_id, run.id, "", run.job_id, rs.recipe.ref, rs.sha256, "ON_HOLD",
+                           "NO_TOOL", reason).to_dict()
+    holder = job_id_for(lot_id, step_id, rework)
+    with claim_any(ledger, preference(ledger, tools), holder) as tool_id:
+        outcome = ToolStep(ledger, line.tool(tool_id), rs.recipe, lot_id, step_id, wafers, rework, flow_run_id,
+                           parameters=rs.parameters, specs=rs.step.specs, leased=True,
+                           operation=rs.step.operation).execute()
     log = get_run_logger()
-    (log.info if outcome.status == "COMPLETE" else log.warning)(outcome.headline)
-    return outcome.to_dict()
+    if outcome.status == "COMPLETE":
+        log.info(outcome.headline)
+        return outcome.to_dict()
+    log.warning(outcome.headline)
+    # the task did its job (the step is recorded and the lot held), but the UI must not show it green
+    return Completed(name="OnHold", message=outcome.headline, data=outcome.to_dict())
 
 
 @flow(name="lot", persist_result=False)
@@ -77,60 +109,89 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
              endpoint_ports: dict | None = None, priority: int = 0, hold_timeout_s: int = 0) -> dict[str, Any]:
     """Run a lot through its product's route. Safe to run again for the same lot: finished steps are
     skipped, a step cut off half-way is reattached on its tool, never repeated. On a hold the flow
-    pauses for an operator's typed decision when `hold_timeout_s` > 0, else it ends ON_HOLD."""
-    route, _ = load_for_run(route_path, line_path, recipes_root, ports, endpoint_ports)
+    pauses for an operator's typed decision when `hold_timeout_s` > 0, else it ends ON_HOLD. One
+    orchestrator per lot: the lot's lease in the ledger refuses a second live one."""
+    route, line = load_for_run(route_path, line_path, recipes_root, ports, endpoint_ports)
     ledger = Ledger(db_url)
     run_id = str(get_run_context().flow_run.id)
     try:
-        wafers = ledger.ensure_lot(lot_id, wafer_count, product=route.spec.product, route=route.ref, priority=priority)
+        ledger.ensure_lot(lot_id, wafer_count, product=route.spec.product, route=route.ref, priority=priority)
         try:
-            ensure_runnable(ledger, "Route", route.name, route.version, route.sha256, route.path)
-        except (VersionChanged, NotApproved) as exc:
-            ledger.open_hold(lot_id, None, "RECIPE", str(exc))
-            return {"lot_id": lot_id, "status": "ON_HOLD", "reason": str(exc), "steps": []}
-        ledger.set_lot_status(lot_id, "RUNNING", trigger="dispatch")
-        done = {r.step_id for r in ledger.step_runs(lot_id) if r.status in ("COMPLETE", "ACCEPTED")}
-        outcomes: list[dict[str, Any]] = []
-        for rs in route.steps:
-            if rs.step.id in done:
-                continue
-            rework = max((r.rework for r in ledger.step_runs(lot_id) if r.step_id == rs.step.id), default=0)
-            while True:
-                live = [w.id for w in ledger.wafers(lot_id) if w.state != "SCRAPPED"]
-                result = route_step_task(lot_id, rs.step.id, route_path, line_path, recipes_root, live, db_url,
-                                         ports, endpoint_ports, rework, run_id)
-                outcomes.append(result)
-                if result["status"] == "COMPLETE":
-                    break
-                publish_lot(ledger, lot_id, route)
-                headline = StepOutcome(**result).headline
-                if hold_timeout_s <= 0:
-                    return {"lot_id": lot_id, "status": "ON_HOLD", "reason": headline, "steps": outcomes}
-                answer = ask_operator(ledger, lot_id, headline, hold_timeout_s)
-                if answer.decision == "abort":
-                    ledger.set_lot_status(lot_id, "ABORTED", f"aborted by {answer.operator}: {answer.note}", "abort")
-                    publish_lot(ledger, lot_id, route)
-                    return {"lot_id": lot_id, "status": "ABORTED", "reason": headline, "steps": outcomes}
-                ledger.set_lot_status(lot_id, "RUNNING", trigger=f"operator-{answer.decision}")
-                if answer.decision == "rework":
-                    rework += 1
-                    continue
-                ledger.finish_step(result["step_run_id"], "ACCEPTED")   # continue / scrap: go on without a rerun
-                break
-        ledger.set_lot_status(lot_id, "COMPLETE", trigger="route-complete")
-        publish_lot(ledger, lot_id, route)
-        return {"lot_id": lot_id, "status": "COMPLETE", "steps": outcomes}
+            with lot_lease(ledger, lot_id, orchestrator_id(run_id)):
+                def run_step(rs: Any, rework: int, live: list[str]) -> dict[str, Any]:
+                    out = route_step_task(lot_id, rs.step.id, route_path, line_path, recipes_root, live, db_url,
+                                          ports, endpoint_ports, rework, run_id)
+                    return out.result() if isinstance(out, State) else out   # a held step returns its state
+
+                return _run_route(ledger, line, route, lot_id, run_id, hold_timeout_s, run_step)
+        except LotBusy as busy:
+            get_run_logger().warning(str(busy))
+            return {"lot_id": lot_id, "status": "RUNNING_ELSEWHERE", "reason": str(busy), "steps": []}
+        finally:
+            publish_line(ledger, line, force=True)
     finally:
         ledger.dispose()
+
+
+def _run_route(ledger: Ledger, line: Any, route: Route, lot_id: str, run_id: str, hold_timeout_s: int,
+               run_step: Any) -> dict[str, Any]:
+    try:
+        ensure_runnable(ledger, "Route", route.name, route.version, route.sha256, route.path)
+    except (VersionChanged, NotApproved) as exc:
+        ledger.open_hold(lot_id, None, "RECIPE", str(exc))
+        return {"lot_id": lot_id, "status": "ON_HOLD", "reason": str(exc), "steps": []}
+    ledger.set_lot_status(lot_id, "RUNNING", trigger="dispatch")
+    done = {r.step_id for r in ledger.step_runs(lot_id) if r.status in ("COMPLETE", "ACCEPTED")}
+    outcomes: list[dict[str, Any]] = []
+    for rs in route.steps:
+        if rs.step.id in done:
+            continue
+        rework = next_rework(ledger, lot_id, rs.step.id)
+        while True:
+            live = [w.id for w in ledger.wafers(lot_id) if w.state != "SCRAPPED"]
+            result = run_step(rs, rework, live)
+            outcomes.append(result)
+            publish_line(ledger, line)
+            if result["status"] == "COMPLETE":
+                break
+            publish_lot(ledger, lot_id, route)
+            headline = StepOutcome(**result).headline
+            if hold_timeout_s <= 0:
+                return {"lot_id": lot_id, "status": "ON_HOLD", "reason": headline, "steps": outcomes}
+            answer = ask_operator(ledger, lot_id, headline, hold_timeout_s)
+            if answer.decision == "abort":
+                ledger.set_lot_status(lot_id, "ABORTED", f"aborted by {answer.operator}: {answer.note}", "abort")
+                publish_lot(ledger, lot_id, route)
+                return {"lot_id": lot_id, "status": "ABORTED", "reason": headline, "steps": outcomes}
+            ledger.set_lot_status(lot_id, "RUNNING", trigger=f"operator-{answer.decision}")
+            if answer.decision == "rework":
+                rework += 1
+                continue
+            ledger.finish_step(result["step_run_id"], "ACCEPTED")   # continue / scrap: go on without a rerun
+            break
+    ledger.set_lot_status(lot_id, "COMPLETE", trigger="route-complete")
+    publish_lot(ledger, lot_id, route)
+    return {"lot_id": lot_id, "status": "COMPLETE", "steps": outcomes}
+
+
+def next_rework(ledger: Ledger, lot_id: str, step_id: str) -> int:
+    """The rework number to run a step at: the last one begun (a resumed step is reattached), or
+    the next when an operator decided to rework it while no orchestrator was waiting."""
+    runs = [r for r in ledger.step_runs(lot_id) if r.step_id == step_id]
+    if not runs:
+        return 0
+    last = max(runs, key=lambda r: r.rework)
+    decided = [h.decision for h in ledger.holds(lot_id) if h.step_run_id == last.id and h.decision]
+    return last.rework + 1 if last.status == "ON_HOLD" and decided and decided[-1] == "rework" else last.rework
 
 
 def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> "HoldDecision":
     """Pause the flow run for a typed decision (the Prefect UI's resume form, or the input API)."""
     from prefect.flow_runs import pause_flow_run
 
-    from line.holds import HoldDecision, open_hold, record_decision
+    from line.holds import HoldDecision, pending_hold, record_decision
 
-    hold = open_hold(ledger, lot_id)
+    hold = pending_hold(ledger, lot_id)
     get_run_logger().warning(f"{headline} — waiting for an operator decision (continue / rework / scrap / abort)")
     answer = pause_flow_run(wait_for_input=HoldDecision.with_initial_data(
         description=f"**Lot {lot_id} is on hold.**\n\n{headline}\n\nDecide: continue, rework the step, scrap "
@@ -139,25 +200,3 @@ def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> 
     if hold is not None:
         record_decision(ledger, hold.id, answer)
     return answer
-
-
-def publish_lot(ledger: Ledger, lot_id: str, route: Route) -> None:
-    """The operator's view of a lot in the Prefect UI: every step, its tool, recipe hash and result."""
-    runs = {r.step_id: r for r in ledger.step_runs(lot_id)}
-    lot = ledger.lot(lot_id)
-    lines = [f"# Lot {lot_id} — product {route.spec.product} {route.spec.variant}".rstrip(), "",
-             f"Route `{route.ref}` sha256 `{route.sha256[:16]}…` — **{lot.status}** {lot.hold_reason}", "",
-             "| step | operation | tool | recipe (sha256) | status | wafers |", "|---|---|---|---|---|---|"]
-    for rs in route.steps:
-        r = runs.get(rs.step.id)
-        if r is None:
-            lines.append(f"| {rs.step.id} | {rs.step.operation} | | {rs.recipe.ref} | pending | |")
-            continue
-        results = ledger.results(r.id)
-        ok = sum(1 for x in results if x.status == "PROCESSED")
-        lines.append(f"| {rs.step.id} | {rs.step.operation} | {r.tool_id} | {r.recipe_name}@v{r.recipe_version} "
-                     f"(`{r.recipe_hash[:10]}`) | {r.status} | {ok}/{len(results)} |")
-    for h in ledger.holds(lot_id):
-        lines += ["", f"Hold **{h.reason_type}**: {h.reason} — {h.decision or 'open'}"]
-    key = "lot-" + "".join(c if c.isalnum() else "-" for c in lot_id.lower())
-    create_markdown_artifact("\n".join(lines), key=key, description=f"Lot {lot_id}: {lot.status}")

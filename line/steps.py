@@ -14,6 +14,7 @@ from drivers.errors import CommunicationLost, InterlockViolation, JobConflict, T
 from drivers.jobs import JobStatus, WaferResult, body_hash
 from drivers.registry import driver_class
 from line.config import ToolConfig
+from line.events import emit_tool_event
 from line.leases import tool_lease
 from line.ledger import Ledger
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
@@ -111,8 +112,7 @@ class ToolStep:
             return self._finish([], ("RECIPE", str(exc)))   # refused before anything reaches the tool
         driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, endpoints=self.tool.endpoints,
                                               limits=self.tool.effective_limits())
-        driver.subscribe(lambda ch: self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger,
-                                                            self.run.id, {"job": ch.job_id, "e10": e10_state(ch.dest)}))
+        driver.subscribe(self._tool_changed)
         self.pjob = ProcessJob(self.job_id, lambda src, dst, trig, n: self.ledger.record_event(
             "job", self.job_id, src, dst, trig, self.run.id, {"e40": n, "tool": self.tool.id}))
         lease = nullcontext() if self.leased else tool_lease(self.ledger, self.tool.id, holder=self.job_id,
@@ -137,6 +137,16 @@ class ToolStep:
                 results = self._collect(driver)
                 driver.close()
         return self._finish(results, hold)
+
+    def _tool_changed(self, ch) -> None:  # noqa: ANN001 - a driver StateChange
+        e10 = e10_state(ch.dest)
+        self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger, self.run.id,
+                                 {"job": ch.job_id, "e10": e10})
+        if ch.trigger == "disconnect":   # the host hung up; the tool's own state did not change
+            return
+        emit_tool_event(ch.tool_id, self.tool.kind, "state", {"from": ch.source, "to": ch.dest, "e10": e10,
+                                                              "trigger": ch.trigger, "job": ch.job_id},
+                        related={"lot": self.lot_id, "job": ch.job_id})
 
     def _setup_or_reattach(self, driver) -> None:  # noqa: ANN001
         if self.resumed and not driver.backend.info(self.job_id).known:
@@ -176,6 +186,9 @@ class ToolStep:
     def _on_alarm(self, driver, alarm: ToolAlarm) -> tuple[str, str]:  # noqa: ANN001
         for row in driver.alarms():
             self.ledger.record_alarm(self.tool.id, row, self.run.id)
+            emit_tool_event(self.tool.id, self.tool.kind, "alarm", {"alid": row.alid, "name": row.name,
+                                                                    "text": row.text, "wafer": row.wafer_id},
+                            related={"lot": self.lot_id, "job": self.job_id})
         try:
             driver.abort()  # the tool parks and returns the wafers; the alarm stays for an engineer
         except ToolError:

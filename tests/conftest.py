@@ -3,7 +3,9 @@ and PostgreSQL, and a real Prefect test server (started once, only for tests tha
 from __future__ import annotations
 
 import os
+import socket
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -45,6 +47,32 @@ def write_line(path: Path, ports: dict[str, int], limits: str = "") -> Path:
 
 
 @pytest.fixture
+def sim_line_file(tmp_path: Path) -> Iterator[tuple[SimLine, str]]:
+    """The whole simulated line (deploy/lines/sim.yaml) on free ports at clock ×3000, and a line
+    config file that points at them — what a separate process (CLI, worker) is given."""
+    from ruamel.yaml import YAML
+
+    from line.cli.sim import sim_line
+    from line.config import load_line, rebind_ports
+
+    cfg = load_line(ROOT / "deploy/lines/sim.yaml")
+    sim = sim_line(cfg, any_port=True, speed=3000, control_port=0).start_in_thread()
+    doc = rebind_ports(cfg, sim.ports(), sim.endpoint_ports()).model_dump(mode="json", exclude_none=True)
+    doc["simulation"]["control"] = f"127.0.0.1:{sim.control.port}"
+    path = tmp_path / "line.yaml"
+    with path.open("w") as fh:
+        YAML().dump(doc, fh)
+    yield sim, str(path)
+    sim.stop_thread()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
 def line_file(sim: SimLine, tmp_path: Path) -> Path:
     return write_line(tmp_path / "line.yaml", sim.ports(), "    limits:\n      power_kw: {max: 20}\n")
 
@@ -60,19 +88,32 @@ def _pg_available() -> bool:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for the session. Unreachable: skip locally, fail under CI=true."""
+    require_pg()
+    with scratch_database("bumpline_test") as url:
+        yield url
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database (dropped afterwards); its psycopg URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def require_pg() -> None:
     if not _pg_available():
         msg = f"PostgreSQL not reachable at {PG_URL}"
         if IN_CI:
             pytest.fail(msg + " (CI=true: the PostgreSQL tests must run)")
         pytest.skip(msg)
-    name = f"bumpline_test_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -81,6 +122,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'ledger.db'}"
     url = request.getfixturevalue("pg_url")
     # one schema-clean database per test: drop every table the previous test made
+    from line.ledger.store import forget_shared
+
+    forget_shared(url)
     eng = sa.create_engine(url)
     with eng.begin() as c:
         c.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))

@@ -29,6 +29,18 @@ def resource_manager() -> pyvisa.ResourceManager:
         return _rm
 
 
+def _open_resource(address: str, timeout_ms: int):  # noqa: ANN202 - a pyvisa MessageBasedResource
+    """Open through the shared manager; one that someone closed (pyvisa shares it process-wide) is
+    replaced once instead of failing every SCPI driver of the process for good."""
+    global _rm
+    try:
+        return resource_manager().open_resource(address, timeout=timeout_ms)
+    except visa_errors.InvalidSession:
+        with _rm_lock:
+            _rm = None
+        return resource_manager().open_resource(address, timeout=timeout_ms)
+
+
 class ReplyTimeout(CommunicationLost):
     """No reply within the timeout on a connection that is still open: the instrument may have
     refused the query (SCPI sends no reply then), or it may hang — the caller asks SYST:ERR?."""
@@ -55,7 +67,7 @@ class VisaTransport:
             if self._res is not None:
                 return
             try:
-                res = resource_manager().open_resource(self.address, timeout=int(self.timeout_s * 1000))
+                res = _open_resource(self.address, int(self.timeout_s * 1000))
                 res.read_termination = "\n"
                 res.write_termination = "\n"
                 self._res = res

@@ -41,3 +41,15 @@ def existing(path: str) -> str:
         err.print(f"[red]error[/red] {path}: no such file")
         raise typer.Exit(1)
     return path
+
+
+def warm_up() -> None:
+    """Start Prefect's server once, here, before lots start in parallel threads (each would try)."""
+    from prefect import flow
+
+    @flow(name="line-warm-up", persist_result=False)
+    def line_warm_up() -> None:
+        return None
+
+    with console.status("starting Prefect (a cold start takes 20–40 s here)…"):
+        line_warm_up()

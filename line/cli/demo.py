@@ -4,7 +4,6 @@ in the world model against its route and its claim elements."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -15,7 +14,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from line.cli.common import LineOption, console, existing, or_exit
+from line.cli.common import LineOption, console, existing, or_exit, warm_up
 from line.cli.products import check_product
 from line.cli.sim import sim_line
 from line.config import load_line
@@ -25,18 +24,6 @@ from line.recipes.route import load_route
 
 PRODUCT_ROUTES = ("recipes/routes/product-a-spacing-pad-bump.yaml", "recipes/routes/product-b-rdl-recess.yaml",
                   "recipes/routes/product-c-paste-core-bump.yaml", "recipes/routes/product-d-suspended-bump-release.yaml")
-
-
-def warm_up() -> None:
-    """Start Prefect's server once, here, before lots start in parallel threads (each would try)."""
-    from prefect import flow
-
-    @flow(name="line-warm-up", persist_result=False)
-    def line_warm_up() -> None:
-        return None
-
-    with console.status("starting Prefect (a cold start takes 20–40 s here)…"):
-        line_warm_up()
 
 
 def progress_table(ledger: Ledger, lots: dict[str, Any], started: float) -> Table:

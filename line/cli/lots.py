@@ -1,35 +1,25 @@
-"""`bumpline lot start` and `bumpline resume`: run a product lot over its route against the line's
-tools (simulators or real), and pick up every lot whose orchestrator died."""
+"""`bumpline lot start|answer` and `bumpline resume`: run a product lot over its route against the
+line's tools (simulators or real), answer its holds, and pick up every lot whose orchestrator died."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
-from line.cli.common import LineOption, console, err, existing, or_exit
-from line.cli.sim import control_for
-from line.config import LineConfig, load_line
+from line.arrival import bring_onto_line
+from line.cli.common import LineOption, console, err, existing, or_exit, warm_up
+from line.config import load_line
 from line.ledger import Ledger
 from line.recipes.catalog import RecipeCatalog
-from line.recipes.route import Route, load_route
-
-
-def bring_onto_sim(cfg: LineConfig, route: Route, lot_id: str, wafers: int) -> None:
-    """On a simulated line, the wafers arrive with the product's incoming design (composition root)."""
-    if cfg.simulation is None:
-        return
-    design = {n: r.model_dump() for n, r in route.spec.incoming.items()}
-    try:
-        control_for(cfg).request("start_wafers", wafers=[f"{lot_id}.{i:02d}" for i in range(1, wafers + 1)],
-                                 design=design)
-    except OSError:
-        err.print("[yellow]note[/yellow] simulator control port not reachable: wafers start as generic incoming")
+from line.recipes.route import load_route
 
 
 def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
           lot: str = typer.Option(..., "--lot", help="lot id"),
           wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
+          priority: int = typer.Option(0, help="dispatch priority (higher first)"),
           hold_timeout: int = typer.Option(0, help="seconds a hold waits for an operator decision (0: end on hold)"),
           recipes: str = typer.Option("recipes", "--recipes"), line: str = LineOption) -> None:
     """Run one lot over its route; the tools must be up (`bumpline sim up`) or real."""
@@ -37,17 +27,17 @@ def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
 
     cfg = or_exit(lambda: load_line(existing(line)))
     r = or_exit(lambda: load_route(existing(route), RecipeCatalog(recipes, cfg.tools)))
-    bring_onto_sim(cfg, r, lot, wafers)
-    out = lot_flow(lot, route, wafers, line, recipes, hold_timeout_s=hold_timeout)
-    report(out)
+    ledger = Ledger()
+    new = ledger.lot(lot) is None
+    ledger.dispose()
+    if new and not bring_onto_line(cfg, r, lot, wafers) and cfg.simulation is not None:
+        err.print("[yellow]note[/yellow] simulator control port not reachable: wafers start as generic incoming")
+    report(lot_flow(lot, route, wafers, line, recipes, priority=priority, hold_timeout_s=hold_timeout))
 
 
-def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = LineOption) -> None:
-    """Carry on every lot left RUNNING by a dead orchestrator: finished steps are skipped, a step
-    cut off half-way is reattached on its tool (or held if the tool lost it), nothing runs twice."""
-    from line.lot_flow import lot_flow
-
-    cfg = or_exit(lambda: load_line(existing(line)))
+def route_files(recipes: str, line: str) -> dict[str, str]:
+    """Route ref (name@vN) → file, for every valid route under `recipes`."""
+    cfg = load_line(line)
     catalog = RecipeCatalog(recipes, cfg.tools)
     routes = {}
     for path in sorted(Path(recipes).rglob("*.yaml")):
@@ -56,18 +46,140 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
         except Exception:  # noqa: BLE001 - not a route, or not a valid one: nothing to resume with
             continue
         routes[r.ref] = str(path)
+    return routes
+
+
+def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = LineOption,
+           deployment: str = typer.Option("", help="submit each lot as a run of this deployment "
+                                                   "(e.g. run-lot/bumpline) instead of running it here"),
+           stale_after: int = typer.Option(60, help="with --deployment: seconds after which a run of it that a "
+                                                    "worker took but never brought to the ledger counts as lost")) -> None:
+    """Carry on every lot left RUNNING by a dead orchestrator: finished steps are skipped, a step
+    cut off half-way is reattached on its tool (or held if the tool lost it), nothing runs twice.
+    A lot whose orchestrator is alive (its lease in the ledger is renewed) is left alone."""
+    from line.leases import flow_run_of, lot_orphaned
+    from line.lot_flow import lot_flow
+
+    or_exit(lambda: load_line(existing(line)))
+    routes = route_files(recipes, line)
     ledger = Ledger()
-    stranded = [l for l in ledger.lots() if l.status == "RUNNING"]
+    stranded = []
+    for lot in ledger.lots():
+        if lot.status != "RUNNING":
+            continue
+        holder = lot_orphaned(ledger, lot.id)
+        if holder is None:
+            console.print(f"{lot.id} is running under a live orchestrator ({ledger.lease_holder('lot:' + lot.id)})")
+            continue
+        if holder:
+            mark_crashed(flow_run_of(holder), f"orchestrator of lot {lot.id} died; resumed by `bumpline resume`")
+        stranded.append((lot.id, lot.route, len(ledger.wafers(lot.id)), holder or f"{lot.updated_at:%Y%m%d%H%M%S%f}"))
+    lost = lost_submissions(ledger, deployment, stale_after) if deployment else []
     ledger.dispose()
+    for run in lost:        # a worker died with the run before it reached the ledger: submit it again
+        from prefect.deployments import run_deployment
+
+        mark_crashed(str(run.id), "its worker died before the lot reached the ledger; resubmitted by `bumpline resume`")
+        again = run_deployment(deployment, parameters=run.parameters, timeout=0, idempotency_key=f"resubmit-{run.id}")
+        console.print(f"resubmitting {run.parameters.get('lot_id')} (flow run {run.name}) as flow run {again.name}")
     if not stranded:
         console.print("no lot was left running")
         return
-    for lot in stranded:
-        if lot.route not in routes:
-            err.print(f"[red]error[/red] {lot.id}: route {lot.route} not found under {recipes}")
-            continue
-        console.print(f"resuming {lot.id} ({lot.route})")
-        report(lot_flow(lot.id, routes[lot.route], len(Ledger().wafers(lot.id)), line, recipes))
+    missing = [(lot_id, ref) for lot_id, ref, *_ in stranded if ref not in routes]
+    for lot_id, ref in missing:
+        err.print(f"[red]error[/red] {lot_id}: route {ref} not found under {recipes}")
+    todo = [t for t in stranded if t[1] in routes]
+    if deployment:
+        from prefect.deployments import run_deployment
+
+        for lot_id, ref, n, incarnation in todo:
+            # the same dead orchestrator is replaced once, however often resume runs (a timer)
+            run = run_deployment(deployment, parameters={"route": Path(routes[ref]).stem, "lot_id": lot_id,
+                                                         "wafers": n}, timeout=0,
+                                 idempotency_key=f"resume-{lot_id}-{incarnation}")
+            console.print(f"resuming {lot_id} ({ref}) as flow run {run.name} of {deployment}")
+        raise typer.Exit(1 if missing else 0)
+    if len(todo) > 1:
+        warm_up()   # one Prefect start before the lots resume side by side
+    for lot_id, ref, *_ in todo:
+        console.print(f"resuming {lot_id} ({ref})")
+    with ThreadPoolExecutor(max_workers=max(1, len(todo)), thread_name_prefix="resume") as pool:
+        outs = list(pool.map(lambda t: lot_flow(t[0], routes[t[1]], t[2], line, recipes), todo))
+    codes = [1 if missing else 0]
+    for out in outs:
+        try:
+            report(out)
+        except typer.Exit as ended:
+            codes.append(ended.exit_code)
+    if max(codes):
+        raise typer.Exit(max(codes))
+
+
+def lost_submissions(ledger: Ledger, deployment: str, stale_after_s: int) -> list:
+    """Runs of the deployment a worker took (PENDING, or RUNNING) more than `stale_after_s` ago whose
+    lot the ledger has never seen: their worker died before the lot began. Runs without a lot id are
+    left to the operator (a new run would make a new lot)."""
+    from datetime import datetime, timezone
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, \
+        FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        dep = client.read_deployment_by_name(deployment)
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+                type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))))
+    now = datetime.now(timezone.utc)
+    return [r for r in runs if r.parameters.get("lot_id") and ledger.lot(r.parameters["lot_id"]) is None
+            and (now - r.state.timestamp).total_seconds() > stale_after_s]
+
+
+def mark_crashed(flow_run_id: str, message: str) -> None:
+    """Prefect never hears from a killed process: its flow run stays RUNNING. Say what happened."""
+    from prefect import get_client
+    from prefect.states import Crashed
+
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(flow_run_id).state
+            if state is not None and not state.is_final():
+                client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)
+                console.print(f"flow run {flow_run_id} marked Crashed")
+    except Exception as exc:  # noqa: BLE001 - another server, or gone: the ledger is the record
+        err.print(f"[yellow]note[/yellow] flow run {flow_run_id} not marked crashed: {escape(str(exc))}")
+
+
+def answer(lot_id: str = typer.Argument(..., help="the held lot"),
+           decision: str = typer.Option(..., "--decision", "-d", help="continue | rework | scrap | abort"),
+           operator: str = typer.Option(..., "--operator", "-o", help="who decides (goes to the ledger)"),
+           scrap: list[str] = typer.Option([], "--scrap", help="wafer id to scrap (repeat)"),
+           note: str = typer.Option("", "--note")) -> None:
+    """Answer a lot's open hold — to the flow run paused on it (as the Prefect UI's form does), or,
+    when none waits, into the ledger for `bumpline resume`."""
+    from pydantic import ValidationError
+
+    from line.holds import HoldDecision, answer_hold
+
+    try:
+        decided = HoldDecision(decision=decision, operator=operator, scrap_wafers=scrap, note=note)
+    except ValidationError as exc:
+        err.print(f"[red]error[/red] {escape(exc.errors()[0]['msg'])}: decision must be one of continue, rework, "
+                  "scrap, abort")
+        raise typer.Exit(1) from None
+    if decided.decision == "scrap" and not scrap:
+        err.print("[red]error[/red] scrap needs --scrap WAFER (one per wafer)")
+        raise typer.Exit(1)
+    ledger = Ledger()
+    try:
+        console.print(answer_hold(ledger, lot_id, decided))
+    except LookupError as exc:
+        err.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        ledger.dispose()
 
 
 def report(out: dict) -> None:

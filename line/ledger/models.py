@@ -126,10 +126,11 @@ class Event(Base):
 
 
 class ToolLease(Base):
-    """Who holds a tool, until when: a lock that a crashed holder cannot leave behind forever."""
+    """Who holds a tool (or, keyed `lot:<id>`, a lot's orchestrator), until when: a lock that a
+    crashed holder cannot leave behind forever."""
 
     __tablename__ = "tool_leases"
-    tool_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()

@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -304,7 +304,8 @@ class Ledger:
 
     # ---- tool leases --------------------------------------------------------------------------
     def acquire_lease(self, tool_id: str, holder: str, ttl_s: float) -> bool:
-        """Take the tool if it is free, its lease expired, or we already hold it."""
+        """Take the tool if it is free, its lease expired (recorded as a `lapse` of the old holder's),
+        or we already hold it."""
         now = m.utcnow()
         try:
             with self.session() as s:
@@ -315,10 +316,13 @@ class Ledger:
                         return False
                     s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
                                                         m.ToolLease.holder == lease.holder))
+                    if lease.holder != holder:      # a lapsed holder: say whose lease was taken over
+                        s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="lapse",
+                                      data={"holder": lease.holder, "expired_at": expires.isoformat()}))
                     s.flush()
                 s.add(m.ToolLease(tool_id=tool_id, holder=holder, acquired_at=now,
                                   expires_at=now + timedelta(seconds=ttl_s)))
-                s.add(m.Event(entity="tool", entity_id=tool_id, dest="LEASED", trigger="acquire",
+                s.add(m.Event(**_lease_subject(tool_id), dest="LEASED", trigger="acquire",
                               data={"holder": holder, "ttl_s": ttl_s}))
             return True
         except IntegrityError:
@@ -336,7 +340,7 @@ class Ledger:
         with self.session() as s:
             n = s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id, m.ToolLease.holder == holder)).rowcount
             if n:
-                s.add(m.Event(entity="tool", entity_id=tool_id, source="LEASED", trigger="release",
+                s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="release",
                               data={"holder": holder}))
 
     def lease_holder(self, tool_id: str) -> str | None:
@@ -344,4 +348,47 @@ class Ledger:
             lease = s.get(m.ToolLease, tool_id)
             return lease.holder if lease else None
 
+    def lease(self, tool_id: str) -> tuple[str, bool] | None:
+        """(holder, expired) of a lease, or None when nobody holds it."""
+        with self.session() as s:
+            lease = s.get(m.ToolLease, tool_id)
+            if lease is None:
+                return None
+            expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=timezone.utc)
+            return lease.holder, expires <= m.utcnow()
 
+    def break_lease(self, tool_id: str, holder: str, reason: str) -> None:
+        """Take a dead holder's lease away now (its process is known to be gone), with the reason."""
+        with self.session() as s:
+            n = s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id, m.ToolLease.holder == holder)).rowcount
+            if n:
+                s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="break",
+                              data={"holder": holder, "reason": reason}))
+
+
+def _lease_subject(key: str) -> dict[str, str]:
+    """A lease event belongs to the tool, or to the lot for a `lot:<id>` lease."""
+    if key.startswith("lot:"):
+        return {"entity": "lot", "entity_id": key[4:]}
+    return {"entity": "tool", "entity_id": key}
+
+
+_shared: dict[str, Ledger] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_ledger(url: str | None = None) -> Ledger:
+    """One Ledger (engine and pool) per database per process, for callers that run often (a step
+    task per step). Its schema was checked when first opened; never dispose it."""
+    key = url or default_url()
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Ledger(key)
+        return _shared[key]
+
+
+def forget_shared(url: str) -> None:
+    """Drop the process's shared Ledger of `url` (a test that recreated its schema)."""
+    with _shared_lock:
+        if (ledger := _shared.pop(url, None)) is not None:
+            ledger.dispose()

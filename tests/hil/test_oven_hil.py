@@ -108,3 +108,22 @@ def test_plc_reattach_and_refusals_over_modbus(line):
     from drivers.errors import CommandRejected
     with pytest.raises(CommandRejected):
         other.backend.transport.write(4, [0])
+
+
+def test_setting_up_a_job_the_plc_is_running_is_a_conflict_then_a_reattach(line):
+    """A resumed orchestrator sets up the job it had started: the PLC (busy, recipe locked) must
+    not refuse it as a tool error — the driver sees the job is the tool's own and reattaches."""
+    from drivers.errors import JobConflict
+
+    first = start(driver(line, "RFL01"), recipe(REFLOW), W, job="K1.B03.r0")
+    wait_for(lambda: first.poll().job_state == "PROCESSING")
+    second = driver(line, "RFL01")
+    second.connect()
+    with pytest.raises(JobConflict) as conflict:
+        second.setup("K1.B03.r0", W, recipe(REFLOW))
+    assert conflict.value.state == "PROCESSING"
+    assert second.reattach("K1.B03.r0").job_id == "K1.B03.r0"
+    assert second.wait().job_state == "PROCESS_COMPLETE"
+    assert line.tools["RFL01"].jobs["K1.B03.r0"].start_count == 1
+    first.close()
+    second.close()

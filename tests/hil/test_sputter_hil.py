@@ -221,3 +221,15 @@ def test_two_hosts_have_separate_error_queues(sim):
     a.backend.transport.write("NOPE")
     assert b.backend.scpi.drain_errors() == []
     assert a.backend.scpi.drain_errors()[0][0] == -113
+
+
+def test_a_closed_shared_resource_manager_is_replaced_not_fatal(sim):
+    """pyvisa shares one resource manager per process: if anything closes it, the next driver
+    must open a new one rather than fail with 'Invalid session handle' for the rest of the run."""
+    from drivers.transport.visa import resource_manager
+
+    resource_manager().close()
+    d = driver(sim)
+    d.connect()
+    assert d.poll().tool_state in ("IDLE", "READY")
+    d.close()

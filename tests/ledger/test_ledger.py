@@ -64,6 +64,8 @@ def test_a_tool_lease_has_one_holder_and_expires(db_url):
     time.sleep(0.3)                                                     # lot-b "died" without releasing
     assert ledger.acquire_lease("PVD01", "lot-c", ttl_s=60)
     assert ledger.lease_holder("PVD01") == "lot-c"
+    taken = [(e.trigger, e.data["holder"]) for e in ledger.events("tool", "PVD01") if e.trigger in ("lapse", "break")]
+    assert taken == [("lapse", "lot-b")]                                # who lost it, and how, is recorded
     ledger.dispose()
 
 

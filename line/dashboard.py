@@ -1,0 +1,144 @@
+"""The operator's view in the Prefect UI, built from the ledger: one markdown artifact per lot (steps,
+tool, recipe hash, results, holds) and one for the line (every tool's E10 state, who holds it, its
+last alarm; the work in progress). The same rows feed `bumpline status`."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from line.ledger import Ledger
+from line.ledger import models as m
+from line.tracking import e10_state
+
+if TYPE_CHECKING:
+    from line.config import LineConfig
+    from line.recipes.route import Route
+
+# lease bookkeeping and the host hanging up say nothing about the tool itself
+NOT_TOOL_STATE = ("acquire", "release", "break", "disconnect")
+ENDED = ("COMPLETE", "ABORTED")
+
+
+@dataclass
+class ToolRow:
+    tool_id: str
+    kind: str
+    state: str       # the driver's last reported state
+    e10: str         # SEMI E10 state derived from it
+    holder: str      # the job holding the tool's lease
+    last_alarm: str
+    since: str
+
+
+@dataclass
+class WipRow:
+    lot_id: str
+    product: str
+    status: str
+    step: str
+    tool_id: str
+    wafers: str
+    reason: str
+
+
+def tool_rows(ledger: Ledger, line: "LineConfig") -> list[ToolRow]:
+    rows = []
+    with ledger.session() as s:
+        for tool in line.tools:
+            ev = s.scalars(select(m.Event).where(m.Event.entity == "tool", m.Event.entity_id == tool.id,
+                                                 m.Event.trigger.not_in(NOT_TOOL_STATE))
+                           .order_by(m.Event.id.desc()).limit(1)).first()
+            lease = s.get(m.ToolLease, tool.id)
+            alarm = s.scalars(select(m.Alarm).where(m.Alarm.tool_id == tool.id)
+                              .order_by(m.Alarm.id.desc()).limit(1)).first()
+            state = ev.dest if ev else "UNKNOWN"
+            rows.append(ToolRow(tool.id, tool.kind, state, e10_state(state) if ev else "NON_SCHEDULED",
+                                lease.holder if lease else "",
+                                f"{alarm.alid} {alarm.name}" if alarm else "",
+                                f"{ev.at:%H:%M:%S}" if ev else ""))
+    return rows
+
+
+def wip_rows(ledger: Ledger) -> list[WipRow]:
+    rows = []
+    for lot in ledger.lots():
+        if lot.status in ENDED:
+            continue
+        runs = ledger.step_runs(lot.id)
+        last = runs[-1] if runs else None
+        live = sum(1 for w in ledger.wafers(lot.id) if w.state != "SCRAPPED")
+        rows.append(WipRow(lot.id, lot.product, lot.status, f"{last.step_id} {last.status}" if last else "",
+                           last.tool_id if last else "", str(live), lot.hold_reason[:120]))
+    return rows
+
+
+def line_markdown(ledger: Ledger, line: "LineConfig") -> str:
+    tools, wip = tool_rows(ledger, line), wip_rows(ledger)
+    by_e10: dict[str, int] = {}
+    for t in tools:
+        by_e10[t.e10] = by_e10.get(t.e10, 0) + 1
+    out = [f"# Line {line.metadata.name}", "",
+           "E10: " + ", ".join(f"**{n}** {s.lower().replace('_', ' ')}" for s, n in sorted(by_e10.items())),
+           f" — WIP: **{len(wip)}** lots, **{sum(int(w.wafers) for w in wip)}** wafers", "",
+           "| tool | kind | state | E10 | held by | last alarm | since |", "|---|---|---|---|---|---|---|"]
+    out += [f"| {t.tool_id} | {t.kind} | {t.state} | {t.e10} | {t.holder} | {t.last_alarm} | {t.since} |"
+            for t in tools]
+    out += ["", "## Work in progress", "", "| lot | product | status | last step | tool | wafers | reason |",
+            "|---|---|---|---|---|---|---|"]
+    out += [f"| {w.lot_id} | {w.product} | {w.status} | {w.step} | {w.tool_id} | {w.wafers} | {w.reason} |"
+            for w in wip] or ["| (none) | | | | | | |"]
+    return "\n".join(out)
+
+
+def lot_markdown(ledger: Ledger, lot_id: str, route: "Route") -> str:
+    runs = {r.step_id: r for r in ledger.step_runs(lot_id)}
+    lot = ledger.lot(lot_id)
+    out = [f"# Lot {lot_id} — product {route.spec.product} {route.spec.variant}".rstrip(), "",
+           f"Route `{route.ref}` sha256 `{route.sha256[:16]}…` — **{lot.status}** {lot.hold_reason}", "",
+           "| step | operation | tool | recipe (sha256) | status | wafers |", "|---|---|---|---|---|---|"]
+    for rs in route.steps:
+        r = runs.get(rs.step.id)
+        if r is None:
+            out.append(f"| {rs.step.id} | {rs.step.operation} | | {rs.recipe.ref} | pending | |")
+            continue
+        results = ledger.results(r.id)
+        ok = sum(1 for x in results if x.status == "PROCESSED")
+        out.append(f"| {rs.step.id} | {rs.step.operation} | {r.tool_id} | {r.recipe_name}@v{r.recipe_version} "
+                   f"(`{r.recipe_hash[:10]}`) | {r.status} | {ok}/{len(results)} |")
+    for h in ledger.holds(lot_id):
+        decided = f"{h.decision} by {h.decided_by} at {h.decided_at:%H:%M:%S}" if h.decision else "open"
+        out += ["", f"Hold **{h.reason_type}**: {h.reason} — {decided}"]
+    return "\n".join(out)
+
+
+def artifact_key(prefix: str, name: str) -> str:
+    return prefix + "-" + "".join(c if c.isalnum() else "-" for c in name.lower())
+
+
+def publish_lot(ledger: Ledger, lot_id: str, route: "Route") -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    lot = ledger.lot(lot_id)
+    create_markdown_artifact(lot_markdown(ledger, lot_id, route), key=artifact_key("lot", lot_id),
+                             description=f"Lot {lot_id}: {lot.status}")
+
+
+_last_line_publish: dict[str, float] = {}
+LINE_PUBLISH_EVERY_S = 5.0
+
+
+def publish_line(ledger: Ledger, line: "LineConfig", force: bool = False) -> None:
+    """At most every few seconds per process (it queries every tool): a step ends several times a
+    second on a busy line, the operator's view needs no more."""
+    from prefect.artifacts import create_markdown_artifact
+
+    now = time.monotonic()
+    if not force and now - _last_line_publish.get(line.metadata.name, -1e9) < LINE_PUBLISH_EVERY_S:
+        return
+    _last_line_publish[line.metadata.name] = now
+
+    create_markdown_artifact(line_markdown(ledger, line), key=artifact_key("line", line.metadata.name),
+                             description=f"Line {line.metadata.name}: tool states and WIP")

@@ -1,0 +1,60 @@
+"""The operator's entry point: `run-lot`, the flow behind the Prefect deployment whose run form
+starts a lot from the UI. Its parameters are typed (the route is a drop-down of the routes in
+`recipes/routes/`), and it runs the lot flow in the same flow run, so a lot is one run in the UI:
+its steps are its task runs, its holds pause it with a typed form, its artifacts are on its page."""
+from __future__ import annotations
+
+import line.prefect_env  # noqa: F401
+
+import os
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run as this_run
+
+from line.arrival import bring_onto_line
+from line.config import load_line
+from line.ledger import Ledger
+from line.lot_flow import lot_flow
+from line.recipes.catalog import RecipeCatalog
+from line.recipes.route import load_route
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUTES_DIR = ROOT / "recipes" / "routes"
+RouteName = Enum("RouteName", {p.stem: p.stem for p in sorted(ROUTES_DIR.glob("*.yaml"))}, type=str)
+
+
+def line_path() -> str:
+    """The line config this worker drives (`bumpline serve` points it at the simulators it started)."""
+    return os.environ.get("BUMPLINE_LINE", str(ROOT / "deploy/lines/sim.yaml"))
+
+
+def _run_name() -> str:
+    p = this_run.parameters
+    return p.get("lot_id") or f"new lot ({getattr(p.get('route'), 'value', p.get('route'))})"
+
+
+@flow(name="run-lot", flow_run_name=_run_name, persist_result=False)
+def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int = 0,
+            hold_timeout_min: int = 240) -> dict[str, Any]:
+    """Start (or carry on) a lot of `wafers` wafers over `route`. A hold waits `hold_timeout_min`
+    minutes for an operator's decision in this run's Resume form, then the lot stays on hold."""
+    name = getattr(route, "value", route)
+    route_file = ROUTES_DIR / f"{name}.yaml"
+    cfg = load_line(line_path())
+    r = load_route(route_file, RecipeCatalog(ROOT / "recipes", cfg.tools))
+    lot_id = lot_id or f"{r.spec.product}-{datetime.now():%Y%m%d-%H%M%S}"
+    ledger = Ledger()
+    try:
+        new = ledger.lot(lot_id) is None
+    finally:
+        ledger.dispose()
+    if new:
+        bring_onto_line(cfg, r, lot_id, wafers)
+    get_run_logger().info(f"lot {lot_id}: {wafers} wafers of product {r.spec.product} over {r.ref} on "
+                          f"{cfg.metadata.name}{'' if new else ' (carrying on)'}")
+    return lot_flow.fn(lot_id, str(route_file), wafers, line_path(), str(ROOT / "recipes"), priority=priority,
+                       hold_timeout_s=hold_timeout_min * 60)

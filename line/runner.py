@@ -1,0 +1,26 @@
+"""The process that executes lots started from the UI: it serves the `run-lot` deployment (a Prefect
+runner: it polls the server for scheduled runs of its deployments and runs each in a subprocess).
+`bumpline serve` starts it with PREFECT_API_URL and BUMPLINE_LINE set; run it alone on a tool-bay
+machine against a shared server (`python -m line.runner`)."""
+from __future__ import annotations
+
+import line.prefect_env  # noqa: F401
+
+import os
+
+from prefect import serve
+
+from line.operate import run_lot
+
+DEPLOYMENT = "bumpline"
+
+
+def main() -> None:
+    limit = int(os.environ.get("BUMPLINE_MAX_LOTS", "8"))
+    serve(run_lot.to_deployment(name=DEPLOYMENT, tags=["bumpline"], description=(
+        "Start a lot: pick its route (product), give it an id (blank: one is made) and a wafer count. "
+        "Holds pause the run for a decision in its Resume form.")), limit=limit, print_starting_message=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The operator's day in real headless Chromium (Debian's) against `bumpline serve` on loopback:
+start a lot from the deployment's run form, see it hold on a simulator fault the test injects,
+answer the hold in the run's Resume form, and see the lot finish. Screenshots of the lot run, the
+answered hold and the lot's artifact go to .bumpline/screenshots/ (CI keeps them)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from line.ledger import Ledger
+from tests.conftest import IN_CI, ROOT, free_port
+
+pytestmark = pytest.mark.prefect
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / ".bumpline" / "screenshots"
+BUMPLINE = [sys.executable, "-c", "from line.cli import main; main()"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def api(base: str, method: str, path: str, body: dict | None = None):  # noqa: ANN201
+    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(),
+                                 method=method, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+
+def wait_until(pred, timeout_s: float, what: str, poll_s: float = 0.5):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if value := pred():
+                return value
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(poll_s)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`bumpline serve` as an operator starts it, on free ports; its UI base URL and home."""
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail("Debian's chromium is missing (make test installs it)")
+        pytest.skip("chromium not installed (make test installs it)")
+    port = free_port()
+    home = tmp_path / "home"
+    env = {**os.environ, "BUMPLINE_HOME": str(home), "COLUMNS": "200"}
+    for key in [k for k in env if k.startswith("PREFECT_") and k != "PREFECT_SERVER_ANALYTICS_ENABLED"]:
+        env.pop(key)                              # serve makes its own Prefect home and API address
+    env.pop("BUMPLINE_DB_URL", None)
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([*BUMPLINE, "serve", "--any-port", "--port", str(port), "--speed", "3000"], cwd=ROOT,
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: proc.poll() is None and api(base, "GET", "/api/deployments/name/run-lot/bumpline"),
+                   300, "the run-lot deployment (see serve.log)")
+        yield base, home, env
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)        # Ctrl-C
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+        text = (tmp_path / "serve.log").read_text()
+        assert "stopped: runner, simulators, Prefect server" in text, text[-3000:]
+
+
+def state_badge(page, name: str):  # noqa: ANN001, ANN201
+    return page.locator('[data-slot="badge"]').filter(has_text=re.compile(rf"^\s*{name}\s*$")).first
+
+
+def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, home, env = served
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    fault = subprocess.run([*BUMPLINE, "sim", "fault", "SP01", "misalignment", "um=45", "persistent=true",
+                            "--line", str(home / "serve" / "line.yaml")], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert fault.returncode == 0, fault.stdout + fault.stderr
+    deployment = api(base, "GET", "/api/deployments/name/run-lot/bumpline")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/])[a-z]+://"), lambda r: r.abort())   # offline
+        ctx.set_default_timeout(30_000)
+        expect.set_options(timeout=30_000)
+        page = ctx.new_page()
+        try:
+            # the operator starts a lot from the deployment's run form
+            page.goto(f"{base}/v2/deployments/deployment/{deployment['id']}")
+            page.get_by_role("button", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Custom run").click()
+            page.get_by_role("button", name="Select route").click()
+            page.get_by_role("option", name="product-c-paste-core-bump", exact=True).click()
+            page.get_by_label("lot_id (Optional)").fill("UI-1")
+            page.get_by_label("wafers (Optional)").fill("2")
+            page.screenshot(path=str(SHOTS / "01-start-lot-form.png"), full_page=True)
+            page.get_by_role("button", name="Submit", exact=True).click()
+            page.wait_for_url(re.compile(r"/v2/deployments/deployment/.*tab=Runs"))
+            runs = wait_until(lambda: api(base, "POST", "/api/flow_runs/filter", {
+                "deployments": {"id": {"any_": [deployment["id"]]}}}), 30, "the flow run")
+            run = runs[0]
+            assert run["parameters"]["route"] == "product-c-paste-core-bump" and run["parameters"]["lot_id"] == "UI-1"
+            page.goto(f"{base}/v2/runs/flow-run/{run['id']}")
+
+            # the printer misaligns: the lot holds and its run pauses for a decision
+            expect(state_badge(page, "Paused")).to_be_visible(timeout=240_000)
+            ledger = Ledger(f"sqlite:///{home / 'ledger.db'}")
+            assert ledger.lot("UI-1").status == "ON_HOLD" and "SP01" in ledger.lot("UI-1").hold_reason
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(SHOTS / "02-lot-run-paused-on-hold.png"), full_page=True)
+
+            page.get_by_role("button", name="Open menu", exact=True).click()
+            page.get_by_role("menuitem", name="Resume").click()
+            dialog = page.get_by_role("dialog")
+            expect(dialog.get_by_text("Lot UI-1 is on hold.")).to_be_visible()
+            dialog.get_by_role("button", name="Select Decision").click()
+            page.get_by_role("option", name="rework", exact=True).click()
+            dialog.get_by_label("Operator (Optional)").fill("ui-operator")
+            dialog.get_by_label("Note (Optional)").fill("SP01 fiducials dirty; rework on the other printer")
+            dialog.screenshot(path=str(SHOTS / "03-hold-answer-form.png"))
+            dialog.get_by_role("button", name="Resume", exact=True).click()
+            expect(dialog).to_be_hidden()
+
+            # the lot goes on with the decision and finishes
+            expect(state_badge(page, "Completed")).to_be_visible(timeout=240_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(SHOTS / "04-lot-run-completed.png"), full_page=True)
+            page.get_by_role("tab", name="Artifacts").click()
+            card = page.locator('a[href$="/artifacts/key/lot-ui-1"]').first
+            expect(card).to_be_visible()
+            card.click()
+            page.locator('a[href*="/artifacts/artifact/"]').first.click()
+            expect(page.get_by_role("heading", name=re.compile("Lot UI-1"))).to_be_visible()
+            expect(page.get_by_text(re.compile("rework by ui-operator")).first).to_be_visible()
+            page.screenshot(path=str(SHOTS / "05-lot-artifact-with-answered-hold.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    hold = ledger.holds("UI-1")[0]
+    assert (hold.reason_type, hold.decision, hold.decided_by) == ("ALARM", "rework", "ui-operator")
+    assert ledger.lot("UI-1").status == "COMPLETE"
+    c04 = [(r.rework, r.tool_id, r.status) for r in ledger.step_runs("UI-1") if r.step_id == "C04"]
+    assert c04 == [(0, "SP01", "ON_HOLD"), (1, "SP02", "COMPLETE")]
+    ledger.dispose()

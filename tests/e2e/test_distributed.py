@@ -1,0 +1,152 @@
+"""The production shape, for real, on one machine: a Prefect server on PostgreSQL, the ledger on
+PostgreSQL, the deployments of deploy/prefect.yaml in a process work pool, and two workers in
+their own processes. Several lots run across both; one worker is killed (with its lot processes)
+mid-run; `bumpline resume --deployment` (as the resume timer runs it) hands its lots to the pool —
+those it had begun and those it had only taken — and the survivor finishes them.
+Every lot ends COMPLETE, no tool job starts twice, every wafer sees every step once."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+from line.cli.serve import healthy
+from line.ledger import Ledger
+from tests.conftest import ROOT, free_port, require_pg, scratch_database
+
+pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.timeout(600)]
+PY = sys.executable
+LOTS = {"W1": "product-c-paste-core-bump", "W2": "product-c-paste-core-bump", "W3": "product-c-paste-core-bump"}
+
+
+def spawn(args: list[str], env: dict, log) -> subprocess.Popen:  # noqa: ANN001
+    return subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """A machine going down: the worker and every lot process it started die at once."""
+    procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    for p in procs:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    proc.wait(10)
+
+
+def lot_pids(ledger: Ledger) -> dict[str, int]:
+    """Lot → pid of the process running it, from the lots' leases in the ledger."""
+    out = {}
+    for lot in LOTS:
+        holder = ledger.lease_holder(f"lot:{lot}")
+        if holder:
+            out[lot] = int(holder.rsplit(":", 1)[1])
+    return out
+
+
+def processing(sim, job_id: str) -> bool:  # noqa: ANN001
+    return any(job_id in t.jobs and t.jobs[job_id].state == "PROCESSING" for t in sim.tools.values())
+
+
+def ancestors(pid: int) -> set[int]:
+    try:
+        return {p.pid for p in psutil.Process(pid).parents()}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def test_two_workers_on_postgres_lose_nothing_when_one_is_killed(sim_line_file, tmp_path):
+    require_pg()
+    sim, line_path = sim_line_file
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    children: list[subprocess.Popen] = []
+    with scratch_database("bumpline_prefect") as prefect_db, scratch_database("bumpline_ledger") as ledger_db:
+        env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect"),
+               "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db.replace("+psycopg", "+asyncpg"),
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "BUMPLINE_DB_URL": ledger_db,
+               "PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "2",
+               "BUMPLINE_LINE": line_path, "BUMPLINE_ROOT": str(ROOT), "BUMPLINE_HOME": str(tmp_path / "home"),
+               "COLUMNS": "200"}
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        try:
+            children.append(spawn([PY, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
+                                   str(port)], env, (logs / "server.log").open("w")))
+            deadline = time.monotonic() + 240
+            while not healthy(api):
+                assert children[0].poll() is None and time.monotonic() < deadline, (logs / "server.log").read_text()
+                time.sleep(0.5)
+
+            def cli(*args: str) -> str:
+                out = subprocess.run([PY, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+                assert out.returncode == 0, out.stdout + out.stderr
+                return out.stdout
+
+            cli("prefect", "work-pool", "create", "bumpline-lots", "--type", "process")
+            cli("prefect", "--no-prompt", "deploy", "--prefect-file", "deploy/prefect.yaml", "--all")
+            workers = {name: spawn([PY, "-m", "prefect", "worker", "start", "--pool", "bumpline-lots", "--name", name,
+                                    "--limit", "2"], env, (logs / f"{name}.log").open("w"))
+                       for name in ("bay-one", "bay-two")}
+            children += workers.values()
+            for lot, route in LOTS.items():
+                cli("prefect", "deployment", "run", "run-lot/bumpline", "--param", f"route={route}",
+                    "--param", f"lot_id={lot}", "--param", "wafers=1")
+
+            ledger = Ledger(ledger_db)
+            victim = workers["bay-one"]
+            deadline = time.monotonic() + 240
+            while True:                  # both workers busy, and bay-one mid-step on a lot of its own
+                pids = lot_pids(ledger)
+                mine = [lot for lot, pid in pids.items() if victim.pid in ancestors(pid)]
+                running_steps = {r.lot_id for lot in mine for r in ledger.step_runs(lot)
+                                 if r.status == "RUNNING" and processing(sim, r.job_id)}
+                if running_steps and len(pids) > len(mine):
+                    break
+                assert time.monotonic() < deadline, "the workers never shared the lots: " + \
+                    "".join(p.read_text()[-2000:] for p in logs.glob("bay-*.log"))
+                time.sleep(0.05)
+            kill_tree(victim)
+            killed = sorted(running_steps)
+
+            # what the resume timer of deploy/systemd does: every few seconds, hand the pool what died
+            said, deadline, next_resume = "", time.monotonic() + 360, 0.0
+            while {ledger.lot(lot).status if ledger.lot(lot) else "" for lot in LOTS} - {"COMPLETE", "ON_HOLD"}:
+                assert time.monotonic() < deadline, ({lot: ledger.lot(lot).status for lot in LOTS if ledger.lot(lot)},
+                                                     said)
+                assert workers["bay-two"].poll() is None
+                if time.monotonic() > next_resume:
+                    out = subprocess.run([PY, "-c", "from line.cli import main; main()", "resume", "--line", line_path,
+                                          "--deployment", "run-lot/bumpline", "--stale-after", "15"], cwd=ROOT,
+                                         env=env, capture_output=True, text=True, timeout=180)
+                    assert out.returncode == 0, out.stdout + out.stderr
+                    said += out.stdout
+                    next_resume = time.monotonic() + 10
+                time.sleep(0.5)
+            for lot in killed:
+                assert f"resuming {lot}" in said, said
+            for lot in LOTS:
+                status = ledger.lot(lot)
+                assert status.status == "COMPLETE", (lot, status.status, status.hold_reason)
+                runs = ledger.step_runs(lot)
+                assert {r.status for r in runs} == {"COMPLETE"} and len({r.step_id for r in runs}) == len(runs)
+                jobs = [h["job"] for h in sim.world.wafer(f"{lot}.01").history]
+                assert len(jobs) == len(set(jobs)) == len(runs)          # each step processed the wafer once
+            for tool in sim.tools.values():
+                assert all(j.start_count == 1 for j in tool.jobs.values()), (tool.tool_id, tool.job_log())
+            assert any(e.trigger == "reattach" for lot in killed for r in ledger.step_runs(lot)   # cut off, then
+                       for e in ledger.events("job", r.job_id))                                  # reattached
+            ledger.dispose()
+        finally:
+            for proc in reversed(children):
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGINT)
+            for proc in reversed(children):
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
