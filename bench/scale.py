@@ -1,0 +1,334 @@
+"""4. Scale: 1, 5 and 20 lots at once on a line of 30 tools, with the ledger on SQLite and on
+PostgreSQL: the host's overhead per step, the orchestrator's CPU and peak memory, and the ledger
+writes per second it makes — next to what the ledger alone can take.
+
+The line is deploy/lines/sim.yaml with 13 tools duplicated under new ids (a temporary file).
+Every lot is product C (7 steps, every kind but the plater), the shortest route. N lots are kept
+in process for a fixed window (a thread per lot slot starts the next lot when one ends), so the
+figures are rates at a steady N and 20 lots fit the time budget. A step's overhead is its task's wall time less the
+time it waited for a tool lease and less the time the job ran on the tool (simulator job log):
+what the host itself spends. CPU is this process's, less the simulator thread's (the simulators
+run in a thread here; a real line's tools are elsewhere); the Prefect server is a child process
+and reported apart."""
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import psutil
+
+from bench.common import (RECIPES, Section, clear_alarms, instrumented, load_routes, median, new_id, percentile,
+                          pg_database, scratch_dir, sim_line, start_wafers, warm_prefect, SIM_LINE)
+
+SPEED = 2_500.0          # the stencil paste's 4 h open time runs from JOB:CRE; under 20 lots the host took
+                         # over 2.8 s from create to start (PASTE_EXPIRED at ×5000): see common.TOP_SPEED
+LOTS = (1, 5, 20)
+WINDOW_S = {1: 10.0, 5: 20.0, 20: 30.0}
+STAGGER_S = 0.25         # lots arrive a quarter second apart: 20 flow runs created at once overrun
+                         # Prefect's ephemeral server (its database pool times out, HTTP 500)
+LOT_SIZE = 5
+PRODUCT = "C"
+DUPLICATES = {"PVD01": "PVD03", "PVD02": "PVD04", "LITHO01": "LITHO03", "LITHO02": "LITHO04", "EP01": "EP05",
+              "EP03": "EP06", "SP01": "SP03", "WET01": "WET03", "WET02": "WET04", "RFL01": "RFL02",
+              "CURE01": "CURE03", "CURE02": "CURE04", "MET01": "MET03"}
+
+
+def thirty_tool_line(folder: Path) -> Path:
+    """deploy/lines/sim.yaml plus a twin of 13 of its tools (new ids and ports)."""
+    import yaml
+
+    doc = yaml.safe_load(SIM_LINE.read_text())
+    port = 16100
+    for tool in list(doc["tools"]):
+        if tool["id"] not in DUPLICATES:
+            continue
+        twin = copy.deepcopy(tool)
+        twin["id"] = DUPLICATES[tool["id"]]
+        port += 1
+        twin["address"] = twin["address"].rsplit(":", 1)[0] + f":{port}" + ("/1" if "modbus" in twin["address"] else "")
+        if twin["address"].startswith("TCPIP"):
+            twin["address"] = f"TCPIP0::127.0.0.1::{port}::SOCKET"
+        for name in twin.get("endpoints", {}):
+            port += 1
+            twin["endpoints"][name] = f"TCPIP0::127.0.0.1::{port}::SOCKET"
+        doc["tools"].append(twin)
+    doc["metadata"]["name"] = "bench-30-tools"
+    path = folder / "line-30.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+class WriteCounter:
+    """Write statements and commits SQLAlchemy sends to one database URL (all engines)."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.writes, self.commits = url, 0, 0
+
+    def _stmt(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if conn.engine.url.render_as_string(hide_password=False) != self.url:
+            return
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self.writes += len(parameters) if executemany and parameters else 1
+
+    def _commit(self, conn: Any) -> None:
+        if conn.engine.url.render_as_string(hide_password=False) == self.url:
+            self.commits += 1
+
+    @contextmanager
+    def counting(self) -> Iterator["WriteCounter"]:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "before_cursor_execute", self._stmt)
+        event.listen(Engine, "commit", self._commit)
+        try:
+            yield self
+        finally:
+            event.remove(Engine, "before_cursor_execute", self._stmt)
+            event.remove(Engine, "commit", self._commit)
+
+
+class Monitor:
+    """CPU of this process (less one thread) and of its children; peak RSS, sampled."""
+
+    def __init__(self, exclude_thread: int | None) -> None:
+        self.proc = psutil.Process()
+        self.exclude = exclude_thread
+        self.peak_rss = 0
+        self._stop = threading.Event()
+
+    def _thread_cpu(self) -> float:
+        for t in self.proc.threads():
+            if t.id == self.exclude:
+                return t.user_time + t.system_time
+        return 0.0
+
+    def _children_cpu(self) -> float:
+        total = 0.0
+        for c in self.proc.children(recursive=True):
+            try:
+                ct = c.cpu_times()
+                total += ct.user + ct.system
+            except psutil.Error:
+                pass
+        return total
+
+    def __enter__(self) -> "Monitor":
+        ct = self.proc.cpu_times()
+        self.cpu0, self.sim0, self.kids0 = ct.user + ct.system, self._thread_cpu(), self._children_cpu()
+        self.rss0 = self.peak_rss = self.proc.memory_info().rss
+        self.t0 = time.perf_counter()
+        self._sampler = threading.Thread(target=self._sample, name="bench-monitor", daemon=True)
+        self._sampler.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._sampler.join(1)
+        self.wall = time.perf_counter() - self.t0
+        ct = self.proc.cpu_times()
+        self.sim_cpu = self._thread_cpu() - self.sim0
+        self.cpu = ct.user + ct.system - self.cpu0 - self.sim_cpu
+        self.kids_cpu = self._children_cpu() - self.kids0
+
+
+def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window_s: float) -> dict[str, Any]:
+    """n lots in process at once for `window_s` (each thread starts its next lot when one ends);
+    the figures of the steps that ran inside the window."""
+    from line.ledger import Ledger
+    import line.lot_flow as lf
+
+    Ledger(db_url).dispose()                          # schema first, outside the figures
+    clear_alarms(sim)
+    records: list[dict[str, Any]] = []
+    status: list[str] = []
+    stop = threading.Event()
+
+    def token(slot: int) -> None:
+        time.sleep(slot * STAGGER_S)
+        retries = 0
+        while not stop.is_set():
+            lot = new_id(f"S{n}")
+            start_wafers(sim, route, lot, LOT_SIZE)
+            try:
+                res = lf.lot_flow(lot, str(route.path), LOT_SIZE, str(line_path), str(RECIPES), db_url,
+                                  sim.ports(), sim.endpoint_ports())
+                reason = str(res.get("reason", ""))
+                status.append("STOPPED" if "benchmark window" in reason else
+                              res["status"] if res["status"] == "COMPLETE" else f"{res['status']}: {hold_of(reason)}")
+            except Exception as exc:  # noqa: BLE001 - reported as a figure
+                status.append(f"FAILED {type(exc).__name__}: {str(exc)[:90]}")
+                if "Prefect" in type(exc).__name__ and retries < 3:   # the API refused the flow run: try again
+                    retries += 1
+                    time.sleep(1.0)
+                    continue
+            if status[-1] not in ("COMPLETE", "STOPPED") and not stop.is_set():
+                return      # a held lot keeps its slot (it waits for an operator); counted in the figures
+
+    counter = WriteCounter(db_url)
+    threads = [threading.Thread(target=token, args=(i,), name=f"scale-{i}", daemon=True) for i in range(n)]
+    with counter.counting(), instrumented(records, stop):
+        with Monitor(sim._thread.native_id) as mon:
+            t_start = time.time()
+            for t in threads:
+                t.start()
+            time.sleep(window_s)
+            writes, commits, t_stop = counter.writes, counter.commits, time.time()
+            stop.set()
+        sim.clock.set_speed(SPEED * 10)               # the steps in flight finish; not measured
+        for t in threads:
+            t.join(120)
+        sim.clock.set_speed(SPEED)
+    jobs = {j.job_id: j for tool in sim.tools.values() for j in tool.jobs.values()}
+    overhead, wait, wall, tool = [], [], [], []
+    for r in records:
+        if r["end"] > t_stop:
+            continue
+        job = jobs.get(f"{r['lot']}.{r['step']}.r0")
+        run_s = (job.ended_s - job.started_s) / SPEED if job and job.ended_s is not None and job.started_s else 0.0
+        w = r["claimed"] - r["claim_from"]
+        wall.append(r["end"] - r["start"])
+        wait.append(w)
+        tool.append(run_s)
+        overhead.append(r["end"] - r["start"] - w - run_s)
+    in_tasks = sum(max(0.0, min(r["end"], t_stop) - max(r["start"], t_start)) for r in records)
+    return {"n": n, "steps": len(wall), "status": Counter(status), "wall": mon.wall, "overhead_med": median(overhead),
+            "in_tasks": in_tasks / (n * (t_stop - t_start)),
+            "overhead_p90": percentile(overhead, 90), "wait_med": median(wait), "step_wall_med": median(wall),
+            "tool_med": median(tool), "cpu": mon.cpu, "sim_cpu": mon.sim_cpu, "prefect_cpu": mon.kids_cpu,
+            "peak_rss": mon.peak_rss, "rss0": mon.rss0, "writes": writes, "commits": commits}
+
+
+def hold_of(headline: str) -> str:
+    """'… ON HOLD at C04 on SP01 — ALARM: SP01 alarm 7003 PASTE_EXPIRED, wafer …' → 'ALARM 7003 PASTE_EXPIRED'."""
+    import re
+
+    m = re.search(r"— (\w+): (?:\S+ alarm (\d+ \w+))?", headline)
+    return " ".join(x for x in m.groups() if x) if m else headline[:60]
+
+
+def ledger_capacity(db_url: str, threads: int = 4, seconds: float = 2.0) -> float:
+    """Committed event rows per second the ledger takes from `threads` writers (one row each)."""
+    from line.ledger import Ledger
+
+    ledger = Ledger(db_url)
+    stop = time.perf_counter() + seconds
+    counts = [0] * threads
+
+    def writer(i: int) -> None:
+        while time.perf_counter() < stop:
+            ledger.record_event("tool", f"CAP{i}", "A", "B", "bench")
+            counts[i] += 1
+
+    ts = [threading.Thread(target=writer, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    ledger.dispose()
+    return sum(counts) / seconds
+
+
+@contextmanager
+def database(kind: str, folder: Path, name: str) -> Iterator[str | None]:
+    """A fresh ledger database: a SQLite file, or a scratch PostgreSQL database (None if down)."""
+    if kind == "SQLite":
+        yield f"sqlite:///{folder / f'{name}.db'}"
+        return
+    with pg_database() as url:
+        yield url
+
+
+def run(section: Section, quick: bool = False) -> None:
+    from line.ledger import Ledger
+
+    warm_prefect()
+    lots = (1, 5) if quick else LOTS
+    folder = scratch_dir()
+    line_path = thirty_tool_line(folder)
+    route = load_routes(PRODUCT)[PRODUCT]
+    points: dict[tuple[str, int], dict[str, Any]] = {}
+    capacity: dict[str, float] = {}
+    with sim_line(line_path, speed=SPEED) as (sim, cfg):
+        for db in ("SQLite", "PostgreSQL"):
+            for n in lots:
+                with database(db, folder, f"ledger-{n}") as url:
+                    if url is not None:
+                        points[(db, n)] = run_point(sim, line_path, route, n, url, WINDOW_S[n] * (0.5 if quick else 1))
+            with database(db, folder, "capacity") as url:
+                if url is not None:
+                    Ledger(url).dispose()
+                    capacity[db] = ledger_capacity(url)
+    ntools = len(cfg.tools)
+    for (db, n), p in sorted(points.items(), key=lambda kv: (kv[0][0] != "SQLite", kv[0][1])):
+        base = points.get((db, 1))
+        bad = {k: v for k, v in p["status"].items() if k not in ("COMPLETE", "STOPPED")}
+        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: steps finished per second", p["steps"] / p["wall"], "steps/s",
+                    f"{n} × the 1-lot rate" if n > 1 else "", n * base["steps"] / base["wall"] if base and n > 1 else None,
+                    note=f"lots spent {p['in_tasks'] * 100:.0f} % of their time inside step tasks (the rest: starting and "
+                         "ending flow runs, the flow's own ledger calls, waiting on Prefect's API)")
+        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: step overhead (median)", p["overhead_med"] * 1e3, "ms",
+                    f"{db}, 1 lot" if n > 1 else "", base["overhead_med"] * 1e3 if base and n > 1 else None,
+                    note=f"{p['steps']} steps, p90 {p['overhead_p90'] * 1e3:.0f} ms"
+                         + (f"; lots not COMPLETE: {dict(bad)}" if bad else ""))
+        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: orchestrator CPU", p["cpu"] / p["wall"] * 100, "% of a core",
+                    note=f"{p['cpu'] / max(1, p['steps']) * 1e3:.0f} ms CPU per step; simulators {p['sim_cpu']:.1f} s, "
+                         f"Prefect server {p['prefect_cpu']:.1f} s CPU over {p['wall']:.0f} s")
+        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: peak memory (RSS)", p["peak_rss"] / 2**20, "MiB",
+                    note=f"+{(p['peak_rss'] - p['rss0']) / 2**20:.0f} MiB during the run")
+        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: ledger writes", p["writes"] / p["wall"], "rows/s",
+                    f"{db} capacity (4 writers)", capacity.get(db),
+                    note=f"{p['commits'] / p['wall']:.0f} commits/s")
+    section.text += [
+        f"A {ntools}-tool line (deploy/lines/sim.yaml + twins of {', '.join(sorted(DUPLICATES))}), clock ×{SPEED:,.0f}, "
+        f"lots of {LOT_SIZE} wafers of product {PRODUCT} ({len(route.steps)} steps). N lots are in process at once for a "
+        f"window ({', '.join(f'N={n}: {w:g} s' for n, w in WINDOW_S.items())}): N threads "
+        "each run `lot_flow` for one lot after another (as `bumpline demo` runs lots); figures are over the steps that "
+        "ran inside the window, CPU and memory over the window (CPU per step = the orchestrator's CPU in the window "
+        f"over the steps that finished in it). Lots start {STAGGER_S:g} s apart: created all at once, 20 flow runs "
+        "overran Prefect's ephemeral server (its database pool timed out and it answered HTTP 500); a lot whose flow "
+        "run the API refuses is retried and shows as FAILED in the notes. Capacity: rows per second that 4 threads writing one "
+        "event per transaction through `Ledger.record_event` get into an empty ledger (2 s).",
+        "", "| ledger | lots | steps | window s | step wall (median) | waiting for a tool | job on the tool | host overhead "
+        "(median, p90) | lot time in step tasks | CPU s (orchestrator / simulators / Prefect server) | peak RSS MiB | writes/s | "
+        "commits/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for (db, n), p in sorted(points.items(), key=lambda kv: (kv[0][0] != "SQLite", kv[0][1])):
+        section.text.append(
+            f"| {db} | {n} | {p['steps']} | {p['wall']:.1f} | {p['step_wall_med'] * 1e3:.0f} ms | {p['wait_med'] * 1e3:.0f} ms | "
+            f"{p['tool_med'] * 1e3:.0f} ms | {p['overhead_med'] * 1e3:.0f} / {p['overhead_p90'] * 1e3:.0f} ms | "
+            f"{p['in_tasks'] * 100:.0f} % | "
+            f"{p['cpu']:.1f} / {p['sim_cpu']:.1f} / {p['prefect_cpu']:.1f} | {p['peak_rss'] / 2**20:.0f} | "
+            f"{p['writes'] / p['wall']:.0f} | {p['commits'] / p['wall']:.0f} |")
+    obs = []
+    for db in ("SQLite", "PostgreSQL"):
+        one, many = points.get((db, 1)), points.get((db, max(lots)))
+        if not one or not many or not many["steps"] or not one["steps"]:
+            continue
+        cps1, cpsn = one["cpu"] / one["steps"], many["cpu"] / many["steps"]
+        w = many["wall"]
+        obs.append(f"{db}: {many['n']} lots finished {many['steps'] / many['wall']:.1f} steps/s against "
+                   f"{one['steps'] / one['wall']:.1f} for one lot ({many['steps'] / many['wall'] / (one['steps'] / one['wall']):.1f}× "
+                   f"for {many['n']}× the lots), and spent {many['in_tasks'] * 100:.0f} % of their time inside step tasks "
+                   f"(one lot: {one['in_tasks'] * 100:.0f} %). The host's overhead per step grows "
+                   f"{many['overhead_med'] / one['overhead_med']:.1f}× ({one['overhead_med'] * 1e3:.0f} → "
+                   f"{many['overhead_med'] * 1e3:.0f} ms) while its CPU per step goes {cps1 * 1e3:.0f} → "
+                   f"{cpsn * 1e3:.0f} ms. In the {many['n']}-lot window the orchestrator used {many['cpu'] / w * 100:.0f} % "
+                   f"of a core, the Prefect server {many['prefect_cpu'] / w * 100:.0f} %, the simulators "
+                   f"{many['sim_cpu'] / w * 100:.0f} % — of 2 cores shared with other work. The rest of a step's host "
+                   "time is waiting: for the one interpreter (GIL) every lot's flow, lease renewer and driver poll "
+                   "runs in, for a core, and for the database. The ledger took "
+                   f"{many['writes'] / w:.0f} rows/s"
+                   + (f", {many['writes'] / w / capacity[db] * 100:.0f} % of what it accepts from 4 plain writers."
+                      if db in capacity else "."))
+    if obs:
+        section.text += ["", "Observations:", ""] + [f"- {o}" for o in obs]
+    section.data.update(points=points, capacity=capacity)
