@@ -187,7 +187,8 @@ class ToolStep:
         for row in driver.alarms():
             self.ledger.record_alarm(self.tool.id, row, self.run.id)
             emit_tool_event(self.tool.id, self.tool.kind, "alarm", {"alid": row.alid, "name": row.name,
-                                                                    "text": row.text, "wafer": row.wafer_id},
+                                                                    "text": row.text, "wafer": row.wafer_id,
+                                                                    "lot": self.lot_id},
                             related={"lot": self.lot_id, "job": self.job_id})
         try:
             driver.abort()  # the tool parks and returns the wafers; the alarm stays for an engineer

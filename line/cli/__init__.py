@@ -6,7 +6,7 @@ import line.prefect_env  # noqa: F401  (before anything imports Prefect)
 
 import typer
 
-from line.cli import db, demo, lot, lots, recipe, run, serve, sim, status
+from line.cli import alarms, db, demo, lot, lots, recipe, run, serve, sim, status
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Host control for a wafer bumping line: simulators, recipes, lots, ledger.")
@@ -14,6 +14,7 @@ app.add_typer(sim.app, name="sim")
 app.add_typer(recipe.app, name="recipe")
 app.add_typer(lot.app, name="lot")
 app.add_typer(db.app, name="db")
+app.add_typer(alarms.app, name="alarms")
 app.command("run")(run.run)
 app.command("demo")(demo.products)
 app.command("resume")(lots.resume)

@@ -50,7 +50,9 @@ def serve(line: str = LineOption,
                                                   "(default: SQLite under BUMPLINE_HOME)"),
           any_port: bool = typer.Option(False, help="simulators on free ports (the served line config is rewritten)"),
           speed: float = typer.Option(None, help="simulated clock speed (default: the line config's)"),
-          max_lots: int = typer.Option(8, help="lots the runner runs at once")) -> None:
+          max_lots: int = typer.Option(8, help="lots the runner runs at once"),
+          alarm_webhook: str = typer.Option("", help="URL that gets every tool alarm as a JSON POST "
+                                                     "(a Prefect automation; see `bumpline alarms`)")) -> None:
     """Bring up the Prefect UI, the simulators and the lot runner; print the UI address."""
     cfg = or_exit(lambda: load_line(existing(line)))
     home = Path(os.environ.get("BUMPLINE_HOME", ".bumpline")).resolve()
@@ -99,6 +101,12 @@ def serve(line: str = LineOption,
                     err.print(f"[red]error[/red] the Prefect server did not start; see {logs / 'prefect-server.log'}")
                     raise typer.Exit(1)
                 time.sleep(0.5)
+        if alarm_webhook:
+            hook = subprocess.run([sys.executable, "-c", "from line.cli import main; main()", "alarms", "webhook",
+                                   alarm_webhook], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+            if hook.returncode != 0:
+                err.print(hook.stdout + hook.stderr)
+                raise typer.Exit(1)
         runner = subprocess.Popen([sys.executable, "-m", "line.runner"], env=env, cwd=ROOT, start_new_session=True,
                                   stdout=(logs / "runner.log").open("w"), stderr=subprocess.STDOUT)
         children.append(("lot runner", runner))
@@ -108,6 +116,7 @@ def serve(line: str = LineOption,
         table.add_row("line config", served_line)
         table.add_row("simulators", f"{len(simline.tools)} tools, control 127.0.0.1:{simline.control.port}"
                       if simline else "none: real tools")
+        table.add_row("tool alarms", f"posted to {alarm_webhook}" if alarm_webhook else "ledger and event feed")
         table.add_row("logs", str(logs))
         console.print(table)
         console.print("Ctrl-C stops the runner, the simulators and the server", highlight=False)

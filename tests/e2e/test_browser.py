@@ -1,6 +1,7 @@
 """The operator's day in real headless Chromium (Debian's) against `bumpline serve` on loopback:
 start a lot from the deployment's run form, see it hold on a simulator fault the test injects,
-answer the hold in the run's Resume form, and see the lot finish. Screenshots of the lot run, the
+answer the hold in the run's Resume form, and see the lot finish; the tool's alarm reaches a
+webhook through a Prefect automation. Screenshots of the lot run, the
 answered hold and the lot's artifact go to .bumpline/screenshots/ (CI keeps them)."""
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -48,7 +51,27 @@ def wait_until(pred, timeout_s: float, what: str, poll_s: float = 0.5):  # noqa:
 
 
 @pytest.fixture
-def served(tmp_path):
+def alarm_inbox():
+    """A stand-in for the fab's alarm system: an HTTP endpoint that keeps every JSON body posted to it."""
+    received: list[dict] = []
+
+    class Inbox(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Inbox)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alarms", received
+    server.shutdown()
+
+
+@pytest.fixture
+def served(tmp_path, alarm_inbox):
     """`bumpline serve` as an operator starts it, on free ports; its UI base URL and home."""
     if not Path(CHROMIUM).exists():
         if IN_CI:
@@ -61,7 +84,8 @@ def served(tmp_path):
         env.pop(key)                              # serve makes its own Prefect home and API address
     env.pop("BUMPLINE_DB_URL", None)
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([*BUMPLINE, "serve", "--any-port", "--port", str(port), "--speed", "3000"], cwd=ROOT,
+    proc = subprocess.Popen([*BUMPLINE, "serve", "--any-port", "--port", str(port), "--speed", "3000",
+                             "--alarm-webhook", alarm_inbox[0]], cwd=ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -83,10 +107,11 @@ def state_badge(page, name: str):  # noqa: ANN001, ANN201
     return page.locator('[data-slot="badge"]').filter(has_text=re.compile(rf"^\s*{name}\s*$")).first
 
 
-def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served):
+def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_inbox):
     from playwright.sync_api import expect, sync_playwright
 
     base, home, env = served
+    alarms = alarm_inbox[1]
     SHOTS.mkdir(parents=True, exist_ok=True)
     fault = subprocess.run([*BUMPLINE, "sim", "fault", "SP01", "misalignment", "um=45", "persistent=true",
                             "--line", str(home / "serve" / "line.yaml")], cwd=ROOT, env=env, capture_output=True,
@@ -154,6 +179,10 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served):
             raise
         finally:
             browser.close()
+    # the tool's alarm went out through the Prefect automation `serve --alarm-webhook` installed
+    posted = wait_until(lambda: [a for a in alarms if a["tool"] == "SP01"], 60, "the alarm webhook")
+    assert posted[0]["name"] == "MISALIGNMENT" and posted[0]["lot"] == "UI-1" and posted[0]["alid"] == 7001
+    assert posted[0]["event"] == "bumpline.tool.alarm" and "µm" in posted[0]["text"]
     hold = ledger.holds("UI-1")[0]
     assert (hold.reason_type, hold.decision, hold.decided_by) == ("ALARM", "rework", "ui-operator")
     assert ledger.lot("UI-1").status == "COMPLETE"

@@ -1,0 +1,31 @@
+"""`bumpline alarms`: route tool alarms out of the line — a Prefect automation that posts every
+`bumpline.tool.alarm` event to a webhook (the fab's alarm system, a pager, a chat channel)."""
+from __future__ import annotations
+
+import typer
+
+from line.cli.common import console, err
+
+app = typer.Typer(no_args_is_help=True, help="Where tool alarms go: a webhook called by a Prefect automation.")
+
+
+@app.command("webhook")
+def webhook(url: str = typer.Argument(..., help="URL that gets each alarm as a JSON POST")) -> None:
+    """Install (or replace) the automation posting every tool alarm to URL. Uses PREFECT_API_URL."""
+    from line.automations import ALARM_AUTOMATION, install_alarm_webhook
+
+    try:
+        automation_id = install_alarm_webhook(url)
+    except Exception as exc:  # noqa: BLE001 - the server's answer is the operator's message
+        err.print(f"[red]error[/red] could not install the alarm automation: {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"automation [bold]{ALARM_AUTOMATION}[/bold] ({automation_id}): every tool alarm → {url}",
+                  highlight=False)
+
+
+@app.command("off")
+def off() -> None:
+    """Remove the alarm automation (alarms stay in the ledger and the event feed)."""
+    from line.automations import remove_alarm_webhook
+
+    console.print("removed" if remove_alarm_webhook() else "there was no alarm automation")
