@@ -7,7 +7,7 @@ from __future__ import annotations
 import line.prefect_env  # noqa: F401
 
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,12 @@ def line_path() -> str:
     return os.environ.get("BUMPLINE_LINE", str(ROOT / "deploy/lines/sim.yaml"))
 
 
+def default_lot_id(product: str, flow_run_id: str, scheduled: datetime) -> str:
+    """The id of a lot started with a blank lot id: made from its flow run, so `bumpline resume`
+    resubmitting a run whose worker died names the same lot (never a second one for one request)."""
+    return f"{product}-{scheduled.astimezone(timezone.utc):%Y%m%d-%H%M%S}-{flow_run_id[:4]}"
+
+
 def _run_name() -> str:
     p = this_run.parameters
     return p.get("lot_id") or f"new lot ({getattr(p.get('route'), 'value', p.get('route'))})"
@@ -46,7 +52,7 @@ def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int 
     route_file = ROUTES_DIR / f"{name}.yaml"
     cfg = load_line(line_path())
     r = load_route(route_file, RecipeCatalog(ROOT / "recipes", cfg.tools))
-    lot_id = lot_id or f"{r.spec.product}-{datetime.now():%Y%m%d-%H%M%S}"
+    lot_id = lot_id or default_lot_id(r.spec.product, str(this_run.id), this_run.scheduled_start_time)
     ledger = Ledger()
     try:
         new = ledger.lot(lot_id) is None

@@ -2,8 +2,10 @@
 and PostgreSQL, and a real Prefect test server (started once, only for tests that need it)."""
 from __future__ import annotations
 
+import json
 import os
 import socket
+import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +66,14 @@ def sim_line_file(tmp_path: Path) -> Iterator[tuple[SimLine, str]]:
         YAML().dump(doc, fh)
     yield sim, str(path)
     sim.stop_thread()
+
+
+def http_json(base: str, method: str, path: str, body: dict | None = None):  # noqa: ANN201
+    """One JSON request to a REST API (Prefect's), its decoded answer."""
+    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(),
+                                 method=method, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
 
 
 def free_port() -> int:

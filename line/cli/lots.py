@@ -74,14 +74,15 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
         if holder:
             mark_crashed(flow_run_of(holder), f"orchestrator of lot {lot.id} died; resumed by `bumpline resume`")
         stranded.append((lot.id, lot.route, len(ledger.wafers(lot.id)), holder or f"{lot.updated_at:%Y%m%d%H%M%S%f}"))
-    lost = lost_submissions(ledger, deployment, stale_after) if deployment else []
+    lost = lost_submissions(ledger, deployment, stale_after, route_products(routes)) if deployment else []
     ledger.dispose()
-    for run in lost:        # a worker died with the run before it reached the ledger: submit it again
+    for run, lot_id in lost:   # a worker died with the run before it reached the ledger: submit it again
         from prefect.deployments import run_deployment
 
         mark_crashed(str(run.id), "its worker died before the lot reached the ledger; resubmitted by `bumpline resume`")
-        again = run_deployment(deployment, parameters=run.parameters, timeout=0, idempotency_key=f"resubmit-{run.id}")
-        console.print(f"resubmitting {run.parameters.get('lot_id')} (flow run {run.name}) as flow run {again.name}")
+        again = run_deployment(deployment, parameters={**run.parameters, "lot_id": lot_id}, timeout=0,
+                               idempotency_key=f"resubmit-{run.id}")
+        console.print(f"resubmitting {lot_id} (flow run {run.name}) as flow run {again.name}")
     if not stranded:
         console.print("no lot was left running")
         return
@@ -115,11 +116,22 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
         raise typer.Exit(max(codes))
 
 
-def lost_submissions(ledger: Ledger, deployment: str, stale_after_s: int) -> list:
-    """Runs of the deployment a worker took (PENDING, or RUNNING) more than `stale_after_s` ago whose
-    lot the ledger has never seen: their worker died before the lot began. Runs without a lot id are
-    left to the operator (a new run would make a new lot)."""
+def route_products(routes: dict[str, str]) -> dict[str, str]:
+    """Route file stem (the deployment's `route` parameter) → product, for the routes found."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe")
+    return {Path(p).stem: str(yaml.load(Path(p).read_text())["spec"]["product"]) for p in routes.values()}
+
+
+def lost_submissions(ledger: Ledger, deployment: str, stale_after_s: int,
+                     products: dict[str, str]) -> list[tuple]:
+    """(run, lot id) of the runs of the deployment a worker took (PENDING, or RUNNING) more than
+    `stale_after_s` ago whose lot the ledger has never seen: their worker died before the lot began.
+    A run started with a blank lot id gets the id it would have made itself (`default_lot_id`)."""
     from datetime import datetime, timezone
+
+    from line.operate import default_lot_id
 
     from prefect import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, \
@@ -133,8 +145,16 @@ def lost_submissions(ledger: Ledger, deployment: str, stale_after_s: int) -> lis
             flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
                 type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))))
     now = datetime.now(timezone.utc)
-    return [r for r in runs if r.parameters.get("lot_id") and ledger.lot(r.parameters["lot_id"]) is None
-            and (now - r.state.timestamp).total_seconds() > stale_after_s]
+    lost = []
+    for r in runs:
+        if (now - r.state.timestamp).total_seconds() <= stale_after_s:
+            continue
+        lot_id = r.parameters.get("lot_id")
+        if not lot_id and (product := products.get(str(r.parameters.get("route")))):
+            lot_id = default_lot_id(product, str(r.id), r.expected_start_time or r.created)
+        if lot_id and ledger.lot(lot_id) is None:
+            lost.append((r, lot_id))
+    return lost
 
 
 def mark_crashed(flow_run_id: str, message: str) -> None:

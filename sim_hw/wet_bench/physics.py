@@ -42,7 +42,7 @@ def etch_wafer(wafer: Wafer, chemistry: str, t_eff_s: float, activity: float = 1
         while left > 0 and stack:
             top = stack[-1]
             rate = rate_nm_min(chemistry, top) * activity / 60.0
-            if rate <= 0 or top.role in ("substrate", "pad") and top.material not in CHEMISTRY[chemistry].nm_per_min:
+            if rate <= 0:        # the chemistry does not attack this layer: it stops here
                 break
             need = top.thickness_nm / rate
             if need <= left:

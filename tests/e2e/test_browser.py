@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 
 from line.ledger import Ledger
 from tests.conftest import IN_CI, ROOT, free_port
+from tests.conftest import http_json as api
 
 pytestmark = pytest.mark.prefect
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -29,13 +29,6 @@ SHOTS = ROOT / ".bumpline" / "screenshots"
 BUMPLINE = [sys.executable, "-c", "from line.cli import main; main()"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def api(base: str, method: str, path: str, body: dict | None = None):  # noqa: ANN201
-    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(),
-                                 method=method, headers={"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read() or b"null")
 
 
 def wait_until(pred, timeout_s: float, what: str, poll_s: float = 0.5):  # noqa: ANN001, ANN201

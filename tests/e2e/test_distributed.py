@@ -2,7 +2,7 @@
 PostgreSQL, the deployments of deploy/prefect.yaml in a process work pool, and two workers in
 their own processes. Several lots run across both; one worker is killed (with its lot processes)
 mid-run; `bumpline resume --deployment` (as the resume timer runs it) hands its lots to the pool —
-those it had begun and those it had only taken — and the survivor finishes them.
+those it had begun and those it had only taken, one with a blank lot id — and the survivor finishes them.
 Every lot ends COMPLETE, no tool job starts twice, every wafer sees every step once."""
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import psutil
 import pytest
 from line.cli.serve import healthy
 from line.ledger import Ledger
-from tests.conftest import ROOT, free_port, require_pg, scratch_database
+from line.operate import default_lot_id
+from tests.conftest import ROOT, free_port, http_json, require_pg, scratch_database
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.timeout(600)]
 PY = sys.executable
@@ -57,6 +59,18 @@ def ancestors(pid: int) -> set[int]:
         return {p.pid for p in psutil.Process(pid).parents()}
     except psutil.NoSuchProcess:
         return set()
+
+
+def taken_then_lost(api: str, route: str) -> dict:
+    """A run of run-lot/bumpline with a blank lot id that a worker took and died with before the lot
+    reached the ledger: scheduled an hour ahead (no live worker takes it), then forced Running."""
+    dep = http_json(api, "GET", "/deployments/name/run-lot/bumpline")
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    run = http_json(api, "POST", f"/deployments/{dep['id']}/create_flow_run", {
+        "parameters": {"route": route, "wafers": 1},
+        "state": {"type": "SCHEDULED", "state_details": {"scheduled_time": later}}})
+    http_json(api, "POST", f"/flow_runs/{run['id']}/set_state", {"state": {"type": "RUNNING"}, "force": True})
+    return run
 
 
 def test_two_workers_on_postgres_lose_nothing_when_one_is_killed(sim_line_file, tmp_path):
@@ -112,11 +126,14 @@ def test_two_workers_on_postgres_lose_nothing_when_one_is_killed(sim_line_file, 
                 time.sleep(0.05)
             kill_tree(victim)
             killed = sorted(running_steps)
+            orphan = taken_then_lost(api, "product-c-paste-core-bump")   # and one it took with no lot id yet
+            unnamed = default_lot_id("C", orphan["id"], datetime.fromisoformat(orphan["expected_start_time"]))
+            watch = {**LOTS, unnamed: "product-c-paste-core-bump"}
 
             # what the resume timer of deploy/systemd does: every few seconds, hand the pool what died
             said, deadline, next_resume = "", time.monotonic() + 360, 0.0
-            while {ledger.lot(lot).status if ledger.lot(lot) else "" for lot in LOTS} - {"COMPLETE", "ON_HOLD"}:
-                assert time.monotonic() < deadline, ({lot: ledger.lot(lot).status for lot in LOTS if ledger.lot(lot)},
+            while {ledger.lot(lot).status if ledger.lot(lot) else "" for lot in watch} - {"COMPLETE", "ON_HOLD"}:
+                assert time.monotonic() < deadline, ({lot: ledger.lot(lot).status for lot in watch if ledger.lot(lot)},
                                                      said)
                 assert workers["bay-two"].poll() is None
                 if time.monotonic() > next_resume:
@@ -129,7 +146,9 @@ def test_two_workers_on_postgres_lose_nothing_when_one_is_killed(sim_line_file, 
                 time.sleep(0.5)
             for lot in killed:
                 assert f"resuming {lot}" in said, said
-            for lot in LOTS:
+            assert said.count(f"resubmitting {unnamed} ") == 1, said       # the lot id it would have made itself
+            assert [lot.id for lot in ledger.lots() if lot.id not in LOTS] == [unnamed]   # one lot, not two
+            for lot in watch:
                 status = ledger.lot(lot)
                 assert status.status == "COMPLETE", (lot, status.status, status.hold_reason)
                 runs = ledger.step_runs(lot)

@@ -43,3 +43,13 @@ def test_cured_polyimide_survives_the_stripper():
     w.regions["field"].append(Layer("PI", 5000, "passivation", props={"cured": True}))
     physics.etch_wafer(w, "nmp_strip", 3600)
     assert w.top("field").material == "PI"
+
+
+def test_an_exposed_aluminium_pad_is_attacked_by_boe_through_its_native_oxide():
+    """Over-etch is real: BOE clears the pad's 4 nm of Al2O3 (5 nm/min: 48 s), then eats Al at
+    60 nm/min, and stops only at the silicon."""
+    w = incoming_wafer("W")
+    physics.etch_wafer(w, "boe", 60)
+    assert w.top("pad").material == "Al" and w.top("pad").thickness_nm == pytest.approx(1000 - 12, abs=0.5)
+    physics.etch_wafer(w, "boe", 1200)
+    assert w.top("pad").material == "Si"
