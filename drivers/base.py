@@ -197,9 +197,12 @@ class ToolDriver:
 
         A connection that drops is retried by the transport; only when the tool stays silent past
         `comm_budget_s` does `CommunicationLost` reach the caller (the job runs on regardless).
+        Polls keep a fixed rate: time spent in `on_status` (the ledger's bookkeeping) comes out of
+        the wait, not on top of it, so a job's end is seen as soon as with no bookkeeping at all.
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         silent_since: float | None = None
+        next_poll = time.monotonic()
         while True:
             try:
                 status = self.poll()
@@ -218,7 +221,9 @@ class ToolDriver:
                 return status
             if deadline and time.monotonic() > deadline:
                 raise ToolError(self.tool_id, f"job {self.job_id} still {status.job_state} after {timeout_s} s")
-            time.sleep(poll_s)
+            now = time.monotonic()
+            next_poll = max(next_poll + poll_s, now)    # an overrun polls once at once, never in a burst
+            time.sleep(next_poll - now)
 
     def results(self) -> list[WaferResult]:
         return [self.wafer_result(row) for row in self.backend.results(self.job_id)]

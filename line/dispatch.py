@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from line.config import LineConfig, ToolConfig
 from line.ledger import Ledger
@@ -16,13 +17,15 @@ def candidates(line: LineConfig, kind: str, parameters: dict[str, Any]) -> list[
     return [t for t in line.tools_of(kind) if t.accepts(parameters)]
 
 
-def last_states(ledger: Ledger, ids: list[str]) -> dict[str, str]:
-    """The last state each tool's driver reported (from the event log)."""
-    with ledger.session() as s:
-        newest = select(m.Event.entity_id, func.max(m.Event.id)).where(
-            m.Event.entity == "tool", m.Event.entity_id.in_(ids), m.Event.dest != "").group_by(m.Event.entity_id)
-        rows = {tid: eid for tid, eid in s.execute(newest)}
-        return {tid: s.get(m.Event, eid).dest for tid, eid in rows.items()}
+def last_states(s: Session, ids: list[str]) -> dict[str, str]:
+    """The last state each tool's driver reported (its newest event: one index probe per tool)."""
+    out = {}
+    for tid in ids:
+        dest = s.scalars(select(m.Event.dest).where(m.Event.entity == "tool", m.Event.entity_id == tid,
+                                                    m.Event.dest != "").order_by(m.Event.id.desc()).limit(1)).first()
+        if dest is not None:
+            out[tid] = dest
+    return out
 
 
 def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:
@@ -30,6 +33,7 @@ def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:
     ids = [t.id for t in tools]
     with ledger.session() as s:
         leased = set(s.scalars(select(m.ToolLease.tool_id).where(m.ToolLease.tool_id.in_(ids))))
-        used = Counter(s.scalars(select(m.StepRun.tool_id).where(m.StepRun.tool_id.in_(ids))))
-    states = last_states(ledger, ids)
+        used = Counter(dict(s.execute(select(m.StepRun.tool_id, func.count()).where(m.StepRun.tool_id.in_(ids))
+                                      .group_by(m.StepRun.tool_id)).all()))
+        states = last_states(s, ids)
     return sorted(ids, key=lambda t: (states.get(t) == "ALARM", t in leased, used[t], t))

@@ -34,27 +34,35 @@ if TYPE_CHECKING:
 
 
 def load_for_run(route_path: str, line_path: str, recipes_root: str, ports: dict | None,
-                 endpoint_ports: dict | None) -> tuple[Route, Any]:
-    """The route (linted) and line config, loaded once per process and again only when one of their
-    files changed: every step task asks, and loading and linting a route costs ~0.2 s."""
+                  endpoint_ports: dict | None) -> tuple[Route, Any]:
+    """The route (linted) and line config, loaded once per process and again only when a file it
+    was made from changed (the route, the line config, the recipes the route uses): every step task
+    asks, loading and linting a route costs ~0.2 s, and statting its files well under 1 ms."""
     key = (route_path, line_path, recipes_root, json.dumps(ports, sort_keys=True),
-           json.dumps(endpoint_ports, sort_keys=True), _fingerprint(route_path, line_path, recipes_root))
+           json.dumps(endpoint_ports, sort_keys=True))
     with _loaded_lock:
-        if key not in _loaded:
-            _loaded.clear()   # an edited file: forget every older reading
-            _loaded[key] = _load_for_run(route_path, line_path, recipes_root, ports, endpoint_ports)
-        return _loaded[key]
+        known = _loaded.get(key)
+        if known is None or _fingerprint(known[0]) != known[1]:
+            route, line = _load_for_run(route_path, line_path, recipes_root, ports, endpoint_ports)
+            files = [route_path, line_path, *sorted({rs.recipe.path for rs in route.steps})]
+            _loaded[key] = known = (files, _fingerprint(files), (route, line))
+        return known[2]
 
 
-_loaded: dict[tuple, tuple[Route, Any]] = {}
+_loaded: dict[tuple, tuple[list[str], tuple, tuple[Route, Any]]] = {}
 _loaded_lock = threading.Lock()
 
 
-def _fingerprint(*paths: str) -> tuple:
-    files = []
-    for p in map(Path, paths):
-        files += sorted(p.rglob("*.yaml")) if p.is_dir() else [p]
-    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
+def _fingerprint(files: list[str]) -> tuple:
+    out = []
+    for f in map(Path, files):
+        try:
+            st = f.stat()
+        except OSError:
+            out.append((str(f), None))      # gone: differs from what was loaded
+            continue
+        out.append((str(f), st.st_mtime_ns, st.st_size))
+    return tuple(out)
 
 
 def _load_for_run(route_path: str, line_path: str, recipes_root: str, ports: dict | None,

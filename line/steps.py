@@ -172,12 +172,16 @@ class ToolStep:
         if last and (last.job_state, last.phase, last.wafer_index, last.wafers_done, last.tool_state) == \
                 (status.job_state, status.phase, status.wafer_index, status.wafers_done, status.tool_state):
             return
+        with self.ledger.together():    # what one status reply told: its job, wafer and progress records
+            self._record_progress(status, last)
+        self._last = status
+
+    def _record_progress(self, status: JobStatus, last: JobStatus | None) -> None:
         if last is None or last.job_state != status.job_state:
             self.pjob.follow(status.job_state)
         if status.wafer_index and (last is None or last.wafer_index != status.wafer_index):
             wafer = self.wafers[status.wafer_index - 1]
             self.ledger.set_wafer_state([wafer], "IN_PROCESS", self.tool.id, "slot-start", self.run.id)
-        self._last = status
         self.ledger.update_progress(self.run.id, {
             "job_state": status.job_state, "tool_state": status.tool_state, "phase": status.phase,
             "wafer_index": status.wafer_index, "wafers_done": status.wafers_done,
@@ -218,12 +222,13 @@ class ToolStep:
                 hold = ("INCOMPLETE", f"wafers not processed: {', '.join(not_done)}")
             elif problems := spec_problems(results, self.tolerance_pct, self.specs):
                 hold = ("OUT_OF_SPEC", "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
-        if results:
-            self.ledger.move_wafers(self.wafers, "stocker", "unload", self.run.id)
         status = "COMPLETE" if hold is None else "ON_HOLD"
-        self.ledger.finish_step(self.run.id, status)
-        if hold:
-            self.ledger.open_hold(self.lot_id, self.run.id, *hold)
+        with self.ledger.together():    # the step's end: unloaded, finished and (maybe) held at once
+            if results:
+                self.ledger.move_wafers(self.wafers, "stocker", "unload", self.run.id)
+            self.ledger.finish_step(self.run.id, status)
+            if hold:
+                self.ledger.open_hold(self.lot_id, self.run.id, *hold)
         return StepOutcome(self.lot_id, self.step_id, self.run.id, self.tool.id, self.job_id, self.recipe.ref,
                            self.sent_hash, status, *(hold or ("", "")),
                            wafer_status={r.wafer_id: r.status for r in results})

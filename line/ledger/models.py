@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -39,7 +39,8 @@ class Wafer(Base):
 
 class StepRun(Base):
     __tablename__ = "step_runs"
-    __table_args__ = (UniqueConstraint("lot_id", "step_id", "rework", name="uq_step_once"),)
+    __table_args__ = (UniqueConstraint("lot_id", "step_id", "rework", name="uq_step_once"),
+                      Index("ix_step_runs_tool_id", "tool_id"))            # the dispatcher counts use
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"), index=True)
     step_id: Mapped[str] = mapped_column(String(64))
@@ -114,6 +115,7 @@ class Event(Base):
     """One state transition of anything tracked (tool, job, wafer, lot): the audit trail."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_entity_newest", "entity", "entity_id", "id"),)   # a thing's last state
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     entity: Mapped[str] = mapped_column(String(16))  # tool | job | wafer | lot | step

@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, event, select, text
+from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,14 +111,37 @@ class Ledger:
         if migrate:
             ensure_schema(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._open = threading.local()
 
     def dispose(self) -> None:
         self.engine.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A transaction committed at the end of the block — or, inside `together()` on this
+        thread, that block's transaction."""
+        shared = getattr(self._open, "session", None)
+        if shared is not None:
+            yield shared
+            return
         with self._sessions.begin() as s:
             yield s
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Commit the writes of the block as one transaction: for bookkeeping that happens at one
+        moment with no tool command in between (a status change's job, wafer and progress records;
+        a step's end). All of them are there after a crash, or none, and the tool still knows the
+        job — never wrap a driver call in it. Not for writes that expect an IntegrityError."""
+        if getattr(self._open, "session", None) is not None:
+            yield
+            return
+        with self._sessions.begin() as s:
+            self._open.session = s
+            try:
+                yield
+            finally:
+                self._open.session = None
 
     # ---- lots and wafers --------------------------------------------------------------------
     def ensure_lot(self, lot_id: str, wafer_count: int, product: str = "", route: str = "",
@@ -191,8 +214,9 @@ class Ledger:
             return list(s.scalars(select(m.StepRun).where(m.StepRun.lot_id == lot_id).order_by(m.StepRun.id)))
 
     def update_progress(self, step_run_id: int, progress: dict[str, Any]) -> None:
-        with self.session() as s:
-            s.get(m.StepRun, step_run_id).progress = dict(progress)
+        with self.session() as s:     # one UPDATE, no read first: it runs at every status change
+            s.execute(update(m.StepRun).where(m.StepRun.id == step_run_id).values(progress=dict(progress)),
+                      execution_options={"synchronize_session": False})
 
     def finish_step(self, step_run_id: int, status: str) -> None:
         with self.session() as s:
@@ -214,6 +238,7 @@ class Ledger:
         written = 0
         with self.session() as s:
             have = set(s.scalars(select(m.WaferResult.wafer_id).where(m.WaferResult.step_run_id == step_run_id)))
+            wafers = _wafers(s, [r.wafer_id for r in results])
             for r in results:
                 if r.wafer_id in have:
                     continue
@@ -221,7 +246,7 @@ class Ledger:
                 for ms in r.measurements:
                     s.add(m.Measurement(step_run_id=step_run_id, wafer_id=r.wafer_id, name=ms.name,
                                         value=ms.value, unit=ms.unit, target=ms.target))
-                wafer = s.get(m.Wafer, r.wafer_id)
+                wafer = wafers.get(r.wafer_id)
                 new_state = E90_FROM_TOOL.get(r.status, "NEEDS_PROCESSING")
                 if wafer is not None and wafer.state != new_state:
                     s.add(m.Event(entity="wafer", entity_id=r.wafer_id, source=wafer.state, dest=new_state,
@@ -235,8 +260,9 @@ class Ledger:
                         step_run_id: int | None = None) -> None:
         """E90 processing-state change, with where the wafer is."""
         with self.session() as s:
+            wafers = _wafers(s, wafer_ids)
             for wid in wafer_ids:
-                w = s.get(m.Wafer, wid)
+                w = wafers[wid]
                 if w.state != state:
                     s.add(m.Event(entity="wafer", entity_id=wid, source=w.state, dest=state, trigger=trigger,
                                   step_run_id=step_run_id, data={"location": location}))
@@ -245,8 +271,9 @@ class Ledger:
     def move_wafers(self, wafer_ids: list[str], location: str, trigger: str, step_run_id: int | None = None) -> None:
         """E90 location change (the processing state is left as it is)."""
         with self.session() as s:
+            wafers = _wafers(s, wafer_ids)
             for wid in wafer_ids:
-                w = s.get(m.Wafer, wid)
+                w = wafers[wid]
                 if w.location != location:
                     s.add(m.Event(entity="wafer", entity_id=wid, source=w.location, dest=location, trigger=trigger,
                                   step_run_id=step_run_id, data={"kind": "location"}))
@@ -364,6 +391,11 @@ class Ledger:
             if n:
                 s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="break",
                               data={"holder": holder, "reason": reason}))
+
+
+def _wafers(s: Session, wafer_ids: list[str]) -> dict[str, m.Wafer]:
+    """The wafers by id, in one query (a lot moves 25 at a time)."""
+    return {w.id: w for w in s.scalars(select(m.Wafer).where(m.Wafer.id.in_(wafer_ids)))} if wafer_ids else {}
 
 
 def _lease_subject(key: str) -> dict[str, str]:

@@ -1,0 +1,31 @@
+"""The step task's cache of route and line: read once, read again when a file it came from changes."""
+import os
+import shutil
+from pathlib import Path
+
+from line.lot_flow import load_for_run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_route_and_line_are_loaded_once_and_again_after_an_edit(tmp_path):
+    shutil.copytree(ROOT / "recipes", tmp_path / "recipes")
+    line = shutil.copy(ROOT / "deploy/lines/sim.yaml", tmp_path / "line.yaml")
+    route = str(tmp_path / "recipes/routes/product-c-paste-core-bump.yaml")
+    args = (route, str(line), str(tmp_path / "recipes"), None, None)
+    first = load_for_run(*args)
+    assert load_for_run(*args) is first                        # every step asks: no second reading
+
+    used = Path(first[0].steps[0].recipe.path)
+    stat = used.stat()
+    used.write_text(used.read_text() + "\n# edited\n")
+    os.utime(used, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    second = load_for_run(*args)
+    assert second is not first                                 # a recipe the route uses changed
+
+    unused = tmp_path / "recipes/plater/not-used-by-route-c.yaml"
+    unused.write_text("not even a recipe")
+    assert load_for_run(*args) is second                       # a file the route does not use: no matter
+
+    Path(route).write_text(Path(route).read_text() + "\n")
+    assert load_for_run(*args) is not second                   # the route itself changed
