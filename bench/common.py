@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -248,22 +248,14 @@ def scratch_dir() -> Path:
 @contextmanager
 def pg_database(prefix: str = "bumpline_bench") -> Iterator[str | None]:
     """A PostgreSQL database of our own for the run (dropped after); None if PostgreSQL is down."""
-    import sqlalchemy as sa
+    from line.ledger.scratch import scratch_database
 
-    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
-    try:
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # noqa: BLE001 - no PostgreSQL here: the caller reports the figure as missing
-        yield None
-        return
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_database(PG_ADMIN_URL, prefix))
+        except Exception:  # noqa: BLE001 - no PostgreSQL here: the caller reports the figure as missing
+            url = None
+        yield url
 
 
 @contextmanager

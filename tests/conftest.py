@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import urllib.request
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -106,16 +105,10 @@ def pg_url() -> Iterator[str]:
 @contextmanager
 def scratch_database(prefix: str) -> Iterator[str]:
     """A new, empty PostgreSQL database (dropped afterwards); its psycopg URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    from line.ledger.scratch import scratch_database as scratch
+
+    with scratch(PG_URL, prefix) as url:
+        yield url
 
 
 def require_pg() -> None:
