@@ -44,9 +44,11 @@ class StencilPrinterSim(SimTool):
             self.paste_loaded_s = self.clock.now()   # a fresh jar is kneaded onto the stencil
         self.loaded_paste, self.loaded_stencil = recipe.paste, recipe.stencil_id
 
-    def create_job(self, job_id: str, wafers: str) -> None:
-        super().create_job(job_id, wafers)
-        self.paste_loaded_s = self.clock.now()   # fresh paste kneaded onto the stencil for every lot (§1.4)
+    def start_job(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and job.state == "WAITING_FOR_START":
+            self.paste_loaded_s = self.clock.now()   # fresh paste kneaded onto the stencil as each lot starts (§1.4)
+        super().start_job(job_id)
 
     def paste_age_h(self) -> float:
         if self.faults.active("paste_expired"):

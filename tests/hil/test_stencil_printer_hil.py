@@ -77,3 +77,18 @@ def test_expired_paste_alarms(line):
         d.wait()
     assert info.value.name == "PASTE_EXPIRED" and d.state == "ALARM"
     assert d.poll().readings["paste_age_min"] > 8 * 60
+
+
+def test_the_paste_open_time_starts_when_the_job_starts_not_when_it_was_set_up(line):
+    """A job set up and left waiting (a host busy elsewhere) gets fresh paste when it starts."""
+    d = driver(line, "SP01")
+    d.connect()
+    d.setup("J1", W[:2], recipe(BUMP))
+    t0 = line.clock.now()
+    line.clock.set_speed(1e7)                       # nine simulated hours pass while the job waits
+    while line.clock.now() - t0 < 9 * 3600:
+        pass
+    line.clock.set_speed(600)
+    d.start()
+    assert d.wait().job_state == "PROCESS_COMPLETE"
+    assert d.poll().readings["paste_age_min"] < 60
