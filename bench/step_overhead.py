@@ -230,6 +230,9 @@ def profile_line_step(section: Section) -> None:
             f"driver calls alone {drv_ms:.0f} ms: the bare task's Prefect engine adds {bare_ms - drv_ms:.0f} ms, the "
             f"line {line_ms - drv_ms:.0f} ms. In the profile of a line step the driver calls are "
             f"{share[next(iter(parts))] * 100:.0f} % of the time; the largest other parts are {top}. "
-            "The ledger's part is many small transactions: every driver state change, E40 job transition, wafer "
-            "move and progress change is its own commit, plus the dispatch queries and the lease's acquire, renew "
-            "and release — batching a step's bookkeeping into a few commits is where the next step down is.")
+            "The driver polls at a fixed rate, so bookkeeping between polls costs no wall time; what a status reply "
+            "tells (job transition, wafer state, progress) and a step's end are one transaction each. The ledger "
+            "time left is before the first poll and after the last: a commit per driver state change while setting "
+            "up and starting (each must be on disk before the next command, so a resume knows what the tool was "
+            "told), the dispatch queries, the lease's acquire and release, and the results — the next step down "
+            "would be the lease and the step's begin in one transaction.")
