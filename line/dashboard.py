@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from line.ledger import Ledger
 from line.ledger import models as m
-from line.tracking import e10_state
+from line.tracking import NOT_TOOL_STATE, e10_state
+from line.utilization import E10_STATES, SHORT, ToolE10, e10_report
 
 if TYPE_CHECKING:
     from line.config import LineConfig
     from line.recipes.route import Route
 
-# lease bookkeeping and the host hanging up say nothing about the tool itself
-NOT_TOOL_STATE = ("acquire", "release", "break", "disconnect")
 ENDED = ("COMPLETE", "ABORTED")
 
 
@@ -90,7 +90,27 @@ def line_markdown(ledger: Ledger, line: "LineConfig") -> str:
             "|---|---|---|---|---|---|---|"]
     out += [f"| {w.lot_id} | {w.product} | {w.status} | {w.step} | {w.tool_id} | {w.wafers} | {w.reason} |"
             for w in wip] or ["| (none) | | | | | | |"]
+    out += ["", f"## E10, last {E10_WINDOW_H:g} h", "", "Share of the window in each state; uptime and "
+            "utilization of operations time (window − NST).", "",
+            "| tool | " + " | ".join(SHORT[s] for s in E10_STATES) + " | uptime | utilization |",
+            "|---|" + "---:|" * (len(E10_STATES) + 2)]
+    out += [f"| {r.tool_id} | " + " | ".join(f"{pct:.0f} %" for pct in window_shares(r)) +
+            f" | {r.uptime_pct:.0f} % | {r.utilization_pct:.0f} % |" for r in e10_window(ledger, line)]
     return "\n".join(out)
+
+
+E10_WINDOW_H = 24.0
+
+
+def e10_window(ledger: Ledger, line: "LineConfig", hours: float = E10_WINDOW_H) -> list[ToolE10]:
+    until = datetime.now(timezone.utc)
+    return e10_report(ledger, [t.id for t in line.tools], until - timedelta(hours=hours), until)
+
+
+def window_shares(row: ToolE10) -> list[float]:
+    """Percent of the whole window in each E10 state, in E10_STATES order."""
+    total = sum(row.seconds.values()) or 1.0
+    return [100.0 * row.seconds[s] / total for s in E10_STATES]
 
 
 def lot_markdown(ledger: Ledger, lot_id: str, route: "Route") -> str:

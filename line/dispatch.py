@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from line.config import LineConfig, ToolConfig
 from line.ledger import Ledger
 from line.ledger import models as m
+from line.tracking import NOT_TOOL_STATE
 
 
 def candidates(line: LineConfig, kind: str, parameters: dict[str, Any]) -> list[ToolConfig]:
@@ -22,7 +23,8 @@ def last_states(s: Session, ids: list[str]) -> dict[str, str]:
     out = {}
     for tid in ids:
         dest = s.scalars(select(m.Event.dest).where(m.Event.entity == "tool", m.Event.entity_id == tid,
-                                                    m.Event.dest != "").order_by(m.Event.id.desc()).limit(1)).first()
+                                                    m.Event.trigger.not_in(NOT_TOOL_STATE))
+                         .order_by(m.Event.id.desc()).limit(1)).first()
         if dest is not None:
             out[tid] = dest
     return out

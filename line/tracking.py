@@ -69,6 +69,9 @@ class ProcessJob:
                 getattr(self, trigger)()
 
 
+# lease bookkeeping and the host hanging up are events on a tool that say nothing about its state
+NOT_TOOL_STATE = ("acquire", "release", "break", "lapse", "disconnect")
+
 E10 = {"OFFLINE": "NON_SCHEDULED", "IDLE": "STANDBY", "SETTING_UP": "STANDBY", "READY": "STANDBY",
        "EXECUTING": "PRODUCTIVE", "PAUSED": "STANDBY", "ALARM": "UNSCHEDULED_DOWNTIME"}
 

@@ -9,7 +9,7 @@ import pytest
 from line.cli.products import check_product
 from line.cli.sim import sim_line
 from line.config import load_line
-from line.dashboard import tool_rows, wip_rows
+from line.dashboard import e10_window, tool_rows, wip_rows
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 from line.ledger import Ledger
 from line.lot_flow import lot_flow
@@ -67,6 +67,11 @@ def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_pat
         line_view = client.read_latest_artifacts(
             artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=["line-sim-line"])))
     assert line_view and "| PVD01 | sputter |" in line_view[0].data and "Work in progress" in line_view[0].data
+    assert "## E10, last 24 h" in line_view[0].data
+    e10 = {r.tool_id: r for r in e10_window(ledger, load_line(LINE))}
+    # E10 follows the polled driver states: the cure oven's and the litho track's jobs are seen running
+    assert e10["CURE01"].seconds["PRODUCTIVE"] > 0 and e10["LITHO01"].seconds["PRODUCTIVE"] > 0
+    assert e10["MET02"].seconds["NON_SCHEDULED"] == pytest.approx(24 * 3600, rel=1e-3)   # never in service
     ledger.dispose()
 
 

@@ -1,0 +1,64 @@
+"""E10 time in state per tool over a window, from the ledger's tool events: what an equipment
+engineer reads for uptime and utilization. SEMI E10: uptime = PRD + SBY + ENG, downtime = SDT +
+UDT, operations time = total time − NST; operational utilization = PRD / operations time."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from line.ledger import Ledger
+from line.ledger import models as m
+from line.tracking import NOT_TOOL_STATE, e10_state
+
+E10_STATES = ("PRODUCTIVE", "STANDBY", "ENGINEERING", "SCHEDULED_DOWNTIME", "UNSCHEDULED_DOWNTIME", "NON_SCHEDULED")
+SHORT = {"PRODUCTIVE": "PRD", "STANDBY": "SBY", "ENGINEERING": "ENG", "SCHEDULED_DOWNTIME": "SDT",
+         "UNSCHEDULED_DOWNTIME": "UDT", "NON_SCHEDULED": "NST"}
+
+
+@dataclass
+class ToolE10:
+    tool_id: str
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(E10_STATES, 0.0))
+
+    @property
+    def operations_s(self) -> float:
+        return sum(self.seconds.values()) - self.seconds["NON_SCHEDULED"]
+
+    def pct_of_operations(self, *states: str) -> float:
+        ops = self.operations_s
+        return 100.0 * sum(self.seconds[s] for s in states) / ops if ops > 0 else 0.0
+
+    @property
+    def uptime_pct(self) -> float:
+        return self.pct_of_operations("PRODUCTIVE", "STANDBY", "ENGINEERING")
+
+    @property
+    def utilization_pct(self) -> float:
+        return self.pct_of_operations("PRODUCTIVE")
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)     # SQLite hands back naive UTC
+
+
+def e10_report(ledger: Ledger, tool_ids: list[str], since: datetime, until: datetime) -> list[ToolE10]:
+    """Seconds each tool spent in each E10 state between `since` and `until`. Before its first
+    event in the ledger a tool counts as NON_SCHEDULED (nobody had it in service)."""
+    rows = []
+    with ledger.session() as s:
+        for tool_id in tool_ids:
+            is_state = (m.Event.entity == "tool", m.Event.entity_id == tool_id, m.Event.trigger.not_in(NOT_TOOL_STATE))
+            before = s.scalars(select(m.Event).where(*is_state, m.Event.at < since)
+                               .order_by(m.Event.id.desc()).limit(1)).first()
+            inside = s.scalars(select(m.Event).where(*is_state, m.Event.at >= since, m.Event.at < until)
+                               .order_by(m.Event.id)).all()
+            row, state, t = ToolE10(tool_id), e10_state(before.dest) if before else "NON_SCHEDULED", since
+            for ev in inside:
+                at = max(_utc(ev.at), t)
+                row.seconds[state] += (at - t).total_seconds()
+                state, t = e10_state(ev.dest), at
+            row.seconds[state] += max(0.0, (until - t).total_seconds())
+            rows.append(row)
+    return rows
