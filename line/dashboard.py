@@ -126,8 +126,9 @@ def lot_markdown(ledger: Ledger, lot_id: str, route: "Route") -> str:
             continue
         results = ledger.results(r.id)
         ok = sum(1 for x in results if x.status == "PROCESSED")
+        again = f" (rework {r.rework})" if r.rework else ""          # the held attempt is in the holds below
         out.append(f"| {rs.step.id} | {rs.step.operation} | {r.tool_id} | {r.recipe_name}@v{r.recipe_version} "
-                   f"(`{r.recipe_hash[:10]}`) | {r.status} | {ok}/{len(results)} |")
+                   f"(`{r.recipe_hash[:10]}`) | {r.status}{again} | {ok}/{len(results)} |")
     for h in ledger.holds(lot_id):
         decided = f"{h.decision} by {h.decided_by} at {h.decided_at:%H:%M:%S}" if h.decision else "open"
         out += ["", f"Hold **{h.reason_type}**: {h.reason} — {decided}"]

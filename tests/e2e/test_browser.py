@@ -166,6 +166,7 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
             page.locator('a[href*="/artifacts/artifact/"]').first.click()
             expect(page.get_by_role("heading", name=re.compile("Lot UI-1"))).to_be_visible()
             expect(page.get_by_text(re.compile("rework by ui-operator")).first).to_be_visible()
+            expect(page.get_by_role("cell", name="COMPLETE (rework 1)")).to_be_visible()   # C04, redone on SP02
             page.screenshot(path=str(SHOTS / "05-lot-artifact-with-answered-hold.png"), full_page=True)
         except Exception:
             page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
