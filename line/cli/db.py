@@ -13,7 +13,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from line.cli.common import console, err
-from line.ledger.store import current_revision, default_url, head_revision, make_engine, upgrade as alembic_upgrade
+from line.ledger.database import current_revision, default_url, head_revision, make_engine, upgrade as alembic_upgrade
 
 app = typer.Typer(no_args_is_help=True, help="The ledger database: schema revision, upgrade, backup.")
 

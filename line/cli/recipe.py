@@ -13,7 +13,7 @@ from drivers.modbus_spec import flatten
 from line.cli.common import LineOption, console, err, or_exit
 from line.config import load_line
 from line.ledger import Ledger
-from line.ledger.store import home
+from line.ledger.database import home
 from line.recipes.catalog import RecipeCatalog, document_kind
 from line.recipes.identity import VersionChanged, approve as approve_version, changed_message, lookup
 from line.recipes.linter import lint

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from line.cli.common import LineOption, console, err, existing, or_exit
 from line.cli.sim import sim_line
 from line.config import load_line, rebind_ports
+from line.ledger.database import home as ledger_home
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,7 @@ def serve(line: str = LineOption,
                                                      "(a Prefect automation; see `bumpline alarms`)")) -> None:
     """Bring up the Prefect UI, the simulators and the lot runner; print the UI address."""
     cfg = or_exit(lambda: load_line(existing(line)))
-    home = Path(os.environ.get("BUMPLINE_HOME", ".bumpline")).resolve()
+    home = ledger_home()
     logs = home / "serve"
     logs.mkdir(parents=True, exist_ok=True)
     api = f"http://{host}:{port}/api"

@@ -5,103 +5,22 @@ alarms are unique per step, wafer and name), so replaying what a tool reports ne
 """
 from __future__ import annotations
 
-import os
 import threading
-import time
 from contextlib import contextmanager
 from datetime import timedelta, timezone
-from pathlib import Path
 from typing import Any, Iterator
 
-from functools import lru_cache
-
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, event, select, text, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from drivers.jobs import Alarm as ToolAlarmRow
 from drivers.jobs import WaferResult as ToolWaferResult
 from line.ledger import models as m
+from line.ledger.database import default_url, ensure_schema, make_engine
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 E90_FROM_TOOL = {"PROCESSED": "PROCESSED", "INCOMPLETE": "ABORTED", "ABORTED": "ABORTED",
                  "NOT_PROCESSED": "NEEDS_PROCESSING"}
-
-
-def home() -> Path:
-    return Path(os.environ.get("BUMPLINE_HOME", ".bumpline")).resolve()
-
-
-def default_url() -> str:
-    """`BUMPLINE_DB_URL`, else a SQLite file under `BUMPLINE_HOME` (default ./.bumpline)."""
-    if url := os.environ.get("BUMPLINE_DB_URL"):
-        return url
-    h = home()
-    h.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{h / 'ledger.db'}"
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-_migrate_lock = threading.Lock()
-MIGRATION_LOCK_ID = 7_426_001  # PostgreSQL advisory lock: one migrator across processes
-
-
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` with Alembic (the same path production upgrades take)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-
-
-@lru_cache(maxsize=1)
-def head_revision() -> str:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(cfg).get_current_head()
-
-
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Upgrade to head unless already there; threads and processes that race all end at head."""
-    with _migrate_lock:
-        for attempt in range(6):
-            if current_revision(engine) == head_revision():
-                return
-            try:
-                upgrade(engine)
-                return
-            except DBAPIError:
-                if attempt == 5:
-                    raise
-                time.sleep(0.5 * (attempt + 1))   # another process migrated meanwhile: look again
 
 
 class Ledger:

@@ -10,7 +10,7 @@ from alembic.config import Config
 
 from drivers.jobs import Alarm, Measurement, WaferResult
 from line.ledger import Ledger
-from line.ledger.store import MIGRATIONS
+from line.ledger.database import MIGRATIONS
 
 
 def test_schema_is_migrated_to_alembic_head(db_url):
@@ -85,7 +85,7 @@ def test_concurrent_first_use_migrates_once(db_url):
     import sys
     import threading
 
-    from line.ledger.store import make_engine, upgrade
+    from line.ledger.database import make_engine, upgrade
     engine = make_engine(db_url)
     upgrade(engine, "0001")              # an older ledger that needs upgrading
     engine.dispose()

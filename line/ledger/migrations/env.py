@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection `line.ledger.store.upgrade` hands over."""
+"""Alembic environment: runs on the connection `line.ledger.database.upgrade` hands over."""
 from alembic import context
 from sqlalchemy import create_engine
 
