@@ -7,22 +7,32 @@ from __future__ import annotations
 
 import logging
 
+from typing import TYPE_CHECKING
+
 from line.config import LineConfig
 from line.recipes.route import Route
 
+if TYPE_CHECKING:
+    from sim_hw.control import SimControl
+
 log = logging.getLogger(__name__)
+
+
+def control_for(cfg: LineConfig) -> "SimControl":
+    """A client of the simulated line's control port (the line config's, else the default one)."""
+    from sim_hw.control import SimControl
+
+    host, port = (cfg.simulation.control if cfg.simulation else "127.0.0.1:15000").rsplit(":", 1)
+    return SimControl(host, int(port))
 
 
 def bring_onto_line(cfg: LineConfig, route: Route, lot_id: str, wafers: int) -> bool:
     """True when a simulator took the wafers; False on a real line or an unreachable simulator."""
     if cfg.simulation is None:
         return False
-    from sim_hw.control import SimControl
-
-    host, port = cfg.simulation.control.rsplit(":", 1)
     design = {n: r.model_dump() for n, r in route.spec.incoming.items()}
     try:
-        SimControl(host, int(port)).request("start_wafers", wafers=[f"{lot_id}.{i:02d}" for i in range(1, wafers + 1)],
+        control_for(cfg).request("start_wafers", wafers=[f"{lot_id}.{i:02d}" for i in range(1, wafers + 1)],
                                             design=design)
         return True
     except OSError:

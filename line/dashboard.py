@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from line.ledger import Ledger
 from line.ledger import models as m
-from line.tracking import NOT_TOOL_STATE, e10_state
+from line.tracking import e10_state, last_tool_state_event
 from line.utilization import E10_STATES, SHORT, ToolE10, e10_report
 
 if TYPE_CHECKING:
@@ -48,9 +48,7 @@ def tool_rows(ledger: Ledger, line: "LineConfig") -> list[ToolRow]:
     rows = []
     with ledger.session() as s:
         for tool in line.tools:
-            ev = s.scalars(select(m.Event).where(m.Event.entity == "tool", m.Event.entity_id == tool.id,
-                                                 m.Event.trigger.not_in(NOT_TOOL_STATE))
-                           .order_by(m.Event.id.desc()).limit(1)).first()
+            ev = last_tool_state_event(s, tool.id)
             lease = s.get(m.ToolLease, tool.id)
             alarm = s.scalars(select(m.Alarm).where(m.Alarm.tool_id == tool.id)
                               .order_by(m.Alarm.id.desc()).limit(1)).first()
@@ -64,9 +62,9 @@ def tool_rows(ledger: Ledger, line: "LineConfig") -> list[ToolRow]:
 
 def wip_rows(ledger: Ledger) -> list[WipRow]:
     rows = []
-    for lot in ledger.lots():
-        if lot.status in ENDED:
-            continue
+    with ledger.session() as s:      # only the lots in progress: the ledger keeps every lot ever run
+        live = s.scalars(select(m.Lot).where(m.Lot.status.not_in(ENDED)).order_by(m.Lot.created_at)).all()
+    for lot in live:
         runs = ledger.step_runs(lot.id)
         last = runs[-1] if runs else None
         live = sum(1 for w in ledger.wafers(lot.id) if w.state != "SCRAPPED")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from line.config import LineConfig, ToolConfig
 from line.ledger import Ledger
 from line.ledger import models as m
-from line.tracking import NOT_TOOL_STATE
+from line.tracking import last_tool_state_event
 
 
 def candidates(line: LineConfig, kind: str, parameters: dict[str, Any]) -> list[ToolConfig]:
@@ -19,15 +19,8 @@ def candidates(line: LineConfig, kind: str, parameters: dict[str, Any]) -> list[
 
 
 def last_states(s: Session, ids: list[str]) -> dict[str, str]:
-    """The last state each tool's driver reported (its newest event: one index probe per tool)."""
-    out = {}
-    for tid in ids:
-        dest = s.scalars(select(m.Event.dest).where(m.Event.entity == "tool", m.Event.entity_id == tid,
-                                                    m.Event.trigger.not_in(NOT_TOOL_STATE))
-                         .order_by(m.Event.id.desc()).limit(1)).first()
-        if dest is not None:
-            out[tid] = dest
-    return out
+    """The last state each tool's driver reported."""
+    return {tid: ev.dest for tid in ids if (ev := last_tool_state_event(s, tid)) is not None}
 
 
 def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:

@@ -46,9 +46,14 @@ def record_decision(ledger: Ledger, hold_id: int, answer: HoldDecision) -> None:
                     w.state = "SCRAPPED"
 
 
+class NotYetWaiting(LookupError):
+    """A live orchestrator holds the lot but has not paused for the decision yet (it is between
+    the step's end and its pause): an answer now would be lost to it. Ask again in a moment."""
+
+
 def waiting_flow_run(ledger: Ledger, lot_id: str) -> str | None:
-    """The flow run paused on this lot's hold, if a live orchestrator holds the lot and Prefect says
-    it is paused; None when nobody waits (the lot ended on hold, or its orchestrator died)."""
+    """The flow run paused on this lot's hold; None when nobody waits (the lot ended on hold, or
+    its orchestrator died). Raises NotYetWaiting when a live orchestrator has not paused yet."""
     from prefect import get_client
 
     from line.leases import flow_run_of, lot_orphaned
@@ -59,7 +64,10 @@ def waiting_flow_run(ledger: Ledger, lot_id: str) -> str | None:
     flow_run_id = flow_run_of(lease[0])
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(flow_run_id).state
-    return flow_run_id if state is not None and state.is_paused() else None
+    if state is not None and state.is_paused():
+        return flow_run_id
+    raise NotYetWaiting(f"lot {lot_id} is run by flow run {flow_run_id}, which has not paused for the decision "
+                        "yet; answer again in a few seconds")
 
 
 def answer_hold(ledger: Ledger, lot_id: str, answer: HoldDecision) -> str:
@@ -76,10 +84,19 @@ def answer_hold(ledger: Ledger, lot_id: str, answer: HoldDecision) -> str:
         resume_flow_run(flow_run_id, run_input=answer.model_dump(mode="json"))
         return f"sent '{answer.decision}' to flow run {flow_run_id}, paused on {lot_id}'s hold"
     record_decision(ledger, hold.id, answer)
+    apply_decision(ledger, lot_id, hold.step_run_id, answer)
+    if answer.decision == "abort":
+        return f"{lot_id} aborted"
+    return f"recorded '{answer.decision}' for {lot_id}; no orchestrator was waiting — `bumpline resume` carries it on"
+
+
+def apply_decision(ledger: Ledger, lot_id: str, step_run_id: int | None, answer: HoldDecision) -> None:
+    """What a decision does to the lot, whoever carries it out (the waiting flow, or `lot answer`
+    for `resume`): abort ends the lot; continue and scrap accept the held step as it is; rework
+    leaves it ON_HOLD, to be run again at the next rework number."""
     if answer.decision == "abort":
         ledger.set_lot_status(lot_id, "ABORTED", f"aborted by {answer.operator}: {answer.note}", "abort")
-        return f"{lot_id} aborted"
-    if answer.decision in ("continue", "scrap") and hold.step_run_id is not None:
-        ledger.finish_step(hold.step_run_id, "ACCEPTED")
+        return
+    if answer.decision in ("continue", "scrap") and step_run_id is not None:
+        ledger.finish_step(step_run_id, "ACCEPTED")
     ledger.set_lot_status(lot_id, "RUNNING", trigger=f"operator-{answer.decision}")
-    return f"recorded '{answer.decision}' for {lot_id}; no orchestrator was waiting — `bumpline resume` carries it on"

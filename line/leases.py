@@ -5,6 +5,7 @@ after its TTL), it works across processes and machines, and every claim and rele
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -13,6 +14,8 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from line.ledger import Ledger
+
+log = logging.getLogger(__name__)
 
 
 class ToolBusy(Exception):
@@ -29,7 +32,12 @@ def held(ledger: Ledger, tool_id: str, holder: str, ttl_s: float) -> Iterator[st
 
     def renew() -> None:
         while not stop.wait(ttl_s / 3):
-            ledger.renew_lease(tool_id, holder, ttl_s)
+            try:        # a database hiccup must not end the renewing: the next try may get through
+                if not ledger.renew_lease(tool_id, holder, ttl_s):
+                    log.error("lease %s of %s was lost (lapsed and taken over); its job ids keep the tools "
+                              "from running anything twice", tool_id, holder)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("lease %s of %s not renewed, trying again in %.0f s: %s", tool_id, holder, ttl_s / 3, exc)
 
     renewer = threading.Thread(target=renew, name=f"lease-{tool_id}", daemon=True)
     renewer.start()

@@ -19,6 +19,7 @@ from prefect.states import Completed, State
 from line.config import load_line, rebind_ports
 from line.dashboard import publish_line, publish_lot
 from line.dispatch import candidates, preference
+from line.holds import apply_decision
 from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
 from line.ledger import Ledger
 from line.ledger.store import shared_ledger
@@ -167,16 +168,14 @@ def _run_route(ledger: Ledger, line: Any, route: Route, lot_id: str, run_id: str
             if hold_timeout_s <= 0:
                 return {"lot_id": lot_id, "status": "ON_HOLD", "reason": headline, "steps": outcomes}
             answer = ask_operator(ledger, lot_id, headline, hold_timeout_s)
+            apply_decision(ledger, lot_id, result["step_run_id"], answer)
             if answer.decision == "abort":
-                ledger.set_lot_status(lot_id, "ABORTED", f"aborted by {answer.operator}: {answer.note}", "abort")
                 publish_lot(ledger, lot_id, route)
                 return {"lot_id": lot_id, "status": "ABORTED", "reason": headline, "steps": outcomes}
-            ledger.set_lot_status(lot_id, "RUNNING", trigger=f"operator-{answer.decision}")
             if answer.decision == "rework":
                 rework += 1
                 continue
-            ledger.finish_step(result["step_run_id"], "ACCEPTED")   # continue / scrap: go on without a rerun
-            break
+            break                                   # continue / scrap: the step was accepted as it is
     ledger.set_lot_status(lot_id, "COMPLETE", trigger="route-complete")
     publish_lot(ledger, lot_id, route)
     return {"lot_id": lot_id, "status": "COMPLETE", "steps": outcomes}

@@ -8,9 +8,14 @@ E10 tool state, derived from the driver's processing state (never set by hand).
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from transitions import Machine
+
+from line.ledger import models as m
 
 E40_STATES = ("QUEUED", "SETTING_UP", "WAITING_FOR_START", "PROCESSING", "PROCESS_COMPLETE", "PAUSING", "PAUSED",
               "STOPPING", "ABORTING", "STOPPED", "ABORTED")
@@ -71,6 +76,16 @@ class ProcessJob:
 
 # lease bookkeeping and the host hanging up are events on a tool that say nothing about its state
 NOT_TOOL_STATE = ("acquire", "release", "break", "lapse", "disconnect")
+
+
+def last_tool_state_event(s: Session, tool_id: str, before: datetime | None = None) -> m.Event | None:
+    """The newest event of a tool that says what state it is in (before `before`, if given): one
+    index probe. Dispatch, the line view and E10 all read a tool's state from here."""
+    q = select(m.Event).where(m.Event.entity == "tool", m.Event.entity_id == tool_id,
+                              m.Event.trigger.not_in(NOT_TOOL_STATE))
+    if before is not None:
+        q = q.where(m.Event.at < before)
+    return s.scalars(q.order_by(m.Event.id.desc()).limit(1)).first()
 
 E10 = {"OFFLINE": "NON_SCHEDULED", "IDLE": "STANDBY", "SETTING_UP": "STANDBY", "READY": "STANDBY",
        "EXECUTING": "PRODUCTIVE", "PAUSED": "STANDBY", "ALARM": "UNSCHEDULED_DOWNTIME"}

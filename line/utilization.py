@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from line.ledger import Ledger
 from line.ledger import models as m
-from line.tracking import NOT_TOOL_STATE, e10_state
+from line.tracking import NOT_TOOL_STATE, e10_state, last_tool_state_event
 
 E10_STATES = ("PRODUCTIVE", "STANDBY", "ENGINEERING", "SCHEDULED_DOWNTIME", "UNSCHEDULED_DOWNTIME", "NON_SCHEDULED")
 SHORT = {"PRODUCTIVE": "PRD", "STANDBY": "SBY", "ENGINEERING": "ENG", "SCHEDULED_DOWNTIME": "SDT",
@@ -50,8 +50,7 @@ def e10_report(ledger: Ledger, tool_ids: list[str], since: datetime, until: date
     with ledger.session() as s:
         for tool_id in tool_ids:
             is_state = (m.Event.entity == "tool", m.Event.entity_id == tool_id, m.Event.trigger.not_in(NOT_TOOL_STATE))
-            before = s.scalars(select(m.Event).where(*is_state, m.Event.at < since)
-                               .order_by(m.Event.id.desc()).limit(1)).first()
+            before = last_tool_state_event(s, tool_id, before=since)
             inside = s.scalars(select(m.Event).where(*is_state, m.Event.at >= since, m.Event.at < until)
                                .order_by(m.Event.id)).all()
             row, state, t = ToolE10(tool_id), e10_state(before.dest) if before else "NON_SCHEDULED", since

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,6 +74,14 @@ def http_json(base: str, method: str, path: str, body: dict | None = None):  # n
                                  method=method, headers={"content-type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as r:
         return json.loads(r.read() or b"null")
+
+
+BUMPLINE = [sys.executable, "-c", "from line.cli import main; main()"]   # the CLI, as a process of its own
+
+
+def job_processing(sim: SimLine, job_id: str) -> bool:
+    """The simulated tool that has this job is processing it now (a moment to kill the host)."""
+    return any(job_id in t.jobs and t.jobs[job_id].state == "PROCESSING" for t in sim.tools.values())
 
 
 def free_port() -> int:

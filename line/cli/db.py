@@ -3,6 +3,7 @@ through Alembic (`line/ledger/migrations`); every process also upgrades on open,
 an upgrade is: stop the workers, `bumpline db upgrade`, start the new version."""
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -54,14 +55,15 @@ def backup(to: Path = typer.Option(None, "--to", help="file to write (default: a
         src.close()
         dst.close()
     else:
-        if shutil.which("pg_dump") is None:
+        pg_dump = shutil.which("pg_dump")
+        if pg_dump is None:
             err.print("[red]error[/red] pg_dump is not installed (Debian: postgresql-client)")
             raise typer.Exit(1)
         target = to or Path(f"ledger-{stamp}.dump")
-        cmd = ["pg_dump", "-Fc", "-f", str(target), "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+        cmd = [pg_dump, "-Fc", "-f", str(target), "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
                "-U", url.username or "postgres", url.database]
         out = subprocess.run(cmd, capture_output=True, text=True,
-                             env={"PGPASSWORD": url.password or "", "PATH": "/usr/bin:/bin:/usr/local/bin"})
+                             env={**os.environ, **({"PGPASSWORD": url.password} if url.password else {})})
         if out.returncode:
             err.print(f"[red]error[/red] pg_dump failed: {out.stderr.strip()}")
             raise typer.Exit(1)

@@ -13,13 +13,13 @@ from line.cli.common import LineOption, console, err, existing, or_exit, warm_up
 from line.config import load_line
 from line.ledger import Ledger
 from line.recipes.catalog import RecipeCatalog
-from line.recipes.route import load_route
+from line.recipes.route import Route, load_route
 
 
 def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
           lot: str = typer.Option(..., "--lot", help="lot id"),
           wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
-          priority: int = typer.Option(0, help="dispatch priority (higher first)"),
+          priority: int = typer.Option(0, help="the lot's priority, recorded with it (dispatch does not order by it yet)"),
           hold_timeout: int = typer.Option(0, help="seconds a hold waits for an operator decision (0: end on hold)"),
           recipes: str = typer.Option("recipes", "--recipes"), line: str = LineOption) -> None:
     """Run one lot over its route; the tools must be up (`bumpline sim up`) or real."""
@@ -35,8 +35,8 @@ def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
     report(lot_flow(lot, route, wafers, line, recipes, priority=priority, hold_timeout_s=hold_timeout))
 
 
-def route_files(recipes: str, line: str) -> dict[str, str]:
-    """Route ref (name@vN) → file, for every valid route under `recipes`."""
+def valid_routes(recipes: str, line: str) -> dict[str, Route]:
+    """Route ref (name@vN) → route, for every valid route under `recipes`."""
     cfg = load_line(line)
     catalog = RecipeCatalog(recipes, cfg.tools)
     routes = {}
@@ -45,7 +45,7 @@ def route_files(recipes: str, line: str) -> dict[str, str]:
             r = load_route(path, catalog)
         except Exception:  # noqa: BLE001 - not a route, or not a valid one: nothing to resume with
             continue
-        routes[r.ref] = str(path)
+        routes[r.ref] = r
     return routes
 
 
@@ -61,7 +61,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
     from line.lot_flow import lot_flow
 
     or_exit(lambda: load_line(existing(line)))
-    routes = route_files(recipes, line)
+    routes = valid_routes(recipes, line)
     ledger = Ledger()
     stranded = []
     for lot in ledger.lots():
@@ -74,7 +74,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
         if holder:
             mark_crashed(flow_run_of(holder), f"orchestrator of lot {lot.id} died; resumed by `bumpline resume`")
         stranded.append((lot.id, lot.route, len(ledger.wafers(lot.id)), holder or f"{lot.updated_at:%Y%m%d%H%M%S%f}"))
-    lost = lost_submissions(ledger, deployment, stale_after, route_products(routes)) if deployment else []
+    lost = lost_submissions(ledger, deployment, stale_after, {Path(r.path).stem: r.spec.product for r in routes.values()}) if deployment else []
     ledger.dispose()
     for run, lot_id in lost:   # a worker died with the run before it reached the ledger: submit it again
         from prefect.deployments import run_deployment
@@ -95,7 +95,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
 
         for lot_id, ref, n, incarnation in todo:
             # the same dead orchestrator is replaced once, however often resume runs (a timer)
-            run = run_deployment(deployment, parameters={"route": Path(routes[ref]).stem, "lot_id": lot_id,
+            run = run_deployment(deployment, parameters={"route": Path(routes[ref].path).stem, "lot_id": lot_id,
                                                          "wafers": n}, timeout=0,
                                  idempotency_key=f"resume-{lot_id}-{incarnation}")
             console.print(f"resuming {lot_id} ({ref}) as flow run {run.name} of {deployment}")
@@ -105,7 +105,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
     for lot_id, ref, *_ in todo:
         console.print(f"resuming {lot_id} ({ref})")
     with ThreadPoolExecutor(max_workers=max(1, len(todo)), thread_name_prefix="resume") as pool:
-        outs = list(pool.map(lambda t: lot_flow(t[0], routes[t[1]], t[2], line, recipes), todo))
+        outs = list(pool.map(lambda t: lot_flow(t[0], routes[t[1]].path, t[2], line, recipes), todo))
     codes = [1 if missing else 0]
     for out in outs:
         try:
@@ -116,19 +116,12 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
         raise typer.Exit(max(codes))
 
 
-def route_products(routes: dict[str, str]) -> dict[str, str]:
-    """Route file stem (the deployment's `route` parameter) → product, for the routes found."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe")
-    return {Path(p).stem: str(yaml.load(Path(p).read_text())["spec"]["product"]) for p in routes.values()}
-
-
 def lost_submissions(ledger: Ledger, deployment: str, stale_after_s: int,
                      products: dict[str, str]) -> list[tuple]:
     """(run, lot id) of the runs of the deployment a worker took (PENDING, or RUNNING) more than
     `stale_after_s` ago whose lot the ledger has never seen: their worker died before the lot began.
-    A run started with a blank lot id gets the id it would have made itself (`default_lot_id`)."""
+    A run started with a blank lot id gets the id it would have made itself (`default_lot_id`, the
+    product looked up by the run's `route` parameter, a route file's stem, in `products`)."""
     from datetime import datetime, timezone
 
     from line.operate import default_lot_id

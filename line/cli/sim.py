@@ -12,7 +12,7 @@ from rich.table import Table
 from drivers.transport.address import parse_address
 from line.cli.common import LineOption, console, err, or_exit
 from line.config import LineConfig, load_line
-from sim_hw.control import SimControl
+from line.arrival import control_for
 from sim_hw.line import SimLine, SimToolSpec
 
 app = typer.Typer(no_args_is_help=True, help="Simulated tools.")
@@ -30,11 +30,6 @@ def sim_line(cfg: LineConfig, any_port: bool = False, speed: float | None = None
     sim = cfg.simulation
     return SimLine(specs, speed=speed or (sim.speed if sim else 600.0), seed=sim.seed if sim else 0,
                    control_port=control_port)
-
-
-def control_for(cfg: LineConfig) -> SimControl:
-    host, port = (cfg.simulation.control if cfg.simulation else "127.0.0.1:15000").rsplit(":", 1)
-    return SimControl(host, int(port))
 
 
 @app.command()

@@ -11,7 +11,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,13 +19,12 @@ from pathlib import Path
 import pytest
 
 from line.ledger import Ledger
-from tests.conftest import IN_CI, ROOT, free_port
+from tests.conftest import BUMPLINE, IN_CI, ROOT, free_port
 from tests.conftest import http_json as api
 
 pytestmark = pytest.mark.prefect
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / ".bumpline" / "screenshots"
-BUMPLINE = [sys.executable, "-c", "from line.cli import main; main()"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

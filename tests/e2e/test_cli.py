@@ -5,7 +5,6 @@ import os
 import random
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,9 +13,8 @@ import pytest
 from drivers.sputter.driver import SputterDriver
 from line.ledger import Ledger
 from sim_hw.control import SimControl
-from tests.conftest import ROOT, SEED, write_line
+from tests.conftest import BUMPLINE, ROOT, SEED, write_line
 
-BUMPLINE = [sys.executable, "-c", "from line.cli import main; main()"]
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ import pytest
 from line.cli.serve import healthy
 from line.ledger import Ledger
 from line.operate import default_lot_id
-from tests.conftest import ROOT, free_port, http_json, require_pg, scratch_database
+from tests.conftest import BUMPLINE, ROOT, job_processing, free_port, http_json, require_pg, scratch_database
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.timeout(600)]
 PY = sys.executable
@@ -48,10 +48,6 @@ def lot_pids(ledger: Ledger) -> dict[str, int]:
         if holder:
             out[lot] = int(holder.rsplit(":", 1)[1])
     return out
-
-
-def processing(sim, job_id: str) -> bool:  # noqa: ANN001
-    return any(job_id in t.jobs and t.jobs[job_id].state == "PROCESSING" for t in sim.tools.values())
 
 
 def ancestors(pid: int) -> set[int]:
@@ -118,7 +114,7 @@ def test_two_workers_on_postgres_lose_nothing_when_one_is_killed(sim_line_file, 
                 pids = lot_pids(ledger)
                 mine = [lot for lot, pid in pids.items() if victim.pid in ancestors(pid)]
                 running_steps = {r.lot_id for lot in mine for r in ledger.step_runs(lot)
-                                 if r.status == "RUNNING" and processing(sim, r.job_id)}
+                                 if r.status == "RUNNING" and job_processing(sim, r.job_id)}
                 if running_steps and len(pids) > len(mine):
                     break
                 assert time.monotonic() < deadline, "the workers never shared the lots: " + \
@@ -137,7 +133,7 @@ def test_two_workers_on_postgres_lose_nothing_when_one_is_killed(sim_line_file, 
                                                      said)
                 assert workers["bay-two"].poll() is None
                 if time.monotonic() > next_resume:
-                    out = subprocess.run([PY, "-c", "from line.cli import main; main()", "resume", "--line", line_path,
+                    out = subprocess.run([*BUMPLINE, "resume", "--line", line_path,
                                           "--deployment", "run-lot/bumpline", "--stale-after", "15"], cwd=ROOT,
                                          env=env, capture_output=True, text=True, timeout=180)
                     assert out.returncode == 0, out.stdout + out.stderr

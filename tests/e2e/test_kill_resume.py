@@ -6,16 +6,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from line.ledger import Ledger
-from tests.conftest import ROOT
+from tests.conftest import BUMPLINE, job_processing, ROOT
 from tests.hil.helpers import wait_for
 
 pytestmark = pytest.mark.prefect
-BUMPLINE = [sys.executable, "-c", "from line.cli import main; main()"]
 ROUTES = "recipes/routes/"
 # lot → (route, the step to kill it in): every kind of tool and protocol is cut off once
 KILLS = {"KS": ("product-c-paste-core-bump", "C03"),             # sputter (SCPI)
@@ -27,10 +25,6 @@ KILLS = {"KS": ("product-c-paste-core-bump", "C03"),             # sputter (SCPI
 @pytest.fixture
 def simulated(sim_line_file):
     return sim_line_file
-
-
-def job_running(sim, job_id: str) -> bool:
-    return any(job_id in t.jobs and t.jobs[job_id].state == "PROCESSING" for t in sim.tools.values())
 
 
 def run(args: list[str], env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -54,7 +48,7 @@ def test_kill_9_mid_step_in_several_lots_then_resume(prefect_server, simulated, 
     deadline = time.monotonic() + 180
     while alive:                                          # kill each orchestrator while its step runs
         for lot, proc in list(alive.items()):
-            if job_running(sim, f"{lot}.{kills[lot][1]}.r0"):
+            if job_processing(sim, f"{lot}.{kills[lot][1]}.r0"):
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(10)
                 del alive[lot]
@@ -100,8 +94,14 @@ def test_a_paused_hold_is_answered_from_the_cli(misaligned_printer):
     lot = bumpline(["lot", "start", "--route", f"{ROUTES}product-c-paste-core-bump.yaml", "--lot", "H1",
                     "--wafers", "1", "--hold-timeout", "300", "--line", line_file], env)
     ledger = Ledger(db)
-    from line.holds import waiting_flow_run
-    wait_for(lambda: waiting_flow_run(ledger, "H1") is not None, timeout_s=150, poll_s=0.5)
+    from line.holds import NotYetWaiting, waiting_flow_run
+
+    def paused_on_hold() -> bool:
+        try:
+            return waiting_flow_run(ledger, "H1") is not None
+        except NotYetWaiting:                     # its orchestrator holds the lot, not paused yet
+            return False
+    wait_for(paused_on_hold, timeout_s=150, poll_s=0.5)
     bad = run(["lot", "answer", "H1", "--decision", "redo", "--operator", "op-9"], env)
     assert bad.returncode == 1 and "must be one of" in bad.stderr
     ok = run(["lot", "answer", "H1", "--decision", "rework", "--operator", "op-9", "--note", "SP01 fiducials"], env)

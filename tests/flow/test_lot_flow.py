@@ -61,3 +61,29 @@ def test_rerunning_a_finished_lot_reattaches_instead_of_processing_again(prefect
     assert again["status"] == "COMPLETE"
     assert {w: len(sim.world.wafer(w).history) for w in history} == history   # no wafer processed twice
     assert sim.tools["PVD01"].jobs["LOT-F3.S1.r0"].start_count == 1
+
+
+def test_an_answer_before_the_orchestrator_pauses_is_refused_and_changes_nothing(prefect_server, tmp_path):
+    """A live orchestrator holds the lot but its run is not paused yet: the answer would be lost to it."""
+    from prefect import flow, get_client
+
+    from line.holds import HoldDecision, NotYetWaiting, answer_hold
+    from line.leases import orchestrator_id
+
+    @flow(name="an-orchestrator")
+    def orchestrator() -> None:
+        return None
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    ledger.ensure_lot("L1", 1)
+    ledger.open_hold("L1", None, "ALARM", "SP01 alarm 7001 MISALIGNMENT")
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(orchestrator)                # alive (this process), not paused
+    assert ledger.acquire_lease("lot:L1", orchestrator_id(str(run.id)), 60)
+    with pytest.raises(NotYetWaiting):
+        answer_hold(ledger, "L1", HoldDecision(decision="continue", operator="op-1"))
+    assert ledger.holds("L1")[0].decision == "" and ledger.lot("L1").status == "ON_HOLD"
+    ledger.release_lease("lot:L1", orchestrator_id(str(run.id)))   # the orchestrator is gone: into the ledger
+    assert "recorded 'continue'" in answer_hold(ledger, "L1", HoldDecision(decision="continue", operator="op-1"))
+    assert ledger.lot("L1").status == "RUNNING"
+    ledger.dispose()
