@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.errors import CommandRejected, OutOfRange
+from drivers.errors import CommandRejected, CommunicationLost, OutOfRange
 from drivers.scpi_spec import Command, ScpiInterface, decode_values, encode_values
 from drivers.transport.visa import ReplyTimeout, VisaTransport
 
@@ -49,8 +49,16 @@ class ScpiClient:
     def command(self, header: str, *args: Any) -> None:
         """Send a command, then read the error queue: a refusal becomes `CommandRejected`."""
         cmd = self.interface[header]
-        self.transport.write(self._line(cmd, args), idempotent=cmd.idempotent)
-        code, text = self.query("SYST:ERR?")
+        line = self._line(cmd, args)
+        try:
+            reply = self.transport.command(line, "SYST:ERR?", idempotent=cmd.idempotent)
+        except ReplyTimeout as exc:
+            raise CommunicationLost(self.tool_id, f"{header}: no answer to SYST:ERR? ({exc.message}); "
+                                                  "outcome unknown, ask the tool") from exc
+        try:
+            code, text = decode_values(self.interface["SYST:ERR?"].returns, reply)
+        except ValueError as exc:
+            raise CommandRejected(self.tool_id, header, -100, f"malformed reply {reply!r}: {exc}") from exc
         if code != 0:
             raise CommandRejected(self.tool_id, header, code, text)
 

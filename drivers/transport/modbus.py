@@ -12,6 +12,7 @@ from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from drivers.errors import CommandRejected, CommunicationLost
+from drivers.transport.nodelay import set_nodelay
 
 MAX_READ, MAX_WRITE = 125, 120
 
@@ -35,6 +36,7 @@ class ModbusTransport:
             if not client.connect():
                 client.close()
                 raise CommunicationLost(self.tool_id, f"cannot connect to modbus-tcp://{self.host}:{self.port}")
+            set_nodelay(client.socket)
             self._client = client
 
     def close(self) -> None:

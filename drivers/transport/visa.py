@@ -6,6 +6,7 @@ the tool what actually happened instead of sending it twice.
 """
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -14,6 +15,7 @@ from pyvisa import constants
 from pyvisa import errors as visa_errors
 
 from drivers.errors import CommunicationLost
+from drivers.transport.nodelay import set_nodelay
 
 _rm: pyvisa.ResourceManager | None = None
 _rm_lock = threading.Lock()
@@ -70,9 +72,17 @@ class VisaTransport:
                 res = _open_resource(self.address, int(self.timeout_s * 1000))
                 res.read_termination = "\n"
                 res.write_termination = "\n"
+                set_nodelay(self.socket_of(res))
                 self._res = res
             except TRANSIENT as exc:
                 raise CommunicationLost(self.tool_id, f"cannot connect to {self.address}: {exc}") from exc
+
+    @staticmethod
+    def socket_of(res) -> socket.socket | None:  # noqa: ANN001 - a pyvisa MessageBasedResource
+        """The TCP socket under a pyvisa-py raw-socket session (None for other session types)."""
+        session = res.visalib.sessions.get(res.session)
+        sock = getattr(session, "interface", None)
+        return sock if isinstance(sock, socket.socket) else None
 
     def close(self) -> None:
         with self._lock:
@@ -88,6 +98,13 @@ class VisaTransport:
 
     def write(self, line: str, idempotent: bool = False) -> None:
         self._exchange(line, idempotent, expect_reply=False)
+
+    def command(self, line: str, error_query: str, idempotent: bool = False) -> str:
+        """Send a command and the error query in one write; the error query's reply. One segment
+        instead of two, and the error is read on the connection that sent the command: the queue is
+        per session, so asking again on a new socket would read an empty queue and call a command
+        whose outcome is unknown a success."""
+        return self._exchange(f"{line}\n{error_query}", idempotent, expect_reply=True)
 
     def _exchange(self, line: str, idempotent: bool, expect_reply: bool) -> str:
         attempts = self.reconnect_attempts if idempotent else 0

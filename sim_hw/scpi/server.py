@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections import deque
 from typing import Any
@@ -67,6 +68,8 @@ class ScpiServer:
             writer.close()
             return
         self.connections_total += 1
+        # Nagle off: a reply must not wait for the host's delayed ACK (asyncio sets it too; say so here)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._writers.add(writer)
         session = Session()
         try:
