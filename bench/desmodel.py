@@ -167,7 +167,7 @@ def route_steps(cfg: Any, routes: dict[str, Any], lot_size: int) -> tuple[dict[s
     for product, route in routes.items():
         steps = []
         for rs in route.steps:
-            tools = candidates(cfg, rs.step.tool_kind, rs.body)
+            tools = candidates(cfg, rs.step.tool_kind, rs.recipe.name, rs.body)
             key = "+".join(t.id for t in tools)
             groups[key] = len(tools)
             t0 = tools[0]

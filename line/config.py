@@ -4,6 +4,7 @@ Switching a tool from simulator to real hardware is a change of `address` here, 
 """
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -49,11 +50,25 @@ class ToolConfig(Strict):
     capabilities: dict[str, Any] = Field(default_factory=dict,
                                          description="what this tool holds, e.g. {bath: Cu-acid}: a recipe whose "
                                                      "parameter of the same name differs cannot run here")
+    qualified: list[str] = Field(default_factory=list,
+                                 description="names of the recipes this tool is qualified to run (shell-style "
+                                             "patterns, e.g. rfl-*); empty: every recipe of its kind")
     options: dict[str, Any] = Field(default_factory=dict, description="simulator options (ignored by real tools)")
 
     def accepts(self, parameters: dict[str, Any]) -> bool:
         """Capability match for dispatch: every capability the recipe names must agree."""
         return all(parameters.get(k, v) == v for k, v in self.capabilities.items())
+
+    def refusal(self, kind: str, recipe_name: str, parameters: dict[str, Any]) -> str | None:
+        """Why this tool may not run the recipe (its kind, a capability, its qualification), or None."""
+        if kind != self.kind:
+            return f"{self.id} is of kind {self.kind}, the recipe is for kind {kind}"
+        if not self.accepts(parameters):
+            wanted = {k: parameters[k] for k in self.capabilities if k in parameters}
+            return f"{self.id} holds {self.capabilities}, the recipe needs {wanted}"
+        if self.qualified and not any(fnmatchcase(recipe_name, p) for p in self.qualified):
+            return f"{self.id} is not qualified for {recipe_name} (qualified: {', '.join(self.qualified)})"
+        return None
 
     @field_validator("address")
     @classmethod
@@ -123,6 +138,17 @@ class LineConfig(Strict):
 
     def tools_of(self, kind: str) -> list[ToolConfig]:
         return [t for t in self.tools if t.kind == kind]
+
+    def may_run(self, kind: str, recipe_name: str, parameters: dict[str, Any]) -> list[ToolConfig]:
+        """The tools of this line that may run the recipe (kind, capabilities, qualification)."""
+        return [t for t in self.tools_of(kind) if t.refusal(kind, recipe_name, parameters) is None]
+
+    def why_none_may_run(self, kind: str, recipe_name: str, parameters: dict[str, Any]) -> str:
+        """Each tool of the kind with its reason for refusing the recipe."""
+        tools = self.tools_of(kind)
+        if not tools:
+            return f"line {self.metadata.name} has no {kind}"
+        return "; ".join(str(t.refusal(kind, recipe_name, parameters)) for t in tools)
 
 
 def load_line(path: str | Path) -> LineConfig:

@@ -1,5 +1,6 @@
-"""Which tool runs a step: tools of the step's kind that accept the recipe (capabilities), free
-ones first, least used first — the lease in the ledger decides who actually gets it."""
+"""Which tool runs a step: tools of the step's kind that hold what the recipe needs (capabilities)
+and are qualified for it, free ones first, least used first — the lease in the ledger decides who
+actually gets it."""
 from __future__ import annotations
 
 from collections import Counter
@@ -14,8 +15,9 @@ from line.ledger import models as m
 from line.tracking import last_tool_state_event
 
 
-def candidates(line: LineConfig, kind: str, parameters: dict[str, Any]) -> list[ToolConfig]:
-    return [t for t in line.tools_of(kind) if t.accepts(parameters)]
+def candidates(line: LineConfig, kind: str, recipe_name: str, parameters: dict[str, Any]) -> list[ToolConfig]:
+    """The tools of the line that may run this recipe."""
+    return line.may_run(kind, recipe_name, parameters)
 
 
 def last_states(s: Session, ids: list[str]) -> dict[str, str]:

@@ -85,7 +85,7 @@ def route_step_task(lot_id: str, step_id: str, route_path: str, line_path: str, 
     route, line = load_for_run(route_path, line_path, recipes_root, ports, endpoint_ports)
     rs = next(s for s in route.steps if s.step.id == step_id)
     ledger = shared_ledger(db_url)   # one engine per process, not one per step
-    tools = candidates(line, rs.step.tool_kind, rs.body)
+    tools = candidates(line, rs.step.tool_kind, rs.recipe.name, rs.body)
     earlier = ledger.find_step(lot_id, step_id, rework)
     if earlier is not None and earlier.tool_id:
         # the job of a step that was started lives on its tool: go back there, never elsewhere
@@ -94,7 +94,8 @@ def route_step_task(lot_id: str, step_id: str, route_path: str, line_path: str, 
         run = ledger.begin_step(lot_id, step_id, rs.step.tool_kind, "", rs.recipe.name, rs.recipe.version,
                                 rs.sha256, job_id_for(lot_id, step_id, rework), rework, rs.step.operation, flow_run_id)
         ledger.finish_step(run.id, "ON_HOLD")
-        reason = f"no {rs.step.tool_kind} on line {line.metadata.name} accepts {rs.recipe.ref}"
+        reason = (f"no {rs.step.tool_kind} on line {line.metadata.name} may run {rs.recipe.ref}: "
+                  + line.why_none_may_run(rs.step.tool_kind, rs.recipe.name, rs.body))
         ledger.open_hold(lot_id, run.id, "NO_TOOL", reason)
         return StepOutcome(lot_id, step_id, run.id, "", run.job_id, rs.recipe.ref, rs.sha256, "ON_HOLD",
                            "NO_TOOL", reason).to_dict()

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 COMMON_FAULTS = {
     "drop_connection": "close every host connection and refuse new ones for `for_s` wall seconds",
     "hang": "stop answering (connections stay open) for `for_s` wall seconds",
+    "stall": "hold a job in PROCESSING after its last wafer until the fault is cleared (`job`: only jobs whose "
+             "id starts with one of these comma-separated prefixes): a window of any length to cut the host off in",
 }
 
 
@@ -242,6 +244,7 @@ class SimTool:
         job.start_count += 1
         try:
             await self.process(job)
+            await self.stall_while_armed(job)
             job.state = "PROCESS_COMPLETE"
         except asyncio.CancelledError:
             for row in job.results:
@@ -280,6 +283,13 @@ class SimTool:
             self._log_wafer(job, row)
         job.wafer_index = 0
         await self.after_wafers(job)
+
+    async def stall_while_armed(self, job: SimJob) -> None:
+        """Fault `stall`: the job stays PROCESSING, its wafers done, until the fault is cleared. The
+        physics is over by then, so a stall of any length changes nothing on the wafers."""
+        while (fault := self.faults.active("stall")) and job.job_id.startswith(
+                tuple(str(fault.params.get("job", "")).split(","))):
+            await asyncio.sleep(0.01)
 
     async def before_wafers(self, job: SimJob) -> None:
         """E.g. pump the load lock down."""

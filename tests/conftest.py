@@ -1,13 +1,9 @@
-"""Shared fixtures: simulators on loopback, line files with their real ports, ledgers on SQLite
-and PostgreSQL, and a real Prefect test server (started once, only for tests that need it)."""
+"""Fixtures: simulators on loopback, line files with their real ports, ledgers on SQLite and
+PostgreSQL, and a real Prefect test server (started once, only for tests that need it). Helpers
+that are not fixtures live in tests/support.py."""
 from __future__ import annotations
 
-import json
 import os
-import socket
-import sys
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -15,12 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 import line.prefect_env  # noqa: F401
-from sim_hw.line import SimLine, SimToolSpec
-
-PG_URL = os.environ.get("BUMPLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "recipes/sputter/ti100-cu300-seed.yaml"
+from sim_hw.line import SimLine
+from tests.support import require_pg, scratch_database, simulated, simulated_line_file, write_line
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -33,74 +25,22 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture
 def sim() -> Iterator[SimLine]:
-    line = SimLine([SimToolSpec("PVD01", "sputter"), SimToolSpec("PVD02", "sputter")], speed=600, seed=7,
-                   control_port=0).start_in_thread()
-    yield line
-    line.stop_thread()
-
-
-def write_line(path: Path, ports: dict[str, int], limits: str = "") -> Path:
-    tools = "\n".join(
-        f"  - id: {tid}\n    kind: sputter\n    address: TCPIP0::127.0.0.1::{port}::SOCKET\n"
-        + (limits if tid == "PVD01" else "")
-        for tid, port in ports.items())
-    path.write_text(f"apiVersion: bumpline/v1\nkind: Line\nmetadata: {{name: test-line}}\ntools:\n{tools}")
-    return path
+    """Two sputter tools with a control port (what `bumpline sim` commands talk to)."""
+    with simulated(("PVD01", "sputter"), ("PVD02", "sputter"), control_port=0) as line:
+        yield line
 
 
 @pytest.fixture
 def sim_line_file(tmp_path: Path) -> Iterator[tuple[SimLine, str]]:
     """The whole simulated line (deploy/lines/sim.yaml) on free ports at clock ×3000, and a line
     config file that points at them — what a separate process (CLI, worker) is given."""
-    from ruamel.yaml import YAML
-
-    from line.cli.sim import sim_line
-    from line.config import load_line, rebind_ports
-
-    cfg = load_line(ROOT / "deploy/lines/sim.yaml")
-    sim = sim_line(cfg, any_port=True, speed=3000, control_port=0).start_in_thread()
-    doc = rebind_ports(cfg, sim.ports(), sim.endpoint_ports()).model_dump(mode="json", exclude_none=True)
-    doc["simulation"]["control"] = f"127.0.0.1:{sim.control.port}"
-    path = tmp_path / "line.yaml"
-    with path.open("w") as fh:
-        YAML().dump(doc, fh)
-    yield sim, str(path)
-    sim.stop_thread()
-
-
-def http_json(base: str, method: str, path: str, body: dict | None = None):  # noqa: ANN201
-    """One JSON request to a REST API (Prefect's), its decoded answer."""
-    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(),
-                                 method=method, headers={"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read() or b"null")
-
-
-BUMPLINE = [sys.executable, "-c", "from line.cli import main; main()"]   # the CLI, as a process of its own
-
-
-def job_processing(sim: SimLine, job_id: str) -> bool:
-    """The simulated tool that has this job is processing it now (a moment to kill the host)."""
-    return any(job_id in t.jobs and t.jobs[job_id].state == "PROCESSING" for t in sim.tools.values())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with simulated_line_file(tmp_path / "line.yaml") as pair:
+        yield pair
 
 
 @pytest.fixture
 def line_file(sim: SimLine, tmp_path: Path) -> Path:
     return write_line(tmp_path / "line.yaml", sim.ports(), "    limits:\n      power_kw: {max: 20}\n")
-
-
-def _pg_available() -> bool:
-    try:
-        with sa.create_engine(PG_URL).connect():
-            return True
-    except Exception:  # noqa: BLE001
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -111,25 +51,9 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-@contextmanager
-def scratch_database(prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database (dropped afterwards); its psycopg URL."""
-    from line.ledger.scratch import scratch_database as scratch
-
-    with scratch(PG_URL, prefix) as url:
-        yield url
-
-
-def require_pg() -> None:
-    if not _pg_available():
-        msg = f"PostgreSQL not reachable at {PG_URL}"
-        if IN_CI:
-            pytest.fail(msg + " (CI=true: the PostgreSQL tests must run)")
-        pytest.skip(msg)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The one ledger fixture: an empty ledger database, once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.db'}"
     url = request.getfixturevalue("pg_url")
@@ -142,6 +66,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         c.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     eng.dispose()
     return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """An empty SQLite ledger for tests that need one database, not both."""
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
 @pytest.fixture(scope="session")

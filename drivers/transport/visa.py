@@ -122,7 +122,7 @@ class VisaTransport:
                     last = exc
                 except visa_errors.VisaIOError as exc:
                     if expect_reply and exc.error_code == constants.StatusCode.error_timeout:
-                        raise ReplyTimeout(self.tool_id, f"{line.split(' ')[0]}: no reply in {self.timeout_s:g} s") from exc
+                        raise ReplyTimeout(self.tool_id, f"{line.split()[0]}: no reply in {self.timeout_s:g} s") from exc
                     last = exc
                     self.close()
                 except TRANSIENT as exc:
@@ -132,4 +132,4 @@ class VisaTransport:
                 self.reconnects += 1
                 time.sleep(self.reconnect_delay_s * (attempt + 1))
         what = "outcome unknown; ask the tool" if not idempotent else f"after {attempts + 1} attempts"
-        raise CommunicationLost(self.tool_id, f"{line.split(' ')[0]} failed ({what}): {last}") from last
+        raise CommunicationLost(self.tool_id, f"{line.split()[0]} to {self.address} failed ({what}): {last}") from last

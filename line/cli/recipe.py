@@ -11,12 +11,13 @@ from rich.markup import escape
 
 from drivers.modbus_spec import flatten
 from line.cli.common import LineOption, console, err, or_exit
-from line.config import load_line
+from line.config import LineConfig, load_line
 from line.ledger import Ledger
 from line.ledger.database import home
 from line.recipes.catalog import RecipeCatalog, document_kind
 from line.recipes.identity import VersionChanged, approve as approve_version, changed_message, lookup
 from line.recipes.linter import lint
+from line.recipes.qualification import unrunnable_steps
 from line.recipes.route import Route, load_route
 from line.recipes.schema import json_schema, modeline
 from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe
@@ -33,12 +34,13 @@ def expand(paths: list[str]) -> list[Path]:
     return out
 
 
-def load_any(path: Path, catalog: RecipeCatalog, tools) -> tuple[ToolRecipe | Route, list[Problem]]:  # noqa: ANN001
-    """A ToolRecipe, or a Route with its lint findings; DocumentError on a broken document."""
+def load_any(path: Path, catalog: RecipeCatalog, cfg: LineConfig) -> tuple[ToolRecipe | Route, list[Problem]]:
+    """A ToolRecipe, or a Route with its lint findings and the steps no tool of the line may run;
+    DocumentError on a broken document."""
     if document_kind(path) == "Route":
         route = load_route(path, catalog)
-        return route, lint(route)
-    return load_tool_recipe(path, tools), []
+        return route, lint(route) + unrunnable_steps(route, cfg)
+    return load_tool_recipe(path, cfg.tools), []
 
 
 def doc_kind(doc: ToolRecipe | Route) -> str:
@@ -61,7 +63,7 @@ def validate(paths: list[str] = typer.Argument(..., help="recipe or route files,
     bad = 0
     for path in expand(paths):
         try:
-            doc, findings = load_any(path, catalog, cfg.tools)
+            doc, findings = load_any(path, catalog, cfg)
         except DocumentError as exc:
             bad += 1
             show(exc.problems)
@@ -91,7 +93,7 @@ def hash_(paths: list[str] = typer.Argument(...), line: str = LineOption, recipe
     cfg = or_exit(lambda: load_line(line))
     catalog = RecipeCatalog(recipes, cfg.tools)
     for path in expand(paths):
-        doc, _ = or_exit(lambda: load_any(path, catalog, cfg.tools))
+        doc, _ = or_exit(lambda: load_any(path, catalog, cfg))
         console.print(f"{doc.sha256}  {doc.ref}  {path}", highlight=False)
 
 
@@ -103,10 +105,10 @@ def approve(paths: list[str] = typer.Argument(...), by: str = typer.Option(..., 
     catalog = RecipeCatalog(recipes, cfg.tools)
     ledger = Ledger()
     for path in expand(paths):
-        doc, findings = or_exit(lambda: load_any(path, catalog, cfg.tools))
+        doc, findings = or_exit(lambda: load_any(path, catalog, cfg))
         if errors := [f for f in findings if f.severity == "error"]:
             show(errors)
-            err.print(f"[red]not approved[/red] {doc.ref}: the route breaks process rules")
+            err.print(f"[red]not approved[/red] {doc.ref}: the route has the errors above")
             raise typer.Exit(1)
         try:
             row = approve_version(ledger, doc_kind(doc), doc.name, doc.version, doc.sha256, str(path), by)
@@ -128,8 +130,8 @@ def diff(a: str, b: str, line: str = LineOption, recipes: str = RecipesRoot) -> 
     """What changed between two documents, parameter by parameter."""
     cfg = or_exit(lambda: load_line(line))
     catalog = RecipeCatalog(recipes, cfg.tools)
-    da, _ = or_exit(lambda: load_any(Path(a), catalog, cfg.tools))
-    db, _ = or_exit(lambda: load_any(Path(b), catalog, cfg.tools))
+    da, _ = or_exit(lambda: load_any(Path(a), catalog, cfg))
+    db, _ = or_exit(lambda: load_any(Path(b), catalog, cfg))
     console.print(f"--- {a}  {da.ref}  {da.sha256[:12]}\n+++ {b}  {db.ref}  {db.sha256[:12]}", highlight=False)
     fa, fb = flatten(body_of(da)), flatten(body_of(db))
     changes = 0

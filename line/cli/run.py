@@ -17,7 +17,7 @@ from line.cli.sim import parse_params, sim_line
 from line.cli.verify import check_stacks
 from line.config import ToolConfig, load_line
 from line.ledger import Ledger
-from line.recipes.tool_recipe import load_tool_recipe
+from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe
 from line.steps import StepOutcome
 
 SEED_RECIPE = "recipes/sputter/ti100-cu300-seed.yaml"
@@ -36,6 +36,13 @@ def reachable(tool: ToolConfig, host_port: tuple[str, int] | None = None) -> Non
         err.print(f"[red]error[/red] {tool.id} does not answer at {tool.address} — is `bumpline sim up` running "
                   "(or the tool powered and on the network)?")
         raise typer.Exit(1) from None
+
+
+def runnable(tool: ToolConfig, recipe: ToolRecipe) -> None:
+    """Refuse up front (exit 1, nothing started) a recipe this tool may not run."""
+    if why := tool.refusal(recipe.tool_kind, recipe.name, recipe.body):
+        err.print(f"[red]error[/red] {recipe.path}: {recipe.ref} cannot run on {tool.id}: {why}", soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def run_lot_with_progress(lot_id: str, wafers: int, tool_id: str, recipe: str, line: str,
@@ -90,7 +97,7 @@ def run(recipe: str = typer.Option(..., "--recipe", "-r", help="ToolRecipe YAML"
     """Run one lot through one tool step on the line (simulators must be up, or real tools)."""
     cfg = or_exit(lambda: load_line(existing(line)))
     tool_cfg = or_exit(lambda: cfg.tool(tool))
-    or_exit(lambda: load_tool_recipe(existing(recipe), [tool_cfg]))
+    runnable(tool_cfg, or_exit(lambda: load_tool_recipe(existing(recipe), [tool_cfg])))
     reachable(tool_cfg)
     lot_id = lot or new_lot_id()
     outcome = run_lot_with_progress(lot_id, wafers, tool, recipe, line, tolerance_pct=tolerance)
@@ -109,6 +116,7 @@ def demo(wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
     cfg = or_exit(lambda: load_line(existing(line)))
     tool_cfg = or_exit(lambda: cfg.tool(tool))
     rec = or_exit(lambda: load_tool_recipe(existing(recipe), [tool_cfg]))
+    runnable(tool_cfg, rec)
     simline = sim_line(cfg, any_port=True, control_port=None).start_in_thread()
     try:
         if fault:

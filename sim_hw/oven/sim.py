@@ -18,7 +18,8 @@ class OvenSim(BatchSimTool):
     recipe_model = OvenRecipe
     limits = spec.LIMITS
     faults_known = {
-        "o2_high": "N2 supply lost: O2 floor `ppm` (default 3000) — O2_HIGH alarm; molten solder dewets",
+        "o2_high": "N2 supply lost: O2 floor `ppm` (default 3000), from the moment the wafers pass `above_c` "
+                   "(default: at once) — O2_HIGH alarm; molten solder dewets",
         "overshoot": "zone controller overshoots holds by `c` °C (default 40): ZONE_DEVIATION",
         "heater_failure": "heaters deliver at most `c_per_min` (default 3 °C/min): cannot follow the ramp",
         "interlock_defeat": "the tool heats without waiting for the purge (tests the host-side O2 interlock)",
@@ -38,7 +39,9 @@ class OvenSim(BatchSimTool):
 
     def _floor(self) -> float:
         fault = self.faults.active("o2_high")
-        return float(fault.params.get("ppm", 3000.0)) if fault else physics.O2_FLOOR_PPM
+        if fault is None or (self.model.wafer if self.model else 25.0) < float(fault.params.get("above_c", -273.0)):
+            return physics.O2_FLOOR_PPM
+        return float(fault.params.get("ppm", 3000.0))
 
     async def process_batch(self, job: SimJob) -> None:
         r = OvenRecipe.model_validate(job.recipe)

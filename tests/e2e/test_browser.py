@@ -10,17 +10,15 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from line.ledger import Ledger
-from tests.conftest import BUMPLINE, IN_CI, ROOT, free_port
-from tests.conftest import http_json as api
+from tests.support import IN_CI, ROOT, cli, free_port, spawn, stop, wait_until
+from tests.support import http_json as api
 
 pytestmark = pytest.mark.prefect
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,17 +26,6 @@ SHOTS = ROOT / ".bumpline" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-
-def wait_until(pred, timeout_s: float, what: str, poll_s: float = 0.5):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if value := pred():
-                return value
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(poll_s)
 
 
 @pytest.fixture
@@ -75,20 +62,15 @@ def served(tmp_path, alarm_inbox):
         env.pop(key)                              # serve makes its own Prefect home and API address
     env.pop("BUMPLINE_DB_URL", None)
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([*BUMPLINE, "serve", "--any-port", "--port", str(port), "--speed", "3000",
-                             "--alarm-webhook", alarm_inbox[0]], cwd=ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = spawn("serve", "--any-port", "--port", str(port), "--speed", "3000", "--alarm-webhook", alarm_inbox[0],
+                 env=env, log=log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: proc.poll() is None and api(base, "GET", "/api/deployments/name/run-lot/bumpline"),
                    300, "the run-lot deployment (see serve.log)")
         yield base, home, env
     finally:
-        os.killpg(proc.pid, signal.SIGINT)        # Ctrl-C
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc, signal.SIGINT, grace_s=60)     # Ctrl-C
         log.close()
         text = (tmp_path / "serve.log").read_text()
         assert "stopped: runner, simulators, Prefect server" in text, text[-3000:]
@@ -104,9 +86,8 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
     base, home, env = served
     alarms = alarm_inbox[1]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    fault = subprocess.run([*BUMPLINE, "sim", "fault", "SP01", "misalignment", "um=45", "persistent=true",
-                            "--line", str(home / "serve" / "line.yaml")], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=60)
+    fault = cli("sim", "fault", "SP01", "misalignment", "um=45", "persistent=true",
+                "--line", str(home / "serve" / "line.yaml"), env=env, timeout=60)
     assert fault.returncode == 0, fault.stdout + fault.stderr
     deployment = api(base, "GET", "/api/deployments/name/run-lot/bumpline")
     with sync_playwright() as pw:

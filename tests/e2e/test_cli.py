@@ -1,11 +1,6 @@
 """The command line as a user runs it: real subprocesses, real sockets, real Prefect."""
 from __future__ import annotations
 
-import os
-import random
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -13,59 +8,23 @@ import pytest
 from drivers.sputter.driver import SputterDriver
 from line.ledger import Ledger
 from sim_hw.control import SimControl
-from tests.conftest import BUMPLINE, ROOT, SEED, write_line
-
-
-
-def free_port() -> int:
-    """A free port below the kernel's ephemeral range, so no outgoing socket can take it meanwhile."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
-
-
-def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([*BUMPLINE, *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})})
-
-
-def start_sim_up(tmp_path: Path):
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    ports = {"PVD01": free_port(), "PVD02": free_port()}
-    control = free_port()
-    line = write_line(tmp_path / "line.yaml", ports)
-    line.write_text(line.read_text().replace("tools:\n", f"simulation: {{speed: 600, control: '127.0.0.1:{control}'}}\ntools:\n"))
-    proc = subprocess.Popen([*BUMPLINE, "sim", "up", "--line", str(line)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "200"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            SimControl("127.0.0.1", control).request("ping")
-            return proc, line, ports, SimControl("127.0.0.1", control)
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    return proc.stdout.read(), None, None, None
+from tests.support import SEED, cli, cli_env, free_port, spawn, stop, wait_until, write_line
 
 
 @pytest.fixture
 def sim_up(tmp_path: Path):
-    """`bumpline sim up` in its own process, on free ports (a port lost to a race is retried)."""
-    for attempt in range(3):
-        proc, line, ports, control = start_sim_up(tmp_path / str(attempt))
-        if line is not None:
-            break
-    else:
-        pytest.fail(f"sim up did not start: {proc}")
-    yield line, ports, control
-    proc.terminate()
-    proc.wait(10)
+    """`bumpline sim up` in its own process, on ports reserved by the test port policy."""
+    ports = {"PVD01": free_port(), "PVD02": free_port()}
+    control = SimControl("127.0.0.1", free_port())
+    line = write_line(tmp_path / "line.yaml", ports)
+    line.write_text(line.read_text().replace(
+        "tools:\n", f"simulation: {{speed: 600, control: '127.0.0.1:{control.port}'}}\ntools:\n"))
+    proc = spawn("sim", "up", "--line", str(line))
+    try:
+        wait_until(lambda: proc.poll() is None and control.request("ping") == "pong", 60, "`bumpline sim up`")
+        yield line, ports, control
+    finally:
+        assert stop(proc, grace_s=10) is not None
 
 
 def test_sim_up_serves_every_tool_and_takes_faults(sim_up):
@@ -110,7 +69,7 @@ def test_run_with_a_hard_arc_ends_on_hold_in_one_clear_line(sim_up, prefect_serv
     control.inject("PVD01", "hard_arc", slot=3)
     home = tmp_path / "home"
     out = cli("run", "--recipe", str(SEED), "--tool", "PVD01", "--wafers", "5", "--lot", "LOT-CLI",
-              "--line", str(line), env={"PREFECT_API_URL": prefect_server, "BUMPLINE_HOME": str(home)})
+              "--line", str(line), env=cli_env(PREFECT_API_URL=prefect_server, BUMPLINE_HOME=str(home)))
     assert out.returncode == 2, out.stdout + out.stderr
     headline = [l for l in out.stdout.splitlines() if l.startswith("LOT-CLI ON HOLD")]
     assert len(headline) == 1, out.stdout
@@ -122,7 +81,7 @@ def test_run_with_a_hard_arc_ends_on_hold_in_one_clear_line(sim_up, prefect_serv
 
 
 def test_approve_then_edit_without_a_new_version_is_caught(tmp_path):
-    home = {"BUMPLINE_HOME": str(tmp_path / "home")}
+    home = cli_env(BUMPLINE_HOME=str(tmp_path / "home"))
     recipe = tmp_path / "seed.yaml"
     recipe.write_text(SEED.read_text())
     ok = cli("recipe", "approve", str(recipe), "--by", "alice", env=home)
@@ -132,13 +91,15 @@ def test_approve_then_edit_without_a_new_version_is_caught(tmp_path):
     assert out.returncode == 1 and "[immutable-version]" in out.stderr and "bump metadata.version" in out.stderr
     again = cli("recipe", "approve", str(recipe), "--by", "mallory", env=home)
     assert again.returncode == 1 and "edited without a new version" in again.stderr
-    bumped = cli("recipe", "approve", str(recipe).replace("seed.yaml", "seed.yaml"), "--by", "x", env=home)
-    assert bumped.returncode == 1
+    recipe.write_text(recipe.read_text().replace("version: 1", "version: 2"))     # the edit as a new version
+    bumped = cli("recipe", "approve", str(recipe), "--by", "bob", env=home)
+    assert bumped.returncode == 0 and "approved pvd-ti100-cu300-seed@v2" in bumped.stdout, bumped.stderr
+    assert cli("recipe", "validate", str(recipe), env=home).returncode == 0
 
 
 def test_routes_validate_and_hash_from_the_cli():
     out = cli("recipe", "validate", "recipes/routes/")
     assert out.returncode == 0, out.stderr
-    assert "product-a-spacing-pad-bump@v1" in out.stdout
+    assert "product-a-spacing-pad-bump@v2" in out.stdout
     h = cli("recipe", "hash", "recipes/routes/product-a-spacing-pad-bump.yaml")
     assert h.returncode == 0 and len(h.stdout.split()[0]) == 64

@@ -6,7 +6,6 @@ those it had begun and those it had only taken, one with a blank lot id — and 
 Every lot ends COMPLETE, no tool job starts twice, every wafer sees every step once."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,29 +14,16 @@ from datetime import datetime, timedelta, timezone
 
 import psutil
 import pytest
+
 from line.cli.serve import healthy
 from line.ledger import Ledger
 from line.operate import default_lot_id
-from tests.conftest import BUMPLINE, ROOT, job_processing, free_port, http_json, require_pg, scratch_database
+from tests.support import (ROOT, cli, cli_env, free_port, http_json, job_processing, kill_tree, require_pg,
+                           scratch_database, spawn, stop, wait_until)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.timeout(600)]
 PY = sys.executable
 LOTS = {"W1": "product-c-paste-core-bump", "W2": "product-c-paste-core-bump", "W3": "product-c-paste-core-bump"}
-
-
-def spawn(args: list[str], env: dict, log) -> subprocess.Popen:  # noqa: ANN001
-    return subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
-
-
-def kill_tree(proc: subprocess.Popen) -> None:
-    """A machine going down: the worker and every lot process it started die at once."""
-    procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-    for p in procs:
-        try:
-            p.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
-    proc.wait(10)
 
 
 def lot_pids(ledger: Ledger) -> dict[str, int]:
@@ -69,6 +55,12 @@ def taken_then_lost(api: str, route: str) -> dict:
     return run
 
 
+def stall_jobs_of(sim, lots) -> None:  # noqa: ANN001
+    """Every job of these lots stays PROCESSING on its tool (wafers done) until released."""
+    for tool in sim.tools:
+        sim.call(sim.inject, tool, "stall", job=",".join(f"{lot}." for lot in lots), persistent=True)
+
+
 def test_two_workers_on_postgres_lose_nothing_when_one_is_killed(sim_line_file, tmp_path):
     require_pg()
     sim, line_path = sim_line_file
@@ -76,66 +68,70 @@ def test_two_workers_on_postgres_lose_nothing_when_one_is_killed(sim_line_file, 
     api = f"http://127.0.0.1:{port}/api"
     children: list[subprocess.Popen] = []
     with scratch_database("bumpline_prefect") as prefect_db, scratch_database("bumpline_ledger") as ledger_db:
-        env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect"),
-               "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db.replace("+psycopg", "+asyncpg"),
-               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "BUMPLINE_DB_URL": ledger_db,
-               "PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "2",
-               "BUMPLINE_LINE": line_path, "BUMPLINE_ROOT": str(ROOT), "BUMPLINE_HOME": str(tmp_path / "home"),
-               "COLUMNS": "200"}
+        env = cli_env(PREFECT_API_URL=api, PREFECT_HOME=str(tmp_path / "prefect"),
+                      PREFECT_API_DATABASE_CONNECTION_URL=prefect_db.replace("+psycopg", "+asyncpg"),
+                      PREFECT_SERVER_ANALYTICS_ENABLED="false", BUMPLINE_DB_URL=ledger_db,
+                      PREFECT_WORKER_QUERY_SECONDS="2", PREFECT_WORKER_PREFETCH_SECONDS="2",
+                      BUMPLINE_LINE=line_path, BUMPLINE_ROOT=str(ROOT), BUMPLINE_HOME=str(tmp_path / "home"))
         logs = tmp_path / "logs"
         logs.mkdir()
         try:
-            children.append(spawn([PY, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
-                                   str(port)], env, (logs / "server.log").open("w")))
-            deadline = time.monotonic() + 240
-            while not healthy(api):
-                assert children[0].poll() is None and time.monotonic() < deadline, (logs / "server.log").read_text()
-                time.sleep(0.5)
+            children.append(spawn(argv=[PY, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
+                                        str(port)], env=env, log=(logs / "server.log").open("w")))
+            wait_until(lambda: children[0].poll() is None and healthy(api), 200,
+                       "the Prefect server (logs/server.log)", poll_s=0.5)
 
-            def cli(*args: str) -> str:
-                out = subprocess.run([PY, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+            def prefect(*args: str) -> str:
+                out = subprocess.run([PY, "-m", "prefect", *args], cwd=ROOT, env=env, capture_output=True,
+                                     text=True, timeout=180)
                 assert out.returncode == 0, out.stdout + out.stderr
                 return out.stdout
 
-            cli("prefect", "work-pool", "create", "bumpline-lots", "--type", "process")
-            cli("prefect", "--no-prompt", "deploy", "--prefect-file", "deploy/prefect.yaml", "--all")
-            workers = {name: spawn([PY, "-m", "prefect", "worker", "start", "--pool", "bumpline-lots", "--name", name,
-                                    "--limit", "2"], env, (logs / f"{name}.log").open("w"))
+            prefect("work-pool", "create", "bumpline-lots", "--type", "process")
+            prefect("--no-prompt", "deploy", "--prefect-file", "deploy/prefect.yaml", "--all")
+            workers = {name: spawn(argv=[PY, "-m", "prefect", "worker", "start", "--pool", "bumpline-lots",
+                                         "--name", name, "--limit", "2"], env=env,
+                                   log=(logs / f"{name}.log").open("w"))
                        for name in ("bay-one", "bay-two")}
             children += workers.values()
+            stall_jobs_of(sim, LOTS)            # every lot holds at its first job until the test says
             for lot, route in LOTS.items():
-                cli("prefect", "deployment", "run", "run-lot/bumpline", "--param", f"route={route}",
-                    "--param", f"lot_id={lot}", "--param", "wafers=1")
+                prefect("deployment", "run", "run-lot/bumpline", "--param", f"route={route}",
+                        "--param", f"lot_id={lot}", "--param", "wafers=1")
 
             ledger = Ledger(ledger_db)
             victim = workers["bay-one"]
-            deadline = time.monotonic() + 240
-            while True:                  # both workers busy, and bay-one mid-step on a lot of its own
-                pids = lot_pids(ledger)
-                mine = [lot for lot, pid in pids.items() if victim.pid in ancestors(pid)]
-                running_steps = {r.lot_id for lot in mine for r in ledger.step_runs(lot)
-                                 if r.status == "RUNNING" and job_processing(sim, r.job_id)}
-                if running_steps and len(pids) > len(mine):
-                    break
-                assert time.monotonic() < deadline, "the workers never shared the lots: " + \
-                    "".join(p.read_text()[-2000:] for p in logs.glob("bay-*.log"))
-                time.sleep(0.05)
+            # three lots, at most two per worker: both workers hold lots. Release bay-two's, so bay-one's
+            # lot gets its tool whatever the others held, and wait until it is mid-step, by the tool
+            # and by the ledger — a state that stays until the kill, not a moment to catch
+            pids = wait_until(lambda: len(p := lot_pids(ledger)) == len(LOTS) and p, 200,
+                              lambda: "every lot taken by a worker: " + "".join(
+                                  p.read_text()[-2000:] for p in logs.glob("bay-*.log")), poll_s=0.2)
+            mine = sorted(lot for lot, pid in pids.items() if victim.pid in ancestors(pid))
+            assert mine and len(mine) < len(LOTS), pids
+            stall_jobs_of(sim, mine)
+
+            def mid_step() -> list[str]:
+                return sorted({lot for lot in mine for r in ledger.step_runs(lot) if r.status == "RUNNING"
+                               and job_processing(sim, r.job_id)
+                               and any(e.dest == "PROCESSING" for e in ledger.events("job", r.job_id))})
+            killed = wait_until(mid_step, 200, f"a lot of bay-one ({mine}) mid-step", poll_s=0.2)
             kill_tree(victim)
-            killed = sorted(running_steps)
+            for tool in sim.tools:
+                sim.call(sim.clear, tool, "stall")
             orphan = taken_then_lost(api, "product-c-paste-core-bump")   # and one it took with no lot id yet
             unnamed = default_lot_id("C", orphan["id"], datetime.fromisoformat(orphan["expected_start_time"]))
             watch = {**LOTS, unnamed: "product-c-paste-core-bump"}
 
             # what the resume timer of deploy/systemd does: every few seconds, hand the pool what died
-            said, deadline, next_resume = "", time.monotonic() + 360, 0.0
+            said, deadline, next_resume = "", time.monotonic() + 230, 0.0
             while {ledger.lot(lot).status if ledger.lot(lot) else "" for lot in watch} - {"COMPLETE", "ON_HOLD"}:
                 assert time.monotonic() < deadline, ({lot: ledger.lot(lot).status for lot in watch if ledger.lot(lot)},
                                                      said)
                 assert workers["bay-two"].poll() is None
                 if time.monotonic() > next_resume:
-                    out = subprocess.run([*BUMPLINE, "resume", "--line", line_path,
-                                          "--deployment", "run-lot/bumpline", "--stale-after", "15"], cwd=ROOT,
-                                         env=env, capture_output=True, text=True, timeout=180)
+                    out = cli("resume", "--line", line_path, "--deployment", "run-lot/bumpline", "--stale-after",
+                              "15", env=env, timeout=180)
                     assert out.returncode == 0, out.stdout + out.stderr
                     said += out.stdout
                     next_resume = time.monotonic() + 10
@@ -158,10 +154,4 @@ def test_two_workers_on_postgres_lose_nothing_when_one_is_killed(sim_line_file, 
             ledger.dispose()
         finally:
             for proc in reversed(children):
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGINT)
-            for proc in reversed(children):
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+                stop(proc, signal.SIGINT, grace_s=20)

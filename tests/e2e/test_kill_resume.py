@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import time
 
 import pytest
+
 from line.ledger import Ledger
-from tests.conftest import BUMPLINE, job_processing, ROOT
-from tests.hil.helpers import wait_for
+from tests.support import cli, cli_env, job_processing, spawn, wait_until
 
 pytestmark = pytest.mark.prefect
 ROUTES = "recipes/routes/"
@@ -22,43 +20,32 @@ KILLS = {"KS": ("product-c-paste-core-bump", "C03"),             # sputter (SCPI
          "KE": ("product-b-rdl-recess", "B07")}                  # plater (Modbus PLC + SCPI rectifiers)
 
 
-@pytest.fixture
-def simulated(sim_line_file):
-    return sim_line_file
+def started_on_the_tool(ledger: Ledger, job_id: str) -> bool:
+    """The orchestrator has recorded the job as processing (E40 #5): it is mid-step, by the ledger too."""
+    return any(e.dest == "PROCESSING" for e in ledger.events("job", job_id))
 
 
-def run(args: list[str], env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
-    """`bumpline ARGS` as an operator runs it, to the end."""
-    return subprocess.run([*BUMPLINE, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def bumpline(args: list[str], env: dict, **kw) -> subprocess.Popen:
-    return subprocess.Popen([*BUMPLINE, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **kw)
-
-
-def test_kill_9_mid_step_in_several_lots_then_resume(prefect_server, simulated, db_url):
-    sim, line_file = simulated
+def test_kill_9_mid_step_in_several_lots_then_resume(prefect_server, sim_line_file, db_url):
+    sim, line_file = sim_line_file
     kills = KILLS if db_url.startswith("sqlite") else {k: KILLS[k] for k in ("KP", "KO")}   # time: 2 on PG
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "BUMPLINE_DB_URL": db_url, "COLUMNS": "200"}
-    procs = {lot: bumpline(["lot", "start", "--route", f"{ROUTES}{route}.yaml", "--lot", lot, "--wafers", "1",
-                            "--line", line_file], env)
+    env = cli_env(PREFECT_API_URL=prefect_server, BUMPLINE_DB_URL=db_url)
+    jobs = {lot: f"{lot}.{step}.r0" for lot, (_, step) in kills.items()}
+    for tool in sim.tools:      # each step to kill stays PROCESSING on its tool until released: no race
+        sim.call(sim.inject, tool, "stall", job=",".join(jobs.values()), persistent=True)
+    procs = {lot: spawn("lot", "start", "--route", f"{ROUTES}{route}.yaml", "--lot", lot, "--wafers", "1",
+                        "--line", line_file, env=env)
              for lot, (route, _) in kills.items()}
-    alive = dict(procs)
-    deadline = time.monotonic() + 180
-    while alive:                                          # kill each orchestrator while its step runs
-        for lot, proc in list(alive.items()):
-            if job_processing(sim, f"{lot}.{kills[lot][1]}.r0"):
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-                del alive[lot]
-            else:
-                assert proc.poll() is None, proc.stdout.read()
-        assert time.monotonic() < deadline, f"steps never started: {sorted(alive)}"
-        time.sleep(0.01)
     ledger = Ledger(db_url)
+    for lot, proc in procs.items():                       # kill each orchestrator while its step runs
+        wait_until(lambda: job_processing(sim, jobs[lot]) and started_on_the_tool(ledger, jobs[lot])
+                   or proc.poll() is not None, 180, f"{jobs[lot]} processing")
+        assert proc.poll() is None, proc.stdout.read()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    for tool in sim.tools:
+        sim.call(sim.clear, tool, "stall")
     assert {ledger.lot(lot).status for lot in kills} == {"RUNNING"}
-    out = run(["resume", "--line", line_file], env, 280)
+    out = cli("resume", "--line", line_file, env=env, timeout=230)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("marked Crashed") == len(kills)         # Prefect is told what happened to the dead runs
     for lot, (route, killed_at) in kills.items():
@@ -80,19 +67,19 @@ def test_kill_9_mid_step_in_several_lots_then_resume(prefect_server, simulated, 
 
 
 @pytest.fixture
-def misaligned_printer(prefect_server, simulated, tmp_path):
+def misaligned_printer(prefect_server, sim_line_file, sqlite_url):
     """The line with SP01 misaligning every print (a hold at C04), a fresh ledger, the CLI's env."""
-    sim, line_file = simulated
-    db = f"sqlite:///{tmp_path / 'l.db'}"
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "BUMPLINE_DB_URL": db, "COLUMNS": "200"}
+    sim, line_file = sim_line_file
+    db = sqlite_url
+    env = cli_env(PREFECT_API_URL=prefect_server, BUMPLINE_DB_URL=db)
     sim.call(sim.inject, "SP01", "misalignment", um=45, persistent=True)
     return line_file, db, env
 
 
 def test_a_paused_hold_is_answered_from_the_cli(misaligned_printer):
     line_file, db, env = misaligned_printer
-    lot = bumpline(["lot", "start", "--route", f"{ROUTES}product-c-paste-core-bump.yaml", "--lot", "H1",
-                    "--wafers", "1", "--hold-timeout", "300", "--line", line_file], env)
+    lot = spawn("lot", "start", "--route", f"{ROUTES}product-c-paste-core-bump.yaml", "--lot", "H1",
+                "--wafers", "1", "--hold-timeout", "300", "--line", line_file, env=env)
     ledger = Ledger(db)
     from line.holds import NotYetWaiting, waiting_flow_run
 
@@ -101,12 +88,12 @@ def test_a_paused_hold_is_answered_from_the_cli(misaligned_printer):
             return waiting_flow_run(ledger, "H1") is not None
         except NotYetWaiting:                     # its orchestrator holds the lot, not paused yet
             return False
-    wait_for(paused_on_hold, timeout_s=150, poll_s=0.5)
-    bad = run(["lot", "answer", "H1", "--decision", "redo", "--operator", "op-9"], env)
+    wait_until(paused_on_hold, 150, "H1 paused on its hold", poll_s=0.5)
+    bad = cli("lot", "answer", "H1", "--decision", "redo", "--operator", "op-9", env=env)
     assert bad.returncode == 1 and "must be one of" in bad.stderr
-    ok = run(["lot", "answer", "H1", "--decision", "rework", "--operator", "op-9", "--note", "SP01 fiducials"], env)
+    ok = cli("lot", "answer", "H1", "--decision", "rework", "--operator", "op-9", "--note", "SP01 fiducials", env=env)
     assert ok.returncode == 0 and "sent 'rework'" in ok.stdout, ok.stdout + ok.stderr
-    assert lot.wait(180) == 0, lot.stdout.read()
+    assert lot.wait(200) == 0, lot.stdout.read()
     hold = ledger.holds("H1")[0]
     assert (hold.reason_type, hold.decision, hold.decided_by, hold.note) == ("ALARM", "rework", "op-9", "SP01 fiducials")
     c04 = [(r.rework, r.tool_id, r.status) for r in ledger.step_runs("H1") if r.step_id == "C04"]
@@ -116,14 +103,14 @@ def test_a_paused_hold_is_answered_from_the_cli(misaligned_printer):
 
 def test_a_hold_nobody_waits_on_is_answered_into_the_ledger_then_resumed(misaligned_printer):
     line_file, db, env = misaligned_printer
-    first = run(["lot", "start", "--route", f"{ROUTES}product-c-paste-core-bump.yaml", "--lot", "H2",
-                 "--wafers", "1", "--line", line_file], env, 180)
+    first = cli("lot", "start", "--route", f"{ROUTES}product-c-paste-core-bump.yaml", "--lot", "H2",
+                 "--wafers", "1", "--line", line_file, env=env, timeout=180)
     assert first.returncode == 2 and "H2 ON_HOLD" in first.stdout, first.stdout + first.stderr
-    answer = run(["lot", "answer", "H2", "-d", "rework", "-o", "op-3"], env)
+    answer = cli("lot", "answer", "H2", "-d", "rework", "-o", "op-3", env=env)
     assert answer.returncode == 0 and "recorded 'rework'" in answer.stdout, answer.stdout + answer.stderr
-    again = run(["lot", "answer", "H2", "-d", "continue", "-o", "op-3"], env)
+    again = cli("lot", "answer", "H2", "-d", "continue", "-o", "op-3", env=env)
     assert again.returncode == 1 and "no open hold" in again.stderr
-    resumed = run(["resume", "--line", line_file], env, 180)
+    resumed = cli("resume", "--line", line_file, env=env, timeout=180)
     assert resumed.returncode == 0 and "H2 COMPLETE" in resumed.stdout, resumed.stdout + resumed.stderr
     ledger = Ledger(db)
     c04 = [(r.rework, r.tool_id, r.status) for r in ledger.step_runs("H2") if r.step_id == "C04"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from drivers.registry import DRIVERS, driver_class
 from line.cli.sim import sim_line
 from line.config import load_line, rebind_ports
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_every_tool_of_the_sim_line_starts_and_identifies():

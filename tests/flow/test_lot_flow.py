@@ -5,7 +5,7 @@ import pytest
 
 from line.flows import lot_step_flow
 from line.ledger import Ledger
-from tests.conftest import SEED
+from tests.support import SEED
 
 pytestmark = pytest.mark.prefect
 
@@ -61,6 +61,12 @@ def test_rerunning_a_finished_lot_reattaches_instead_of_processing_again(prefect
     assert again["status"] == "COMPLETE"
     assert {w: len(sim.world.wafer(w).history) for w in history} == history   # no wafer processed twice
     assert sim.tools["PVD01"].jobs["LOT-F3.S1.r0"].start_count == 1
+    ledger = Ledger(db)                  # the tool knew the job: the second run reattached and collected it
+    assert [e.trigger for e in ledger.events("job", "LOT-F3.S1.r0") if e.trigger == "reattach"] == ["reattach"]
+    (run,) = ledger.step_runs("LOT-F3")
+    assert run.status == "COMPLETE" and [r.status for r in ledger.results(run.id)] == ["PROCESSED"] * 3
+    assert len(ledger.measurements(run.id)) == 3 * 4                           # collected once, not twice
+    ledger.dispose()
 
 
 def test_an_answer_before_the_orchestrator_pauses_is_refused_and_changes_nothing(prefect_server, tmp_path):
@@ -80,7 +86,7 @@ def test_an_answer_before_the_orchestrator_pauses_is_refused_and_changes_nothing
     with get_client(sync_client=True) as client:
         run = client.create_flow_run(orchestrator)                # alive (this process), not paused
     assert ledger.acquire_lease("lot:L1", orchestrator_id(str(run.id)), 60)
-    with pytest.raises(NotYetWaiting):
+    with pytest.raises(NotYetWaiting, match="has not paused for the decision"):
         answer_hold(ledger, "L1", HoldDecision(decision="continue", operator="op-1"))
     assert ledger.holds("L1")[0].decision == "" and ledger.lot("L1").status == "ON_HOLD"
     ledger.release_lease("lot:L1", orchestrator_id(str(run.id)))   # the orchestrator is gone: into the ledger

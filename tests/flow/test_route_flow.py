@@ -3,11 +3,11 @@ claims; a rerun runs nothing twice; lots racing for tools never share one."""
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 import pytest
 
 from line.cli.products import check_product
-from line.cli.sim import sim_line
 from line.config import load_line
 from line.dashboard import e10_window, tool_rows, wip_rows
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
@@ -15,7 +15,8 @@ from line.ledger import Ledger
 from line.lot_flow import lot_flow
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.route import load_route
-from tests.conftest import ROOT
+from sim_hw.line import SimLine
+from tests.support import ROOT
 
 pytestmark = pytest.mark.prefect
 LINE = str(ROOT / "deploy/lines/sim.yaml")
@@ -23,11 +24,22 @@ C = str(ROOT / "recipes/routes/product-c-paste-core-bump.yaml")
 
 
 @pytest.fixture
-def line():
-    cfg = load_line(LINE)
-    sim = sim_line(cfg, any_port=True, speed=4000).start_in_thread()
-    yield sim
-    sim.stop_thread()
+def line(sim_line_file):
+    """The whole simulated line; `run` hands each lot flow the line file that points at it."""
+    return SimulatedLine(*sim_line_file)
+
+
+class SimulatedLine(NamedTuple):
+    sim: SimLine
+    file: str
+
+    @property
+    def tools(self):  # noqa: ANN201
+        return self.sim.tools
+
+    @property
+    def world(self):  # noqa: ANN201
+        return self.sim.world
 
 
 def start_lot(sim, route, lot_id: str, wafers: int) -> None:
@@ -37,7 +49,7 @@ def start_lot(sim, route, lot_id: str, wafers: int) -> None:
 
 
 def run(sim, lot_id: str, db: str, wafers: int = 2) -> dict:
-    return lot_flow(lot_id, C, wafers, LINE, str(ROOT / "recipes"), db, sim.ports(), sim.endpoint_ports())
+    return lot_flow(lot_id, C, wafers, sim.file, str(ROOT / "recipes"), db)
 
 
 def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_path):
@@ -89,7 +101,9 @@ def test_a_step_the_ledger_lost_is_reattached_not_repeated(prefect_server, line,
     starts = sum(j.start_count for t in line.tools.values() for j in t.jobs.values())
     assert run(line, "C-T2", db, 1)["status"] == "COMPLETE"
     assert sum(j.start_count for t in line.tools.values() for j in t.jobs.values()) == starts
-    assert any(e.trigger == "reattach" for e in ledger.events("job"))
+    assert [e.trigger for e in ledger.events("job", "C-T2.C06.r0") if e.trigger == "reattach"] == ["reattach"]
+    (c06,) = [r for r in ledger.step_runs("C-T2") if r.step_id == "C06"]
+    assert c06.status == "COMPLETE" and [r.status for r in ledger.results(c06.id)] == ["PROCESSED"]
     ledger.dispose()
 
 

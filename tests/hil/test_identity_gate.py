@@ -9,7 +9,7 @@ from line.ledger import Ledger
 from line.recipes.identity import approve
 from line.recipes.tool_recipe import load_tool_recipe
 from line.steps import ToolStep
-from tests.conftest import SEED
+from tests.support import SEED
 from tests.hil.helpers import driver
 from tests.recipes import seed
 

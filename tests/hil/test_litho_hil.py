@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from drivers.errors import ToolAlarm
-from tests.hil.helpers import driver, recipe, simline, start, wafers
+from tests.hil.helpers import driver, recipe, start, wafers
+from tests.support import simulated
 
 MOLD = "recipes/litho/mold-az4620-pad.yaml"
 W = wafers(3)
@@ -12,7 +13,7 @@ W = wafers(3)
 
 @pytest.fixture
 def line():
-    with simline(("LITHO01", "litho")) as sim:
+    with simulated(("LITHO01", "litho")) as sim:
         yield sim
 
 
@@ -52,7 +53,7 @@ def test_low_lamp_leaves_openings_uncleared(line):
 def test_resist_low_alarms_before_coating(line):
     d = start(driver(line, "LITHO01"), recipe(MOLD), W)
     line.call(line.inject, "LITHO01", "resist_low")
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"RESIST_LOW") as info:
         d.wait()
     assert info.value.name == "RESIST_LOW" and d.state == "ALARM"
     d.abort()

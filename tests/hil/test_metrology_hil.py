@@ -7,7 +7,8 @@ import pytest
 
 from drivers.errors import ToolAlarm
 from sim_hw.world import Layer
-from tests.hil.helpers import driver, recipe, simline, start, wafers
+from tests.hil.helpers import driver, recipe, start, wafers
+from tests.support import simulated
 
 FILM = "recipes/metrology/film-cu-pad.yaml"
 W = wafers(3)
@@ -15,7 +16,7 @@ W = wafers(3)
 
 @pytest.fixture
 def line():
-    with simline(("MET01", "metrology")) as sim:
+    with simulated(("MET01", "metrology")) as sim:
         for w in W:
             sim.world.deposit(w, ("pad", "field"), Layer("Cu", 5000.0, "rdl", props={"nonuniformity_pct": 8.0}))
         yield sim
@@ -54,7 +55,7 @@ def test_calibration_drift_biases_every_reading(line):
 def test_pattern_recognition_failure_alarms_on_that_wafer(line):
     line.call(line.inject, "MET01", "pattern_recognition", slot=2)
     d = start(driver(line, "MET01"), recipe(FILM), W)
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"PATTERN_RECOGNITION_FAILED") as info:
         d.wait()
     assert info.value.name == "PATTERN_RECOGNITION_FAILED"
     d.abort()

@@ -9,11 +9,12 @@ import pytest
 from drivers.errors import CommandRejected
 from drivers.transport.nodelay import nodelay
 from drivers.transport.visa import VisaTransport
-from tests.hil.helpers import driver, simline
+from tests.hil.helpers import driver
+from tests.support import simulated
 
 
 def test_scpi_and_modbus_connections_have_nagle_off_on_both_ends():
-    with simline(("MET01", "metrology"), ("WET01", "wet_bench")) as sim:
+    with simulated(("MET01", "metrology"), ("WET01", "wet_bench")) as sim:
         scpi, plc = driver(sim, "MET01"), driver(sim, "WET01")
         scpi.connect()
         plc.connect()
@@ -34,7 +35,7 @@ def test_scpi_and_modbus_connections_have_nagle_off_on_both_ends():
 
 def test_a_refused_scpi_command_is_reported_from_its_own_session():
     """The command and its `SYST:ERR?` travel together: the refusal comes back, not a fresh queue."""
-    with simline(("MET01", "metrology")) as sim:
+    with simulated(("MET01", "metrology")) as sim:
         d = driver(sim, "MET01")
         d.connect()
         try:

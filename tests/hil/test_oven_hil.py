@@ -5,7 +5,8 @@ import pytest
 
 from drivers.errors import InterlockViolation, ToolAlarm
 from sim_hw.world import Layer
-from tests.hil.helpers import driver, recipe, simline, start, wait_for, wafers
+from tests.hil.helpers import driver, recipe, start, wafers
+from tests.support import simulated, wait_until
 
 REFLOW = "recipes/oven/reflow-sac305.yaml"
 W = wafers(3)
@@ -13,7 +14,7 @@ W = wafers(3)
 
 @pytest.fixture
 def line():
-    with simline(("RFL01", "oven")) as sim:
+    with simulated(("RFL01", "oven")) as sim:
         yield sim
 
 
@@ -31,7 +32,7 @@ def test_reflow_profile_peak_tal_and_reflow_count(line):
     for r in d.results():
         m = {x.name: x.value for x in r.measurements}
         assert r.status == "PROCESSED"
-        assert 230 <= m["peak"] <= 245 and 40 <= m["tal"] <= 90          # §1.5 windows
+        assert 235 <= m["peak"] <= 245 and 50 <= m["tal"] <= 70          # SAC305 peak and TAL windows
         assert m["o2_max_hot"] <= 500
     wafer = line.world.wafer(W[0])
     assert wafer.reflow_count == 1
@@ -42,7 +43,7 @@ def test_reflow_profile_peak_tal_and_reflow_count(line):
 
 
 def test_polyimide_cures_at_350():
-    with simline(("CURE01", "oven"), speed=8000) as sim:
+    with simulated(("CURE01", "oven"), speed=8000) as sim:
         sim.world.deposit("P.01", ("pad", "field"), Layer("PI", 8000, "passivation"))
         d = start(driver(sim, "CURE01"), recipe("recipes/oven/pi-cure-350.yaml"), ["P.01"])
         assert d.wait(timeout_s=60).job_state == "PROCESS_COMPLETE"
@@ -53,7 +54,7 @@ def test_polyimide_cures_at_350():
 def test_o2_high_during_purge_alarms_before_any_heat(line):
     line.call(line.inject, "RFL01", "o2_high", ppm=3000, persistent=True)
     d = start(driver(line, "RFL01"), recipe(REFLOW), W)
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"O2_HIGH") as info:
         d.wait()
     assert info.value.name == "O2_HIGH" and d.state == "ALARM"
     d.abort()
@@ -64,14 +65,17 @@ def test_o2_high_during_purge_alarms_before_any_heat(line):
 def test_n2_loss_while_molten_dewets_the_solder(line):
     for w in W:
         put_solder_and_resist(line, w)
+    # the N2 supply fails once the solder has melted (217 °C): on the simulated clock, not a race
+    line.call(line.inject, "RFL01", "o2_high", ppm=3000, above_c=222, persistent=True)
     d = start(driver(line, "RFL01"), recipe(REFLOW), W)
-    wait_for(lambda: (d.poll().readings.get("wafer_c") or 0) > 222)
-    line.call(line.inject, "RFL01", "o2_high", ppm=3000, persistent=True)
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"O2_HIGH") as info:
         d.wait()
     assert info.value.name == "O2_HIGH"
     d.abort()
-    assert {r.status for r in d.results()} == {"INCOMPLETE"}
+    results = d.results()
+    assert {r.status for r in results} == {"INCOMPLETE"}
+    m = {x.name: x.value for x in results[0].measurements}
+    assert m["o2_max_hot"] >= 3000 and m["peak"] >= 222                  # the O2 rose while the solder was molten
     assert line.world.wafer(W[0]).layers("pad", material="SnAg")[0].props.get("dewetted")
 
 
@@ -79,7 +83,7 @@ def test_n2_loss_while_molten_dewets_the_solder(line):
 def test_zone_deviation_alarms(line, fault, params):
     line.call(line.inject, "RFL01", fault, persistent=True, **params)
     d = start(driver(line, "RFL01"), recipe(REFLOW), W)
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"ZONE_DEVIATION") as info:
         d.wait()
     assert info.value.name == "ZONE_DEVIATION"
     d.abort()
@@ -89,10 +93,10 @@ def test_zone_deviation_alarms(line, fault, params):
 def test_host_interlock_refuses_heat_without_purge(line):
     line.call(line.inject, "RFL01", "interlock_defeat", persistent=True)
     d = driver(line, "RFL01")
-    with pytest.raises(InterlockViolation) as info:
+    with pytest.raises(InterlockViolation, match="O2") as info:
         start(d, recipe(REFLOW), W).wait()
     assert "O2" in info.value.detail
-    wait_for(lambda: d.backend.info("J1").job_state == "ABORTED")
+    wait_until(lambda: d.backend.info("J1").job_state == "ABORTED")
 
 
 def test_plc_reattach_and_refusals_over_modbus(line):
@@ -106,7 +110,7 @@ def test_plc_reattach_and_refusals_over_modbus(line):
     assert line.tools["RFL01"].jobs["J1"].start_count == 1
     # a read-only register refuses writes (Modbus exception 2, ILLEGAL ADDRESS)
     from drivers.errors import CommandRejected
-    with pytest.raises(CommandRejected):
+    with pytest.raises(CommandRejected, match="Modbus exception 2"):
         other.backend.transport.write(4, [0])
 
 
@@ -116,10 +120,10 @@ def test_setting_up_a_job_the_plc_is_running_is_a_conflict_then_a_reattach(line)
     from drivers.errors import JobConflict
 
     first = start(driver(line, "RFL01"), recipe(REFLOW), W, job="K1.B03.r0")
-    wait_for(lambda: first.poll().job_state == "PROCESSING")
+    wait_until(lambda: first.poll().job_state == "PROCESSING")
     second = driver(line, "RFL01")
     second.connect()
-    with pytest.raises(JobConflict) as conflict:
+    with pytest.raises(JobConflict, match="K1.B03.r0 already exists") as conflict:
         second.setup("K1.B03.r0", W, recipe(REFLOW))
     assert conflict.value.state == "PROCESSING"
     assert second.reattach("K1.B03.r0").job_id == "K1.B03.r0"

@@ -6,7 +6,8 @@ import pytest
 from drivers.errors import CommandRejected, InterlockViolation, ToolAlarm
 from sim_hw.line import SimToolSpec
 from sim_hw.world import Layer
-from tests.hil.helpers import driver, recipe, simline, start, wait_for, wafers
+from tests.hil.helpers import driver, recipe, start, wafers
+from tests.support import simulated, wait_until
 
 CU = "recipes/plater/cu-5um-2asd-pad.yaml"
 W = wafers(6)
@@ -21,7 +22,7 @@ def seeded(sim, wafer_id, cu_nm=300.0, mold=True):
 
 @pytest.fixture
 def line():
-    with simline(SimToolSpec("EP01", "plater", options={"cells": 4, "bath": "Cu-acid"})) as sim:
+    with simulated(SimToolSpec("EP01", "plater", options={"cells": 4, "bath": "Cu-acid"})) as sim:
         for w in W:
             seeded(sim, w)
         yield sim
@@ -48,20 +49,20 @@ def test_cells_plate_in_parallel_to_faraday_thickness_in_the_openings_only(line)
 
 def test_rectifiers_are_read_over_scpi_and_locked_during_a_job(line):
     d = start(driver(line, "EP01"), recipe(CU), W[:4])
-    wait_for(lambda: d.poll().phase == "PLATE")
-    wait_for(lambda: any(c["current_a"] > 1 for c in d.cell_readings().values()))
+    wait_until(lambda: d.poll().phase == "PLATE")
+    wait_until(lambda: any(c["current_a"] > 1 for c in d.cell_readings().values()))
     cells = d.cell_readings()
     busy = [c for c in cells.values() if c["output"]]
     assert busy and all(c["current_a"] == pytest.approx(1.414, rel=0.01) for c in busy)
     assert all(0.3 < c["voltage_v"] < 1.0 for c in busy)
-    with pytest.raises(CommandRejected) as info:
+    with pytest.raises(CommandRejected, match="-221") as info:
         d.rectifiers["cell1"].command("SOUR:CURR", 5.0)
     assert info.value.code == -221
     d.wait()
 
 
 def test_thin_seed_plates_centre_thin():
-    with simline(SimToolSpec("EP02", "plater", options={"cells": 2})) as sim:
+    with simulated(SimToolSpec("EP02", "plater", options={"cells": 2})) as sim:
         seeded(sim, "T.01", cu_nm=50.0)
         d = start(driver(sim, "EP02"), recipe(CU), ["T.01"])
         d.wait()
@@ -71,9 +72,9 @@ def test_thin_seed_plates_centre_thin():
 
 
 def test_no_seed_no_deposit_and_no_current():
-    with simline(SimToolSpec("EP03", "plater", options={"cells": 1})) as sim:
+    with simulated(SimToolSpec("EP03", "plater", options={"cells": 1})) as sim:
         d = start(driver(sim, "EP03"), recipe(CU), ["N.01"])       # bare incoming wafer
-        with pytest.raises(ToolAlarm) as info:
+        with pytest.raises(ToolAlarm, match=r"NO_CURRENT") as info:
             d.wait()
         assert info.value.name == "NO_CURRENT"
         assert not sim.world.wafer("N.01").layers("pad", material="Cu")
@@ -82,10 +83,10 @@ def test_no_seed_no_deposit_and_no_current():
 def test_anode_passivation_climbs_to_compliance(line):
     line.call(line.inject, "EP01", "anode_passivation", cell=2, persistent=True)
     d = start(driver(line, "EP01"), recipe(CU), W)
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"COMPLIANCE") as info:
         d.wait()
     assert info.value.name == "COMPLIANCE"
-    wait_for(lambda: d.poll().job_state == "PAUSED")             # running cells finish, no new wafers start
+    wait_until(lambda: d.poll().job_state == "PAUSED")             # running cells finish, no new wafers start
     alarmed_wafer = d.alarms()[0].wafer_id                       # the PLC's alarm names the slot
     d.abort()
     by_cell = {r.data.get("cell"): r for r in d.results() if r.status != "NOT_PROCESSED"}
@@ -97,7 +98,7 @@ def test_anode_passivation_climbs_to_compliance(line):
 def test_contact_failure_gives_no_current(line):
     line.call(line.inject, "EP01", "contact_failure", cell=1, persistent=True)
     d = start(driver(line, "EP01"), recipe(CU), W[:1])
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"NO_CURRENT") as info:
         d.wait()
     assert info.value.name == "NO_CURRENT" and d.alarms()[0].wafer_id == W[0]
 
@@ -105,18 +106,18 @@ def test_contact_failure_gives_no_current(line):
 def test_bath_temperature_drift_alarms(line):
     line.call(line.inject, "EP01", "bath_temp_drift", c_per_min=2.0, persistent=True)
     d = start(driver(line, "EP01"), recipe(CU), W)
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"TEMP_OUT_OF_BAND") as info:
         d.wait()
     assert info.value.name == "TEMP_OUT_OF_BAND"
 
 
 def test_low_level_interlock_switches_every_rectifier_off(line):
     d = start(driver(line, "EP01"), recipe(CU), W[:4])
-    wait_for(lambda: d.poll().phase == "PLATE")
+    wait_until(lambda: d.poll().phase == "PLATE")
     line.call(line.inject, "EP01", "low_level", pct=60, persistent=True)
     with pytest.raises((ToolAlarm, InterlockViolation)):
         d.wait()
-    wait_for(lambda: not any(c["output"] for c in d.cell_readings().values()))
+    wait_until(lambda: not any(c["output"] for c in d.cell_readings().values()))
     assert any(a.name == "LOW_LEVEL" for a in d.alarms())
     d.abort()
     assert any(r.status == "INCOMPLETE" for r in d.results())
@@ -125,7 +126,7 @@ def test_low_level_interlock_switches_every_rectifier_off(line):
 def test_recipe_for_another_bath_is_refused(line):
     d = driver(line, "EP01")
     d.connect()
-    with pytest.raises(CommandRejected) as info:
+    with pytest.raises(CommandRejected, match="Cu-acid") as info:
         d.setup("J1", W[:1], recipe("recipes/plater/ni-3um-2asd-pad.yaml"))
     assert "Cu-acid" in info.value.text and d.state == "IDLE"
 

@@ -65,7 +65,7 @@ def test_hard_arc_alarms_leaves_the_layer_incomplete_and_loses_no_result(sim):
     d.connect()
     d.setup("J1", WAFERS, seed())
     d.start()
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"2001") as info:
         d.wait()
     assert info.value.alid == 2001 and info.value.tool_id == "PVD01" and info.value.job_id == "J1"
     assert d.state == "ALARM"
@@ -84,7 +84,7 @@ def test_vacuum_leak_times_out_the_pumpdown_with_an_alarm(sim):
     d.connect()
     d.setup("J1", WAFERS, seed())
     d.start()
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"PUMPDOWN_TIMEOUT") as info:
         d.wait()
     assert info.value.name == "PUMPDOWN_TIMEOUT"
     assert d.pressure_torr() > 5e-6
@@ -100,7 +100,7 @@ def test_host_interlock_refuses_plasma_when_the_tool_interlock_is_defeated(sim):
     d.connect()
     d.setup("J1", WAFERS, seed())
     d.start()
-    with pytest.raises(InterlockViolation) as info:
+    with pytest.raises(InterlockViolation, match="base pressure") as info:
         d.wait()
     assert "base pressure" in info.value.detail and info.value.tool_id == "PVD01"
     assert not d.state.endswith(("PRECLEAN", "DEPOSIT"))
@@ -144,7 +144,7 @@ def test_a_known_job_id_is_never_started_twice(sim):
     run_job(d)
     d2 = driver(sim)
     d2.connect()
-    with pytest.raises(JobConflict) as info:
+    with pytest.raises(JobConflict, match="job J1 already exists") as info:
         d2.setup("J1", WAFERS, seed())
     assert info.value.state == "PROCESS_COMPLETE"
     d2.backend.start("J1")    # START of a finished job is a no-op on the tool
@@ -174,7 +174,7 @@ def test_driver_refuses_out_of_limit_recipes_before_sending(sim):
     d.connect()
     body = seed()
     body["layers"][1]["power_kw"] = 30
-    with pytest.raises(OutOfRange) as info:
+    with pytest.raises(OutOfRange, match=r"layers\.1\.power_kw") as info:
         d.setup("J1", WAFERS, body)
     assert "layers.1.power_kw" in info.value.field and "PVD01" in str(info.value)
     assert d.state == "IDLE"
@@ -185,7 +185,7 @@ def test_tool_refuses_a_body_beyond_its_own_limits(sim):
     sim.tools["PVD01"].tool_limits = {**LIMITS, "power_kw": Limit(1, 10, "kW")}
     d = driver(sim)
     d.connect()
-    with pytest.raises(CommandRejected) as info:
+    with pytest.raises(CommandRejected, match=r"103") as info:
         d.setup("J1", WAFERS, seed())
     assert info.value.code == 103 and "power_kw" in info.value.text
     assert "J1" not in sim.tools["PVD01"].jobs
@@ -209,7 +209,7 @@ def test_raw_scpi_errors_status_byte_and_idn(sim):
 def test_connection_refused_is_a_typed_error():
     d = SputterDriver("PVD09", "TCPIP0::127.0.0.1::1::SOCKET", timeout_s=0.5)
     d.backend.transport.reconnect_attempts = 0
-    with pytest.raises(CommunicationLost) as info:
+    with pytest.raises(CommunicationLost, match=r"\*CLS to TCPIP0::127\.0\.0\.1::1::SOCKET failed .*Connection refused") as info:
         d.connect()
     assert info.value.tool_id == "PVD09"
 

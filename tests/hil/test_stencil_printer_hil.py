@@ -6,7 +6,8 @@ import pytest
 from drivers.errors import ToolAlarm
 from sim_hw.stencil_printer import physics
 from sim_hw.world import Layer
-from tests.hil.helpers import driver, recipe, simline, start, wafers
+from tests.hil.helpers import driver, recipe, start, wafers
+from tests.support import simulated
 
 BUMP = "recipes/stencil_printer/sac305-bump-print.yaml"
 W = wafers(6)
@@ -14,7 +15,7 @@ W = wafers(6)
 
 @pytest.fixture
 def line():
-    with simline(("SP01", "stencil_printer")) as sim:
+    with simulated(("SP01", "stencil_printer")) as sim:
         yield sim
 
 
@@ -35,7 +36,7 @@ def test_print_on_pads_transfers_by_area_ratio_and_wipes(line):
 
 def test_small_area_ratio_and_three_ball_rule_cut_the_volume(line):
     d = start(driver(line, "SP01"), recipe(BUMP, aperture_um=70, wipe_every=10), W[:2])
-    with pytest.raises(ToolAlarm) as info:        # AR 0.29 and 70 µm < 3 × 25 µm: SPI alarm
+    with pytest.raises(ToolAlarm, match=r"PRINT_VOLUME_LOW") as info:        # AR 0.29 and 70 µm < 3 × 25 µm: SPI alarm
         d.wait()
     assert info.value.name == "PRINT_VOLUME_LOW"
 
@@ -51,7 +52,7 @@ def test_fill_holes_fills_the_resist_through_hole(line):
 def test_clogged_apertures_give_low_volume_and_an_spi_alarm(line):
     line.call(line.inject, "SP01", "clogged_apertures", factor=0.4, persistent=True)
     d = start(driver(line, "SP01"), recipe(BUMP), W)
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"PRINT_VOLUME_LOW") as info:
         d.wait()
     assert info.value.name == "PRINT_VOLUME_LOW"
     d.abort()
@@ -62,7 +63,7 @@ def test_clogged_apertures_give_low_volume_and_an_spi_alarm(line):
 def test_misalignment_alarms_before_printing(line):
     line.call(line.inject, "SP01", "misalignment", um=45, persistent=True)
     d = start(driver(line, "SP01"), recipe(BUMP), W[:2])
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"MISALIGNMENT") as info:
         d.wait()
     assert info.value.name == "MISALIGNMENT"
     d.abort()
@@ -73,7 +74,7 @@ def test_misalignment_alarms_before_printing(line):
 def test_expired_paste_alarms(line):
     line.call(line.inject, "SP01", "paste_expired", persistent=True)
     d = start(driver(line, "SP01"), recipe(BUMP), W[:2])
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"PASTE_EXPIRED") as info:
         d.wait()
     assert info.value.name == "PASTE_EXPIRED" and d.state == "ALARM"
     assert d.poll().readings["paste_age_min"] > 8 * 60

@@ -5,7 +5,7 @@ from line.config import load_line
 from line.ledger import Ledger
 from line.recipes.tool_recipe import load_tool_recipe
 from line.steps import ToolStep, job_id_for
-from tests.conftest import SEED
+from tests.support import SEED
 
 
 def test_a_begun_step_the_tool_lost_is_held_as_interrupted(sim, line_file, tmp_path):

@@ -5,7 +5,8 @@ import pytest
 
 from drivers.errors import ToolAlarm
 from sim_hw.world import Layer
-from tests.hil.helpers import driver, recipe, simline, start, wafers
+from tests.hil.helpers import driver, recipe, start, wafers
+from tests.support import simulated, wait_until
 
 CU_ETCH = "recipes/wet_bench/seed-etch-cu.yaml"
 W = wafers(4)
@@ -13,7 +14,7 @@ W = wafers(4)
 
 @pytest.fixture
 def line():
-    with simline(("WET01", "wet_bench")) as sim:
+    with simulated(("WET01", "wet_bench")) as sim:
         yield sim
 
 
@@ -61,7 +62,7 @@ def test_temperature_excursion_alarms_and_leaves_the_batch_incomplete(line):
         bumped(line, w)
     line.call(line.inject, "WET01", "temp_excursion", c=15, c_per_s=0.5)
     d = start(driver(line, "WET01"), recipe("recipes/wet_bench/resist-strip-nmp.yaml"), W)
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"TEMP_EXCURSION") as info:
         d.wait()
     assert info.value.name == "TEMP_EXCURSION" and d.state == "ALARM"
     d.abort()
@@ -83,7 +84,7 @@ def test_release_front_and_stiction(line, dry, fault, stuck):
     if fault:
         line.call(line.inject, "WET01", "stiction", persistent=True)
     body = recipe("recipes/wet_bench/release-boe-cpd.yaml", dry=dry)
-    with simline(("WETX", "wet_bench"), speed=20000) as fast:
+    with simulated(("WETX", "wet_bench"), speed=20000) as fast:
         fast.world.deposit(W[0], ("pad",), Layer("SiO2", 2000, "sacrificial", props={"release_distance_um": 20.0}))
         fast.world.deposit(W[0], ("pad",), Layer("PI", 8000, "insulator", props={"cured": True}))
         if fault:
@@ -99,7 +100,7 @@ def test_release_front_and_stiction(line, dry, fault, stuck):
 def test_cold_bath_is_refused_by_the_tool_before_loading(line):
     line.call(line.inject, "WET01", "heater_failure", persistent=True)
     d = start(driver(line, "WET01"), recipe(CU_ETCH, temperature_c=40), W[:2])
-    with pytest.raises(ToolAlarm) as info:
+    with pytest.raises(ToolAlarm, match=r"TEMP_EXCURSION") as info:
         d.wait()
     assert info.value.name == "TEMP_EXCURSION"
     d.abort()
@@ -112,7 +113,13 @@ def test_host_interlock_refuses_an_off_temperature_bath_the_tool_let_through(lin
     line.call(line.inject, "WET01", "heater_failure", persistent=True)
     line.call(line.inject, "WET01", "interlock_defeat", persistent=True)
     d = driver(line, "WET01")
-    with pytest.raises(InterlockViolation) as info:
+    with pytest.raises(InterlockViolation, match="bath") as info:
         start(d, recipe(CU_ETCH, temperature_c=40), W[:1]).wait()
     assert "22" in info.value.detail
+    # the host stopped the job: it ends ABORTED on the tool, and the wafer kept its seed and bump
+    wait_until(lambda: d.backend.info("J1").job_state == "ABORTED", 30, "the tool to abort the job")
+    assert {r.status for r in d.results()} <= {"NOT_PROCESSED", "ABORTED"}
+    wafer = line.world.wafer(W[0])
+    assert [(l.material, l.thickness_nm) for l in wafer.layers("field")][-2:] == [("Ti", 100), ("Cu", 300)]
+    assert wafer.layers("pad", material="Cu")[0].thickness_nm == 300
     assert d.backend.info("J1").job_state in ("ABORTED", "PROCESSING")

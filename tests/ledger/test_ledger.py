@@ -85,9 +85,13 @@ def test_concurrent_first_use_migrates_once(db_url):
     import sys
     import threading
 
-    from line.ledger.database import make_engine, upgrade
+    from line.ledger.database import head_revision, make_engine, upgrade
     engine = make_engine(db_url)
-    upgrade(engine, "0001")              # an older ledger that needs upgrading
+    upgrade(engine, "0001")              # an older ledger that needs upgrading, with a lot in it
+    with engine.begin() as conn:
+        conn.execute(sa.text("insert into lots (id, product, route, status, hold_reason, priority, created_at, "
+                             "updated_at) values ('OLD1', 'A', 'r@v1', 'COMPLETE', '', 0, :t, :t)"),
+                     {"t": "2026-01-01 00:00:00"})
     engine.dispose()
     code = f"from line.ledger import Ledger; Ledger({db_url!r}).dispose()"
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(3)]
@@ -105,3 +109,8 @@ def test_concurrent_first_use_migrates_once(db_url):
         t.join()
     assert errors == []
     assert all(p.wait(60) == 0 for p in procs), [p.stderr.read() for p in procs]
+    engine = make_engine(db_url)
+    with engine.connect() as conn:          # one schema at head, migrated once: nothing recreated or lost
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalars().all() == [head_revision()]
+        assert conn.execute(sa.text("select id, status from lots")).all() == [("OLD1", "COMPLETE")]
+    engine.dispose()

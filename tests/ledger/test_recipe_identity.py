@@ -26,7 +26,7 @@ def test_approval_records_who_and_when_and_gates_production(db_url):
     row = approve(ledger, "ToolRecipe", "seed", 1, "a" * 64, "s.yaml", by="alice")
     assert (row.status, row.approved_by) == ("approved", "alice") and row.approved_at is not None
     assert ensure_runnable(ledger, "ToolRecipe", "seed", 1, "a" * 64, "s.yaml", production=True).status == "approved"
-    with pytest.raises(VersionChanged):
+    with pytest.raises(VersionChanged, match="seed@v1 in s.yaml hashes to cccccccccccc, but the ledger recorded aaaaaaaaaaaa"):
         approve(ledger, "ToolRecipe", "seed", 1, "c" * 64, "s.yaml", by="mallory")
     assert lookup(ledger, "ToolRecipe", "seed", 1).approved_by == "alice"
     assert [e.dest for e in ledger.events("recipe", "seed@v1")] == ["draft", "approved"]

@@ -57,9 +57,16 @@ def test_power_above_one_tools_limit_names_that_tool():
 ])
 def test_each_rule_class_is_reported_precisely(old, new, rule, path):
     assert old in GOOD
-    ps = problems(GOOD.replace(old, new))
+    text = GOOD.replace(old, new)
+    ps = problems(text)
     assert (ps[0].rule, ps[0].path) == (rule, path)
-    assert ps[0].line >= 1 and ps[0].column >= 1
+    # at the offending value; a missing field at the mapping that lacks it
+    anchor = new.strip() or "parameters:"
+    lines = text.splitlines()
+    line_no = next(i for i, l in enumerate(lines, 1) if anchor in l)
+    key = path.rsplit(".", 1)[-1].split("[")[0] if new.strip() else "parameters"
+    assert ps[0].line == line_no, (ps[0], anchor)
+    assert lines[line_no - 1][ps[0].column - 1:].startswith((key, anchor.split(": ")[-1])), (ps[0], lines[line_no - 1])
 
 
 def test_yaml_syntax_error_has_a_position():
@@ -77,8 +84,18 @@ def test_a_document_that_is_not_a_mapping():
     assert p.rule == "document-type"
 
 
-def test_identity_hash_changes_with_the_body_not_with_comments():
+def test_identity_hash_is_the_sha256_of_the_canonical_body():
+    import hashlib
+    import json
+
     a = load_tool_recipe("r.yaml", LINE.tools, text=GOOD)
-    b = load_tool_recipe("r.yaml", LINE.tools, text="# a comment\n" + GOOD.replace("description: Ti", "description: Ti!"))
+    canonical = json.dumps(a.body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert a.sha256 == hashlib.sha256(canonical.encode()).hexdigest()
+    # comments, metadata text and YAML layout (block vs flow style, key order) are not the body
+    b = load_tool_recipe("r.yaml", LINE.tools, text="# a comment\n" + GOOD.replace("description: Ti", "description: Ti!")
+                         .replace("degas: {temperature_c: 250, time_s: 60}", "degas:\n      time_s: 60\n      temperature_c: 250"))
+    assert a.sha256 == b.sha256
+    # every change of a value is a new identity
     c = load_tool_recipe("r.yaml", LINE.tools, text=GOOD.replace("time_s: 20", "time_s: 21"))
-    assert a.sha256 == b.sha256 != c.sha256
+    d = load_tool_recipe("r.yaml", LINE.tools, text=GOOD.replace("material: Ti", "material: TiW", 1))
+    assert len({a.sha256, c.sha256, d.sha256}) == 3

@@ -44,7 +44,7 @@ def test_product_a_lints_clean():
 
 
 def test_resist_heated_by_a_reflow():
-    text = after("A13b", "    - {id: X1, operation: early-reflow, tool_kind: oven, recipe: rfl-sac305-n2@v1}\n")
+    text = after("A13b", "    - {id: X1, operation: early-reflow, tool_kind: oven, recipe: rfl-sac305-n2@v2}\n")
     p = one(errors(text), "resist-temperature")
     assert "step X1" in p.message and "THICK-NEG" in p.message and "130" in p.message
     assert p.line == step_line(text, "X1") and p.path == "spec.steps[16].recipe"
@@ -93,7 +93,7 @@ def test_faraday_consistency_of_plating_parameters():
 
 
 def test_at_most_three_reflows():
-    extra = "".join(f"    - {{id: R{i}, operation: rework-reflow, tool_kind: oven, recipe: rfl-sac305-n2@v1}}\n"
+    extra = "".join(f"    - {{id: R{i}, operation: rework-reflow, tool_kind: oven, recipe: rfl-sac305-n2@v2}}\n"
                     for i in range(3))
     p = one(errors(after("A15", extra)), "reflow-count")
     assert "step R2" in p.message and "reflow pass 4" in p.message

@@ -19,12 +19,12 @@ def test_quotes_inside_strings_are_doubled():
 
 
 def test_json_must_be_last():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a Json field must be last"):
         Command("X", "x", params=(Arg("a", Json), Arg("b")))
 
 
 def test_wrong_field_count_is_an_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expected 2 fields, got 1"):
         decode_values((Arg("a", int), Arg("b", int)), "1")
 
 

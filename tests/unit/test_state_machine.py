@@ -32,7 +32,7 @@ def test_guard_refuses_the_plasma_phase():
 def test_no_auto_transitions_and_invalid_triggers_raise():
     m, _ = make()
     assert not hasattr(m, "to_EXECUTING_DEPOSIT")
-    with pytest.raises(MachineError):
+    with pytest.raises(MachineError, match="Can't trigger event 'start' from state.*OFFLINE"):
         m.start()  # OFFLINE cannot start
 
 
