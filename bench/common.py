@@ -213,7 +213,7 @@ def pick_tool(cfg: Any, rs: Any) -> Any:
     """The tool the dispatcher would pick on an idle line: the first capable one."""
     from line.dispatch import candidates
 
-    tools = candidates(cfg, rs.step.tool_kind, rs.body)
+    tools = candidates(cfg, rs.step.tool_kind, rs.recipe.name, rs.body)
     if not tools:
         raise LookupError(f"no {rs.step.tool_kind} accepts {rs.recipe.ref}")
     return tools[0]

@@ -102,8 +102,8 @@ def command_kinds(queries: dict[str, tuple[Any, str, Callable[[], Any]]],
     staged = [0x4A31] + [0] * 15
     return {
         "SCPI command (write + SYST:ERR?)": (lambda: scpi.backend.scpi.command("*CLS"),
-                                             wire.scpi_command(raw_scpi, "*CLS"), "≤ 2×"),
-        "SCPI query (*IDN?)": (lambda: scpi.backend.scpi.query("*IDN?"), wire.scpi_query(raw_scpi, "*IDN?"), ""),
+                                             wire.scpi(raw_scpi, "*CLS", "SYST:ERR?"), "≤ 2×"),
+        "SCPI query (*IDN?)": (lambda: scpi.backend.scpi.query("*IDN?"), wire.scpi(raw_scpi, "*IDN?"), ""),
         f"Modbus read ({n0} registers)": (lambda: mb.read(s0, n0), wire.modbus_read(raw_mb, s0, n0, mb.unit), ""),
         "Modbus write (16 registers)": (lambda: mb.write(job_id_reg, staged),
                                         wire.modbus_write(raw_mb, job_id_reg, staged, mb.unit), ""),

@@ -14,20 +14,11 @@ def connect(host: str, port: int) -> socket.socket:
     return sock
 
 
-def scpi_command(sock: socket.socket, header: str) -> Callable[[], bytes]:
-    """A SCPI command and `SYST:ERR?` in one segment, and the error query's one-line reply."""
+def scpi(sock: socket.socket, *lines: str) -> Callable[[], bytes]:
+    """Lines sent in one segment and the one-line reply to the last: a query (`*IDN?`), or a
+    command followed by `SYST:ERR?` as the driver sends it."""
     reader = sock.makefile("rb")
-    data = header.encode() + b"\nSYST:ERR?\n"
-
-    def call() -> bytes:
-        sock.sendall(data)
-        return reader.readline()
-    return call
-
-
-def scpi_query(sock: socket.socket, line: str) -> Callable[[], bytes]:
-    reader = sock.makefile("rb")
-    data = line.encode() + b"\n"
+    data = "".join(f"{line}\n" for line in lines).encode()
 
     def call() -> bytes:
         sock.sendall(data)

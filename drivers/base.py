@@ -7,6 +7,7 @@ interlock checks live here; what to do about an alarm (hold the lot, retry) belo
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Callable, ClassVar
 
 from pydantic import BaseModel, ValidationError
@@ -226,7 +227,15 @@ class ToolDriver:
             time.sleep(next_poll - now)
 
     def results(self) -> list[WaferResult]:
-        return [self.wafer_result(row) for row in self.backend.results(self.job_id)]
+        """Per-wafer results. A wafer the tool never processed has no measurements, whatever
+        defaults its result row carries (a PLC's zeroed registers, a counter's initial 0)."""
+        out = []
+        for row in self.backend.results(self.job_id):
+            result = self.wafer_result(row)
+            if result.status == "NOT_PROCESSED" and result.measurements:
+                result = replace(result, measurements=())
+            out.append(result)
+        return out
 
     def alarms(self) -> list[Alarm]:
         return self.backend.alarms()

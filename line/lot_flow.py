@@ -23,12 +23,10 @@ from line.holds import apply_decision
 from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
 from line.ledger import Ledger
 from line.ledger.store import shared_ledger
-from line.recipes.catalog import RecipeCatalog
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
-from line.recipes.linter import lint
-from line.recipes.route import Route, load_route
+from line.recipes.qualification import load_runnable_route
+from line.recipes.route import Route
 from line.steps import StepOutcome, ToolStep, job_id_for
-from line.yamlio import DocumentError
 
 if TYPE_CHECKING:
     from line.holds import HoldDecision
@@ -71,11 +69,7 @@ def _load_for_run(route_path: str, line_path: str, recipes_root: str, ports: dic
     line = load_line(line_path)
     if ports:
         line = rebind_ports(line, ports, endpoint_ports)
-    route = load_route(route_path, RecipeCatalog(recipes_root, line.tools))
-    errors = [p for p in lint(route) if p.severity == "error"]
-    if errors:
-        raise DocumentError(errors)
-    return route, line
+    return load_runnable_route(route_path, recipes_root, line), line
 
 
 @task(name="route-step", retries=0, cache_policy=NO_CACHE, task_run_name="{step_id}")

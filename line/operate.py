@@ -19,8 +19,7 @@ from line.arrival import bring_onto_line
 from line.config import load_line
 from line.ledger import Ledger
 from line.lot_flow import lot_flow
-from line.recipes.catalog import RecipeCatalog
-from line.recipes.route import load_route
+from line.recipes.qualification import load_runnable_route
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTES_DIR = ROOT / "recipes" / "routes"
@@ -52,7 +51,7 @@ def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int 
     name = getattr(route, "value", route)
     route_file = ROUTES_DIR / f"{name}.yaml"
     cfg = load_line(line_path())
-    r = load_route(route_file, RecipeCatalog(ROOT / "recipes", cfg.tools))
+    r = load_runnable_route(route_file, ROOT / "recipes", cfg)     # lints and checks tools before any wafer moves
     lot_id = lot_id or default_lot_id(r.spec.product, str(this_run.id), this_run.scheduled_start_time)
     ledger = Ledger()
     try:

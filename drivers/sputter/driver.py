@@ -51,6 +51,7 @@ class SputterDriver(ToolDriver):
               for layer in row.get("layers", [])]
         if "preclean_removed_nm" in row:
             ms.append(Measurement("preclean.removed", row["preclean_removed_nm"], "nm"))
-        ms.append(Measurement("arcs.micro", row.get("micro_arcs", 0), "count"))
+        if "micro_arcs" in row:
+            ms.append(Measurement("arcs.micro", row["micro_arcs"], "count"))
         return WaferResult(row["wafer_id"], row["slot"], row["status"], tuple(ms), row)
 DRIVER = SputterDriver

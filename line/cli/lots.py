@@ -13,6 +13,7 @@ from line.cli.common import LineOption, console, err, existing, or_exit, warm_up
 from line.config import load_line
 from line.ledger import Ledger
 from line.recipes.catalog import RecipeCatalog
+from line.recipes.qualification import load_runnable_route
 from line.recipes.route import Route, load_route
 
 
@@ -26,7 +27,7 @@ def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
     from line.lot_flow import lot_flow
 
     cfg = or_exit(lambda: load_line(existing(line)))
-    r = or_exit(lambda: load_route(existing(route), RecipeCatalog(recipes, cfg.tools)))
+    r = or_exit(lambda: load_runnable_route(existing(route), recipes, cfg))   # before any wafer moves
     ledger = Ledger()
     new = ledger.lot(lot) is None
     ledger.dispose()

@@ -1,11 +1,25 @@
-"""Which steps of a route the line can run: a step needs a tool of its kind that holds what its
-recipe needs (capabilities, e.g. a plating bath) and is qualified for the recipe (the line config's
-`qualified` list) — said before any wafer moves, not found out as a NO_TOOL hold half-way."""
+"""Whether a route can run on a line, said before any wafer moves: it passes the linter, and each
+step has a tool of its kind that holds what its recipe needs (capabilities, e.g. a plating bath)
+and is qualified for the recipe (the line config's `qualified` list) — not found out as a NO_TOOL
+hold half-way."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from line.config import LineConfig
-from line.recipes.route import Route
-from line.yamlio import Problem, format_path
+from line.recipes.catalog import RecipeCatalog
+from line.recipes.linter import lint
+from line.recipes.route import Route, load_route
+from line.yamlio import DocumentError, Problem, format_path
+
+
+def load_runnable_route(path: str | Path, recipes_root: str | Path, line: LineConfig) -> Route:
+    """The route, or a DocumentError with every lint error and every step no tool may run."""
+    route = load_route(path, RecipeCatalog(recipes_root, line.tools))
+    errors = [p for p in lint(route) if p.severity == "error"] + unrunnable_steps(route, line)
+    if errors:
+        raise DocumentError(errors)
+    return route
 
 
 def unrunnable_steps(route: Route, line: LineConfig) -> list[Problem]:

@@ -53,8 +53,8 @@ def test_hard_arc_holds_the_lot_records_the_alarm_and_is_not_retried(prefect_ser
     ledger.dispose()
 
 
-def test_rerunning_a_finished_lot_reattaches_instead_of_processing_again(prefect_server, sim, line_file, tmp_path):
-    db = f"sqlite:///{tmp_path / 'l.db'}"
+def test_rerunning_a_finished_lot_reattaches_instead_of_processing_again(prefect_server, sim, line_file, tmp_path, sqlite_url):
+    db = sqlite_url
     lot_step_flow("LOT-F3", 3, "PVD01", str(SEED), str(line_file), db_url=db)
     history = {w: len(sim.world.wafer(w).history) for w in ("LOT-F3.01", "LOT-F3.02", "LOT-F3.03")}
     again = lot_step_flow("LOT-F3", 3, "PVD01", str(SEED), str(line_file), db_url=db)
@@ -69,7 +69,7 @@ def test_rerunning_a_finished_lot_reattaches_instead_of_processing_again(prefect
     ledger.dispose()
 
 
-def test_an_answer_before_the_orchestrator_pauses_is_refused_and_changes_nothing(prefect_server, tmp_path):
+def test_an_answer_before_the_orchestrator_pauses_is_refused_and_changes_nothing(prefect_server, tmp_path, sqlite_url):
     """A live orchestrator holds the lot but its run is not paused yet: the answer would be lost to it."""
     from prefect import flow, get_client
 
@@ -80,7 +80,7 @@ def test_an_answer_before_the_orchestrator_pauses_is_refused_and_changes_nothing
     def orchestrator() -> None:
         return None
 
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    ledger = Ledger(sqlite_url)
     ledger.ensure_lot("L1", 1)
     ledger.open_hold("L1", None, "ALARM", "SP01 alarm 7001 MISALIGNMENT")
     with get_client(sync_client=True) as client:

@@ -52,8 +52,8 @@ def run(sim, lot_id: str, db: str, wafers: int = 2) -> dict:
     return lot_flow(lot_id, C, wafers, sim.file, str(ROOT / "recipes"), db)
 
 
-def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_path):
-    db = f"sqlite:///{tmp_path / 'l.db'}"
+def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_path, sqlite_url):
+    db = sqlite_url
     route = load_route(C, RecipeCatalog(ROOT / "recipes"))
     start_lot(line, route, "C-T1", 2)
     out = run(line, "C-T1", db)
@@ -87,9 +87,9 @@ def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_pat
     ledger.dispose()
 
 
-def test_a_step_the_ledger_lost_is_reattached_not_repeated(prefect_server, line, tmp_path):
+def test_a_step_the_ledger_lost_is_reattached_not_repeated(prefect_server, line, tmp_path, sqlite_url):
     """The orchestrator died after the tool finished but before the step was recorded COMPLETE."""
-    db = f"sqlite:///{tmp_path / 'l.db'}"
+    db = sqlite_url
     route = load_route(C, RecipeCatalog(ROOT / "recipes"))
     start_lot(line, route, "C-T2", 1)
     assert run(line, "C-T2", db, 1)["status"] == "COMPLETE"
@@ -107,8 +107,8 @@ def test_a_step_the_ledger_lost_is_reattached_not_repeated(prefect_server, line,
     ledger.dispose()
 
 
-def test_racing_lots_never_double_book_a_tool(prefect_server, line, tmp_path):
-    db = f"sqlite:///{tmp_path / 'l.db'}"
+def test_racing_lots_never_double_book_a_tool(prefect_server, line, tmp_path, sqlite_url):
+    db = sqlite_url
     route = load_route(C, RecipeCatalog(ROOT / "recipes"))
     lots = [f"C-R{i}" for i in range(3)]
     for lot in lots:

@@ -22,9 +22,9 @@ def test_a_body_that_does_not_hash_to_its_identity_is_refused_at_setup(sim):
     assert d.state == "IDLE" and not sim.tools["PVD01"].jobs
 
 
-def test_production_mode_runs_only_approved_versions(sim, line_file, tmp_path, monkeypatch):
+def test_production_mode_runs_only_approved_versions(sim, line_file, tmp_path, monkeypatch, sqlite_url):
     monkeypatch.setenv("BUMPLINE_MODE", "production")
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    ledger = Ledger(sqlite_url)
     tool = load_line(line_file).tool("PVD01")
     recipe = load_tool_recipe(SEED, [tool])
     wafers = ledger.ensure_lot("LOT-P1", 2)

@@ -8,8 +8,8 @@ from line.steps import ToolStep, job_id_for
 from tests.support import SEED
 
 
-def test_a_begun_step_the_tool_lost_is_held_as_interrupted(sim, line_file, tmp_path):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+def test_a_begun_step_the_tool_lost_is_held_as_interrupted(sim, line_file, tmp_path, sqlite_url):
+    ledger = Ledger(sqlite_url)
     tool = load_line(line_file).tool("PVD01")
     recipe = load_tool_recipe(SEED, [tool])
     wafers = ledger.ensure_lot("LOT-I", 2)

@@ -1,0 +1,456 @@
+"""README promises of the command line that no other test holds it to, each run as an operator
+runs it (a subprocess, its own ledger under BUMPLINE_HOME): the `db` operations on SQLite and
+PostgreSQL, the alarm webhook automation on a real Prefect server, the documented exit codes of
+`run` and `lot start`, `recipe diff` and `recipe schema`, `lot answer` with the ledger alone, and
+production mode refusing a draft recipe before anything reaches the tool."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from line.automations import ALARM_AUTOMATION
+from line.ledger import Ledger
+from line.ledger.database import head_revision
+from line.recipes.identity import lookup
+from line.recipes.schema import modeline
+from tests.support import ROOT, SEED, cli, cli_env, free_port, http_json, require_pg, scratch_database
+
+ROUTE_C = "recipes/routes/product-c-paste-core-bump.yaml"
+PLATER_A = "recipes/plater/cu-5um-2asd-pad.yaml"
+PLATER_B = "recipes/plater/cu-4um-bump-pad.yaml"
+
+
+def home_env(tmp_path: Path, **extra: str) -> tuple[Path, dict[str, str]]:
+    """A ledger of the test's own (BUMPLINE_HOME) and the CLI's environment with it."""
+    home = tmp_path / "home"
+    return home, cli_env(BUMPLINE_HOME=str(home), **extra)
+
+
+def ledger_at(home: Path) -> Ledger:
+    return Ledger(f"sqlite:///{home / 'ledger.db'}")
+
+
+def lot_ids(home: Path) -> list[str]:
+    """The lots the SQLite ledger under `home` knows; none when the CLI never created it."""
+    if not (home / "ledger.db").exists():
+        return []
+    ledger = ledger_at(home)
+    try:
+        return [lot.id for lot in ledger.lots()]
+    finally:
+        ledger.dispose()
+
+
+def said(out: subprocess.CompletedProcess) -> str:
+    return f"exit {out.returncode}\n--- stdout\n{out.stdout}\n--- stderr\n{out.stderr}"
+
+
+def tables(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every table of a SQLite database with its row count."""
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+
+
+# ---- 1. bumpline db current | upgrade | backup ------------------------------------------------
+def test_db_current_upgrade_and_backup_on_sqlite(tmp_path):
+    home, env = home_env(tmp_path)
+    head = head_revision()
+    before = cli("db", "current", env=env)
+    assert before.returncode == 0, said(before)
+    assert f"ledger sqlite:///{home / 'ledger.db'}: revision none; this code's head: {head}" in before.stdout
+
+    up = cli("db", "upgrade", env=env)
+    assert up.returncode == 0, said(up)
+    assert f"ledger upgraded: empty → {head}" in up.stdout
+    after = cli("db", "current", env=env)
+    assert after.returncode == 0 and f"revision {head}; this code's head: {head}" in after.stdout, said(after)
+
+    approved = cli("recipe", "approve", str(SEED), "--by", "alice", env=env)
+    assert approved.returncode == 0, said(approved)
+    backup = tmp_path / "backups" / "ledger-copy.db"
+    backup.parent.mkdir()
+    out = cli("db", "backup", "--to", str(backup), env=env)
+    assert out.returncode == 0, said(out)
+    assert f"ledger backed up to {backup}" in out.stdout
+
+    copy = sqlite3.connect(backup)
+    live = sqlite3.connect(home / "ledger.db")
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert tables(copy) == tables(live)                 # every table, every row
+        assert {"lots", "wafers", "step_runs", "holds", "recipe_versions", "events"} <= set(tables(copy))
+        assert copy.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
+        assert copy.execute("SELECT doc_kind, name, version, status, approved_by FROM recipe_versions").fetchall() \
+            == [("ToolRecipe", "pvd-ti100-cu300-seed", 1, "approved", "alice")]
+    finally:
+        copy.close()
+        live.close()
+    # the backup is a ledger the code opens as it is: at head, the approval there
+    restored = Ledger(f"sqlite:///{backup}", migrate=False)
+    row = lookup(restored, "ToolRecipe", "pvd-ti100-cu300-seed", 1)
+    assert row is not None and (row.status, row.approved_by) == ("approved", "alice")
+    restored.dispose()
+
+
+def test_db_current_upgrade_and_backup_on_postgresql(tmp_path):
+    require_pg()
+    head = head_revision()
+    with scratch_database("bumpline_cli_db") as url:
+        _, env = home_env(tmp_path, BUMPLINE_DB_URL=url)
+        before = cli("db", "current", env=env)
+        assert before.returncode == 0, said(before)
+        assert f"{url.rsplit('/', 1)[1]}: revision none; this code's head: {head}" in before.stdout
+        up = cli("db", "upgrade", env=env)
+        assert up.returncode == 0 and f"ledger upgraded: empty → {head}" in up.stdout, said(up)
+        after = cli("db", "current", env=env)
+        assert after.returncode == 0 and f"revision {head}; this code's head: {head}" in after.stdout, said(after)
+        approved = cli("recipe", "approve", str(SEED), "--by", "alice", env=env)
+        assert approved.returncode == 0, said(approved)
+
+        dump = tmp_path / "ledger.dump"
+        out = cli("db", "backup", "--to", str(dump), env=env)
+        if shutil.which("pg_dump") is None:
+            assert out.returncode == 1 and "pg_dump is not installed" in out.stderr, said(out)
+            return
+        assert out.returncode == 0 and f"ledger backed up to {dump}" in out.stdout, said(out)
+        data = dump.read_bytes()
+        assert len(data) > 0 and data.startswith(b"PGDMP")     # pg_dump's custom format
+        if pg_restore := shutil.which("pg_restore"):           # and the approval row is in it
+            rows = subprocess.run([pg_restore, "--data-only", "--table", "recipe_versions", "--file", "-", str(dump)],
+                                  capture_output=True, text=True, timeout=60)
+            assert rows.returncode == 0, rows.stderr
+            assert "pvd-ti100-cu300-seed" in rows.stdout and "alice" in rows.stdout and "approved" in rows.stdout
+            version = subprocess.run([pg_restore, "--data-only", "--table", "alembic_version", "--file", "-",
+                                      str(dump)], capture_output=True, text=True, timeout=60)
+            assert head in version.stdout
+
+
+# ---- 2. bumpline alarms webhook | off ----------------------------------------------------------
+def alarm_automations(api: str) -> list[dict]:
+    return [a for a in http_json(api, "POST", "/automations/filter", {}) if a["name"] == ALARM_AUTOMATION]
+
+
+def webhook_url_of(api: str, automation: dict) -> str:
+    """Where the automation's one action posts: the URL of the Webhook block it calls."""
+    (action,) = automation["actions"]
+    assert action["type"] == "call-webhook", action
+    block = http_json(api, "GET", f"/block_documents/{action['block_document_id']}?include_secrets=true")
+    return block["data"]["url"]
+
+
+@pytest.mark.prefect
+def test_alarms_webhook_installs_replaces_and_off_removes_the_automation(prefect_server, tmp_path):
+    _, env = home_env(tmp_path, PREFECT_API_URL=prefect_server)
+    first_url, second_url = "https://alarms.fab.example/bumpline", "https://pager.fab.example/hooks/line-3"
+
+    first = cli("alarms", "webhook", first_url, env=env)
+    assert first.returncode == 0, said(first)
+    assert f"every tool alarm → {first_url}" in first.stdout
+    (installed,) = alarm_automations(prefect_server)
+    assert installed["enabled"] and installed["trigger"]["expect"] == ["bumpline.tool.alarm"]
+    assert installed["id"] in first.stdout
+    assert webhook_url_of(prefect_server, installed) == first_url
+
+    second = cli("alarms", "webhook", second_url, env=env)
+    assert second.returncode == 0, said(second)
+    (replaced,) = alarm_automations(prefect_server)            # still exactly one
+    assert replaced["id"] != installed["id"] and replaced["id"] in second.stdout
+    assert webhook_url_of(prefect_server, replaced) == second_url
+
+    off = cli("alarms", "off", env=env)
+    assert off.returncode == 0 and off.stdout.strip() == "removed", said(off)
+    assert alarm_automations(prefect_server) == []
+    again = cli("alarms", "off", env=env)
+    assert again.returncode == 0 and again.stdout.strip() == "there was no alarm automation", said(again)
+
+
+def test_alarms_webhook_and_off_without_a_prefect_server_are_one_line_and_exit_1(tmp_path):
+    api = f"http://127.0.0.1:{free_port()}/api"
+    _, env = home_env(tmp_path, PREFECT_API_URL=api)
+    for args, what in ((("webhook", "https://alarms.fab.example/bumpline"), "install"), (("off",), "remove")):
+        out = cli("alarms", *args, env=env)
+        assert out.returncode == 1, said(out)
+        assert "Traceback" not in out.stderr and out.stdout == ""
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error could not {what} the alarm automation at {api}: "), \
+            said(out)
+
+
+# ---- 3. exit codes of `run` and `lot start` ------------------------------------------------------
+def broken_recipe(case: str, tmp_path: Path) -> tuple[Path, list[str]]:
+    """Bad input to `run`: a recipe path and the message fragments its refusal must name."""
+    if case == "missing":
+        missing = tmp_path / "no-such-recipe.yaml"
+        return missing, [f"{missing}: no such file"]
+    if case == "yaml-syntax":
+        syntax = tmp_path / "syntax.yaml"
+        syntax.write_text("apiVersion: bumpline/v1\nkind: ToolRecipe\nmetadata: {name: x, version: 1\nspec: [\n")
+        return syntax, [f"{syntax}:4:5:", "[yaml-syntax]", "nothing was run"]
+    no_time = tmp_path / "no-time.yaml"
+    no_time.write_text(SEED.read_text().replace("time_s: 15, ", ""))
+    return no_time, [f"{no_time}:19:9: spec.parameters.layers[1].time_s: required field missing [missing]",
+                     "nothing was run"]
+
+
+@pytest.mark.prefect
+@pytest.mark.parametrize("case", ["missing", "yaml-syntax", "missing-field"])
+def test_run_exits_1_on_a_bad_recipe_and_nothing_runs(case, sim, line_file, prefect_server, tmp_path):
+    home, env = home_env(tmp_path, PREFECT_API_URL=prefect_server)
+    recipe, fragments = broken_recipe(case, tmp_path)
+    out = cli("run", "--tool", "PVD01", "--recipe", str(recipe), "--wafers", "2", "--lot", "BAD1",
+              "--line", str(line_file), env=env)
+    assert out.returncode == 1, said(out)
+    assert [f for f in fragments if f not in out.stderr] == [], said(out)
+    assert "Traceback" not in out.stderr
+    assert lot_ids(home) == []                                  # no lot reached the ledger
+    assert {t: tool.jobs for t, tool in sim.tools.items()} == {"PVD01": {}, "PVD02": {}}   # nor the tools
+
+
+@pytest.mark.prefect
+def test_run_exits_1_on_an_unknown_tool_and_nothing_runs(sim, line_file, prefect_server, tmp_path):
+    home, env = home_env(tmp_path, PREFECT_API_URL=prefect_server)
+    out = cli("run", "--tool", "PVD09", "--recipe", str(SEED), "--wafers", "2", "--lot", "BAD1",
+              "--line", str(line_file), env=env)
+    assert out.returncode == 1 and "has no tool 'PVD09'" in out.stderr and "Traceback" not in out.stderr, said(out)
+    assert lot_ids(home) == []
+    assert {t: tool.jobs for t, tool in sim.tools.items()} == {"PVD01": {}, "PVD02": {}}
+
+
+def flow_runs_of(api: str, lot_id: str) -> list[str]:
+    """Name and state of the newest flow runs on the Prefect server that were given this lot id."""
+    runs = http_json(api, "POST", "/flow_runs/filter", {"sort": "EXPECTED_START_TIME_DESC", "limit": 100})
+    return [f"{r['name']} {r['state_type']}" for r in runs if r["parameters"].get("lot_id") == lot_id]
+
+
+def broken_route(case: str, tmp_path: Path) -> tuple[Path, list[str]]:
+    """Bad input to `lot start`: a route path and the message fragments its refusal must name."""
+    text = (ROOT / ROUTE_C).read_text()
+    if case == "missing":
+        missing = tmp_path / "no-such-route.yaml"
+        return missing, [f"{missing}: no such file"]
+    if case == "unknown-recipe":
+        unknown = tmp_path / "unknown-recipe.yaml"
+        unknown.write_text(text.replace("recipe: pvd-ti-cu-cup-lowtemp@v1, creates: [c1.first_metal",
+                                        "recipe: pvd-ti-cu-cup-lowtemp@v7, creates: [c1.first_metal", 1))
+        return unknown, [f"{unknown}:32:", "spec.steps[1].recipe", "pvd-ti-cu-cup-lowtemp@v7", "[recipe-not-found]",
+                         "nothing was run"]
+    # a process rule broken (README: the route linter's rules): the seed recipe's 250 °C degas over
+    # product C's resist mold, a step `recipe validate` refuses with file:line:col, field and rule
+    hot = tmp_path / "resist-too-hot.yaml"
+    hot.write_text(text.replace("    - {id: C03,", "    - {id: X2, operation: hot-seed, tool_kind: sputter, "
+                                                  "recipe: pvd-ti100-cu300-seed@v1}\n    - {id: C03,", 1))
+    return hot, [f"{hot}:32:57: spec.steps[1].recipe: step X2", "[resist-temperature]"]
+
+
+@pytest.mark.prefect
+@pytest.mark.parametrize("case", ["missing", "unknown-recipe", "process-rule"])
+def test_lot_start_exits_1_on_a_bad_route_and_nothing_runs(case, prefect_server, tmp_path):
+    home, env = home_env(tmp_path, PREFECT_API_URL=prefect_server)
+    route, fragments = broken_route(case, tmp_path)
+    line = tmp_path / "line.yaml"                 # the simulated line's config, its simulator nowhere
+    line.write_text((ROOT / "deploy/lines/sim.yaml").read_text().replace(
+        "control: 127.0.0.1:15000", f"control: 127.0.0.1:{free_port()}"))
+    lot = f"BAD-{case}"
+    out = cli("lot", "start", "--route", str(route), "--lot", lot, "--wafers", "1", "--line", str(line), env=env)
+    problems = []
+    if out.returncode != 1:
+        problems.append(f"exit {out.returncode}, expected 1")
+    if missing := [f for f in fragments if f not in out.stderr]:
+        problems.append(f"stderr lacks {missing}")
+    if "Traceback" in out.stderr:
+        problems.append("stderr has a Traceback")
+    if lots := lot_ids(home):
+        problems.append(f"the ledger has lots {lots}")
+    if runs := flow_runs_of(prefect_server, lot):
+        problems.append(f"Prefect has flow runs of {lot}: {runs}")
+    assert not problems, f"{problems}\n{said(out)[-2500:]}"
+
+
+@pytest.mark.prefect
+def test_lot_start_exits_0_when_the_lot_completes(sim_line_file, prefect_server, tmp_path):
+    sim, line_file = sim_line_file
+    home, env = home_env(tmp_path, PREFECT_API_URL=prefect_server)
+    out = cli("lot", "start", "--route", ROUTE_C, "--lot", "OK1", "--wafers", "1", "--line", line_file, env=env)
+    assert out.returncode == 0, said(out)
+    assert "OK1 COMPLETE" in out.stdout
+    steps = [s["id"] for s in YAML(typ="safe").load((ROOT / ROUTE_C).read_text())["spec"]["steps"]]
+    ledger = ledger_at(home)
+    try:
+        assert ledger.lot("OK1").status == "COMPLETE"
+        assert [(r.step_id, r.status) for r in ledger.step_runs("OK1")] == [(s, "COMPLETE") for s in steps]
+        assert ledger.holds("OK1") == []
+    finally:
+        ledger.dispose()
+
+
+@pytest.mark.prefect
+def test_lot_start_exits_2_when_the_lot_ends_on_hold(sim_line_file, prefect_server, tmp_path):
+    sim, line_file = sim_line_file
+    for printer in ("SP01", "SP02"):            # whichever printer C04 gets misprints
+        sim.call(sim.inject, printer, "misalignment", um=45, persistent=True)
+    home, env = home_env(tmp_path, PREFECT_API_URL=prefect_server)
+    out = cli("lot", "start", "--route", ROUTE_C, "--lot", "HOLD1", "--wafers", "1", "--line", line_file, env=env)
+    assert out.returncode == 2, said(out)
+    (headline,) = [l for l in out.stdout.splitlines() if l.startswith("HOLD1 ON_HOLD")]
+    assert "ON HOLD at C04" in headline and "ALARM" in headline, headline
+    ledger = ledger_at(home)
+    try:
+        assert ledger.lot("HOLD1").status == "ON_HOLD"
+        assert [(r.step_id, r.status) for r in ledger.step_runs("HOLD1")] == \
+            [("C01", "COMPLETE"), ("C03", "COMPLETE"), ("C04", "ON_HOLD")]       # nothing after the hold ran
+        (hold,) = ledger.holds("HOLD1")
+        assert hold.reason_type == "ALARM" and hold.decision == "" and hold.reason.split()[0] in ("SP01", "SP02")
+    finally:
+        ledger.dispose()
+
+
+# ---- 4. recipe diff and recipe schema ---------------------------------------------------------
+def test_recipe_diff_lists_each_changed_parameter_or_identical_bodies():
+    out = cli("recipe", "diff", PLATER_A, PLATER_B)
+    assert out.returncode == 0, said(out)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(f"--- {PLATER_A}  ep-cu-5um-2asd@v1  ")
+    assert lines[1].startswith(f"+++ {PLATER_B}  ep-cu-4um-bump-pad@v1  ")
+    assert [l.strip() for l in lines if "→" in l] == ["parameters.open_area_cm2: 70.7 → 106.0",
+                                                      "parameters.target_thickness_um: 5.0 → 4.0",
+                                                      "parameters.time_s: 696.0 → 554.0"]
+    assert lines[-1] == "3 parameter(s) differ"
+
+    same = cli("recipe", "diff", PLATER_A, PLATER_A)
+    assert same.returncode == 0 and same.stdout.splitlines()[-1] == "identical bodies", said(same)
+    assert "→" not in same.stdout
+
+
+def test_recipe_schema_writes_json_schema_files_and_prints_the_modeline(tmp_path):
+    from jsonschema import Draft202012Validator
+
+    from drivers.registry import driver_class
+
+    plater = tmp_path / "schemas" / "plater.json"                  # its folder is made too
+    out = cli("recipe", "schema", "--kind", "plater", "-o", str(plater))
+    assert out.returncode == 0, said(out)
+    assert out.stdout.splitlines()[0] == f"wrote {plater}"
+    assert modeline(str(plater)) in out.stdout.splitlines()
+    assert modeline(str(plater)) == f"# yaml-language-server: $schema={plater}"
+    schema = json.loads(plater.read_text())
+    assert schema["title"] == "bumpline ToolRecipe (plater)"
+    params = schema["$defs"][schema["properties"]["spec"]["$ref"].rsplit("/", 1)[1]]["properties"]["parameters"]
+    fields = schema["$defs"][params["$ref"].rsplit("/", 1)[1]]["properties"]
+    plater_fields = set(driver_class("plater").recipe_model.model_fields)
+    assert plater_fields <= set(fields) and {"bath", "current_density_asd", "time_s"} <= plater_fields
+    # what an editor does with it: the shipped recipe passes, a wrong one is flagged
+    validator = Draft202012Validator(schema)
+    recipe = YAML(typ="safe").load((ROOT / PLATER_A).read_text())
+    assert list(validator.iter_errors(recipe)) == []
+    recipe["spec"]["parameters"]["current_density_asd"] = "fast"
+    assert [list(e.absolute_path) for e in validator.iter_errors(recipe)] == \
+        [["spec", "parameters", "current_density_asd"]]
+
+    route = tmp_path / "route.json"
+    out = cli("recipe", "schema", "-o", str(route))
+    assert out.returncode == 0 and modeline(str(route)) in out.stdout.splitlines(), said(out)
+    route_schema = json.loads(route.read_text())
+    assert route_schema["title"] == "bumpline Route"
+    assert {"apiVersion", "kind", "metadata", "spec"} <= set(route_schema["properties"])
+    route_doc = YAML(typ="safe").load((ROOT / ROUTE_C).read_text())
+    assert list(Draft202012Validator(route_schema).iter_errors(route_doc)) == []
+
+
+# ---- 5. lot answer with the ledger alone ---------------------------------------------------------
+def held_lot(home: Path, lot_id: str) -> None:
+    """A lot that ended on hold at C04 with no orchestrator left (no lease): as `lot start` without
+    --hold-timeout leaves it."""
+    home.mkdir(exist_ok=True)
+    ledger = ledger_at(home)
+    try:
+        ledger.ensure_lot(lot_id, 2, product="C", route="product-c-paste-core-bump@v1")
+        ledger.set_lot_status(lot_id, "RUNNING", trigger="dispatch")
+        run = ledger.begin_step(lot_id, "C04", "stencil_printer", "SP01", "sp-agepoxy-hole-fill", 1, "0" * 64,
+                                f"{lot_id}.C04.r0", operation="paste-fill")
+        ledger.finish_step(run.id, "ON_HOLD")
+        ledger.open_hold(lot_id, run.id, "ALARM", "SP01 alarm 3002 MISALIGNMENT: fiducials off by 45 um")
+    finally:
+        ledger.dispose()
+
+
+def test_lot_answer_records_the_decision_in_the_ledger_without_prefect(tmp_path):
+    home = tmp_path / "home"
+    env = {k: v for k, v in cli_env(BUMPLINE_HOME=str(home)).items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_API_URL"] = f"http://127.0.0.1:{free_port()}/api"     # nothing listens: no Prefect at all
+    held_lot(home, "HX1")
+    held_lot(home, "HX2")
+
+    out = cli("lot", "answer", "HX1", "--decision", "rework", "--operator", "alice", "--note", "SP01 fiducials",
+              env=env)
+    assert out.returncode == 0, said(out)
+    assert "recorded 'rework' for HX1" in out.stdout and "Traceback" not in out.stderr
+    aborted = cli("lot", "answer", "HX2", "-d", "abort", "-o", "bob", "--note", "paste expired", env=env)
+    assert aborted.returncode == 0 and "HX2 aborted" in aborted.stdout, said(aborted)
+
+    ledger = ledger_at(home)
+    try:
+        (hold,) = ledger.holds("HX1")
+        assert (hold.decision, hold.decided_by, hold.note) == ("rework", "alice", "SP01 fiducials")
+        assert hold.decided_at is not None
+        assert ledger.lot("HX1").status == "RUNNING"             # for `bumpline resume` to carry on
+        # rework: the held step is run again at rework 1 by `resume`, not accepted as it is
+        assert [(r.step_id, r.status) for r in ledger.step_runs("HX1")] == [("C04", "ON_HOLD")]
+        decided = [e for e in ledger.events("lot", "HX1") if e.trigger == "operator-decision"]
+        assert [(e.dest, e.data["by"]) for e in decided] == [("REWORK", "alice")]
+        (hold2,) = ledger.holds("HX2")
+        assert (hold2.decision, hold2.decided_by, hold2.note) == ("abort", "bob", "paste expired")
+        assert ledger.lot("HX2").status == "ABORTED"
+    finally:
+        ledger.dispose()
+
+    again = cli("lot", "answer", "HX1", "-d", "continue", "-o", "alice", env=env)
+    assert again.returncode == 1 and "no open hold" in again.stderr and "Traceback" not in again.stderr, said(again)
+    nothing = cli("lot", "answer", "NO-SUCH-LOT", "-d", "continue", "-o", "alice", env=env)
+    assert nothing.returncode == 1 and "no open hold" in nothing.stderr, said(nothing)
+    ledger = ledger_at(home)
+    try:
+        assert ledger.holds("HX1")[0].decision == "rework"      # the second answer changed nothing
+    finally:
+        ledger.dispose()
+
+
+# ---- 6. production mode: only approved versions run -------------------------------------------
+@pytest.mark.prefect
+def test_production_mode_holds_a_draft_recipe_before_the_tool_then_runs_it_approved(sim, line_file, prefect_server,
+                                                                                    tmp_path):
+    home, env = home_env(tmp_path, PREFECT_API_URL=prefect_server, BUMPLINE_MODE="production")
+    draft = cli("run", "--tool", "PVD01", "--recipe", str(SEED), "--wafers", "2", "--lot", "PROD1",
+                "--line", str(line_file), env=env)
+    assert draft.returncode == 2, said(draft)
+    (headline,) = [l for l in draft.stdout.splitlines() if l.startswith("PROD1 ON HOLD")]
+    assert "at S1 on PVD01 — RECIPE: pvd-ti100-cu300-seed@v1 is a draft: production mode runs approved " \
+           "versions only" in headline, headline
+    assert sim.tools["PVD01"].jobs == {} and sim.tools["PVD02"].jobs == {}      # nothing reached a tool
+    ledger = ledger_at(home)
+    try:
+        assert ledger.lot("PROD1").status == "ON_HOLD"
+        assert [(h.reason_type, h.decision) for h in ledger.holds("PROD1")] == [("RECIPE", "")]
+        assert [r.status for r in ledger.step_runs("PROD1")] == ["ON_HOLD"]
+        assert ledger.results(ledger.step_runs("PROD1")[0].id) == []
+    finally:
+        ledger.dispose()
+
+    approved = cli("recipe", "approve", str(SEED), "--by", "alice", env=env)
+    assert approved.returncode == 0 and "approved pvd-ti100-cu300-seed@v1" in approved.stdout, said(approved)
+    ok = cli("run", "--tool", "PVD01", "--recipe", str(SEED), "--wafers", "2", "--lot", "PROD2",
+             "--line", str(line_file), env=env)
+    assert ok.returncode == 0, said(ok)
+    assert "PROD2 S1 complete on PVD01: 2 processed" in ok.stdout
+    assert list(sim.tools["PVD01"].jobs) == ["PROD2.S1.r0"]
+    ledger = ledger_at(home)
+    try:
+        assert ledger.lot("PROD2").status == "COMPLETE" and ledger.holds("PROD2") == []
+    finally:
+        ledger.dispose()
