@@ -71,9 +71,13 @@ class ScpiJobBackend:
             if exc.code == ERR_JOB_EXISTS:
                 raise JobConflict(self.tool_id, job_id, self.info(job_id).job_state) from exc
             raise
-        except CommunicationLost:
+        except CommunicationLost as lost:
             # The create may or may not have reached the tool: ask it rather than sending it twice.
-            info = self.info(job_id)
+            try:
+                info = self.info(job_id)
+            except CommunicationLost as silent:
+                raise CommunicationLost(self.tool_id, f"{lost.message}; asking the tool about job {job_id} "
+                                                      f"failed too ({silent.message})") from lost
             if not info.known:
                 raise
             if info.job_state != "WAITING_FOR_START":

@@ -45,21 +45,30 @@ class ModbusJobBackend:
         return Identity(*parts)
 
     def command(self, name: str) -> None:
-        """Write CMD + a fresh sequence number; wait for the PLC's acknowledgement."""
+        """Write CMD + a fresh sequence number; wait for the PLC's acknowledgement. A link lost on
+        the way leaves the outcome unknown (the write may have reached the PLC): say so, never guess."""
         self._seq = self._seq % 65535 + 1
+        try:
+            ack_code = self._acknowledged(name)
+        except CommunicationLost as exc:
+            raise CommunicationLost(self.tool_id, f"{name}: outcome unknown, ask the tool ({exc.message})") from exc
+        code = ack_code - 65536 if ack_code >= 32768 else ack_code
+        if code:
+            detail = self.query("ack_text") or ERROR_TEXT.get(code, "refused")
+            raise CommandRejected(self.tool_id, name, code, detail)
+
+    def _acknowledged(self, name: str) -> int:
+        """Write the command and poll until the PLC echoes its sequence number; the ack code. The
+        transport repeats a lost write under the same sequence number, so the PLC acts once."""
         self.transport.write(0, [COMMANDS[name], self._seq])
         deadline = time.monotonic() + self.transport.timeout_s
         while True:
             ack_seq, ack_code = self.transport.read(2, 2)
             if ack_seq == self._seq:
-                break
+                return ack_code
             if time.monotonic() > deadline:
-                raise CommunicationLost(self.tool_id, f"{name}: no acknowledgement from the PLC")
+                raise CommunicationLost(self.tool_id, "no acknowledgement from the PLC")
             time.sleep(0.01)
-        code = ack_code - 65536 if ack_code >= 32768 else ack_code
-        if code:
-            detail = self.query("ack_text") or ERROR_TEXT.get(code, "refused")
-            raise CommandRejected(self.tool_id, name, code, detail)
 
     def _write(self, name: str, value: Any) -> None:
         r = self.regmap[name]

@@ -65,9 +65,14 @@ class VisaTransport:
         return self._res is not None
 
     def open(self) -> None:
+        """Connect, unless connected; a connection the tool has closed (a drop between two calls) is
+        replaced first — pyvisa-py would read a closed socket as silence and wait out the timeout."""
         with self._lock:
             if self._res is not None:
-                return
+                if not self.peer_closed():
+                    return
+                self.close()
+                self.reconnects += 1
             try:
                 res = _open_resource(self.address, int(self.timeout_s * 1000))
                 res.read_termination = "\n"
@@ -83,6 +88,18 @@ class VisaTransport:
         session = res.visalib.sessions.get(res.session)
         sock = getattr(session, "interface", None)
         return sock if isinstance(sock, socket.socket) else None
+
+    def peer_closed(self) -> bool:
+        """The tool has closed (or reset) this connection: a peek finds end-of-stream or an error."""
+        sock = self.socket_of(self._res) if self._res is not None else None
+        if sock is None:
+            return False
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
 
     def close(self) -> None:
         with self._lock:
@@ -103,8 +120,26 @@ class VisaTransport:
         """Send a command and the error query in one write; the error query's reply. One segment
         instead of two, and the error is read on the connection that sent the command: the queue is
         per session, so asking again on a new socket would read an empty queue and call a command
-        whose outcome is unknown a success."""
-        return self._exchange(f"{line}\n{error_query}", idempotent, expect_reply=True)
+        whose outcome is unknown a success. No answer in time poisons the session (closed: a late
+        answer must never be read as the reply to a later query)."""
+        try:
+            return self._exchange(f"{line}\n{error_query}", idempotent, expect_reply=True)
+        except ReplyTimeout:
+            self.close()
+            raise
+
+    def read_line(self) -> str:
+        """One more reply line on this session (a late answer's follow-up); ReplyTimeout if none."""
+        with self._lock:
+            if self._res is None:
+                raise CommunicationLost(self.tool_id, "no open session to read from")
+            try:
+                return self._res.read().strip()
+            except visa_errors.VisaIOError as exc:
+                raise ReplyTimeout(self.tool_id, f"no reply in {self.timeout_s:g} s") from exc
+            except TRANSIENT as exc:
+                self.close()
+                raise CommunicationLost(self.tool_id, f"read from {self.address} failed: {exc}") from exc
 
     def _exchange(self, line: str, idempotent: bool, expect_reply: bool) -> str:
         attempts = self.reconnect_attempts if idempotent else 0
@@ -121,9 +156,10 @@ class VisaTransport:
                 except CommunicationLost as exc:
                     last = exc
                 except visa_errors.VisaIOError as exc:
-                    if expect_reply and exc.error_code == constants.StatusCode.error_timeout:
+                    timed_out = exc.error_code == constants.StatusCode.error_timeout
+                    if expect_reply and timed_out and not self.peer_closed():
                         raise ReplyTimeout(self.tool_id, f"{line.split()[0]}: no reply in {self.timeout_s:g} s") from exc
-                    last = exc
+                    last = exc                  # the tool closed the connection: a drop, not silence
                     self.close()
                 except TRANSIENT as exc:
                     last = exc

@@ -149,13 +149,30 @@ class PlcContext(ModbusBaseDeviceContext):
 
 
 class _Server(ModbusTcpServer):
+    """pymodbus' TCP server with the link faults: while `refuse_until` lasts every new connection is
+    closed as it is made; while `hang_until` lasts every new connection is silent (not read)."""
     refuse_until = 0.0
+    hang_until = 0.0
 
     def callback_new_connection(self):  # noqa: ANN201 - pymodbus API
         handler = super().callback_new_connection()
-        if time.monotonic() < self.refuse_until:
-            asyncio.get_running_loop().call_soon(handler.close)
+        made = handler.connection_made
+
+        def connection_made(transport: asyncio.BaseTransport) -> None:
+            made(transport)
+            now = time.monotonic()
+            if now < self.refuse_until:
+                transport.close()
+            elif now < self.hang_until:
+                silence(transport, self.hang_until - now)
+        handler.connection_made = connection_made
         return handler
+
+
+def silence(transport: asyncio.BaseTransport, for_s: float) -> None:
+    """Stop reading a connection for `for_s` seconds (requests queue up unanswered, as on a hung PLC)."""
+    transport.pause_reading()
+    asyncio.get_running_loop().call_later(for_s, lambda: transport.is_closing() or transport.resume_reading())
 
 
 class PlcServer:
@@ -187,8 +204,8 @@ class PlcServer:
             conn.close()
 
     def hang(self, for_s: float) -> None:
-        loop = asyncio.get_running_loop()
+        """Fault: every connection, open or new, goes silent for a while (SCPI tools do the same)."""
+        self._server.hang_until = time.monotonic() + for_s
         for conn in list(self._server.active_connections.values()):
             if conn.transport:
-                conn.transport.pause_reading()
-                loop.call_later(for_s, lambda t=conn.transport: t.is_closing() or t.resume_reading())
+                silence(conn.transport, for_s)
