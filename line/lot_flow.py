@@ -24,8 +24,11 @@ from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
 from line.ledger import Ledger
 from line.ledger.store import shared_ledger
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
-from line.recipes.qualification import load_runnable_route
-from line.recipes.route import Route
+from line.recipes.catalog import RecipeCatalog
+from line.recipes.linter import lint
+from line.recipes.qualification import unrunnable_steps
+from line.recipes.route import Route, load_route
+from line.yamlio import DocumentError
 from line.steps import StepOutcome, ToolStep, job_id_for
 
 if TYPE_CHECKING:
@@ -69,7 +72,13 @@ def _load_for_run(route_path: str, line_path: str, recipes_root: str, ports: dic
     line = load_line(line_path)
     if ports:
         line = rebind_ports(line, ports, endpoint_ports)
-    return load_runnable_route(route_path, recipes_root, line), line
+    # lint only: whether each step has a tool is asked when the lot starts (`load_runnable_route`) and
+    # again by each step at dispatch, where a tool gone since is a NO_TOOL hold, not a crashed lot
+    route = load_route(route_path, RecipeCatalog(recipes_root, line.tools))
+    errors = [p for p in lint(route) if p.severity == "error"]
+    if errors:
+        raise DocumentError(errors)
+    return route, line
 
 
 @task(name="route-step", retries=0, cache_policy=NO_CACHE, task_run_name="{step_id}")
@@ -119,6 +128,8 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
     ledger = Ledger(db_url)
     run_id = str(get_run_context().flow_run.id)
     try:
+        if ledger.lot(lot_id) is None and (unrunnable := unrunnable_steps(route, line)):
+            raise DocumentError(unrunnable)      # a new lot: refused before anything is recorded or moves
         ledger.ensure_lot(lot_id, wafer_count, product=route.spec.product, route=route.ref, priority=priority)
         try:
             with lot_lease(ledger, lot_id, orchestrator_id(run_id)):
@@ -163,6 +174,9 @@ def _run_route(ledger: Ledger, line: Any, route: Route, lot_id: str, run_id: str
             if hold_timeout_s <= 0:
                 return {"lot_id": lot_id, "status": "ON_HOLD", "reason": headline, "steps": outcomes}
             answer = ask_operator(ledger, lot_id, headline, hold_timeout_s)
+            if answer is None:                      # nobody decided in time: the lot stays on hold
+                return {"lot_id": lot_id, "status": "ON_HOLD", "steps": outcomes,
+                        "reason": f"{headline} — no decision within {hold_timeout_s} s"}
             apply_decision(ledger, lot_id, result["step_run_id"], answer)
             if answer.decision == "abort":
                 publish_lot(ledger, lot_id, route)
@@ -187,18 +201,25 @@ def next_rework(ledger: Ledger, lot_id: str, step_id: str) -> int:
     return last.rework + 1 if last.status == "ON_HOLD" and decided and decided[-1] == "rework" else last.rework
 
 
-def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> "HoldDecision":
-    """Pause the flow run for a typed decision (the Prefect UI's resume form, or the input API)."""
+def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> "HoldDecision | None":
+    """Pause the flow run for a typed decision (the Prefect UI's resume form, or the input API);
+    None when nobody decided within the timeout."""
+    from prefect.exceptions import FlowPauseTimeout
     from prefect.flow_runs import pause_flow_run
 
     from line.holds import HoldDecision, pending_hold, record_decision
 
     hold = pending_hold(ledger, lot_id)
     get_run_logger().warning(f"{headline} — waiting for an operator decision (continue / rework / scrap / abort)")
-    answer = pause_flow_run(wait_for_input=HoldDecision.with_initial_data(
-        description=f"**Lot {lot_id} is on hold.**\n\n{headline}\n\nDecide: continue, rework the step, scrap "
-                    "named wafers, or abort the lot.", decision="continue"),
-        timeout=timeout_s, poll_interval=2, key=f"hold-{hold.id if hold else 0}")
+    try:
+        answer = pause_flow_run(wait_for_input=HoldDecision.with_initial_data(
+            description=f"**Lot {lot_id} is on hold.**\n\n{headline}\n\nDecide: continue, rework the step, scrap "
+                        "named wafers, or abort the lot.", decision="continue"),
+            timeout=timeout_s, poll_interval=2, key=f"hold-{hold.id if hold else 0}")
+    except FlowPauseTimeout:
+        get_run_logger().warning(f"no decision within {timeout_s} s: lot {lot_id} stays on hold; answer it with "
+                                 "`bumpline lot answer`, then `bumpline resume`")
+        return None
     if hold is not None:
         record_decision(ledger, hold.id, answer)
     return answer
