@@ -50,6 +50,9 @@ class ToolConfig(Strict):
     capabilities: dict[str, Any] = Field(default_factory=dict,
                                          description="what this tool holds, e.g. {bath: Cu-acid}: a recipe whose "
                                                      "parameter of the same name differs cannot run here")
+    comm_budget_s: float = Field(30.0, gt=0, le=3600,
+                                 description="how long a silent tool is ridden out mid-job (reconnecting) before "
+                                             "the lot holds COMMUNICATION; the job runs on and is reattached")
     qualified: list[str] = Field(default_factory=list,
                                  description="names of the recipes this tool is qualified to run (shell-style "
                                              "patterns, e.g. rfl-*); empty: every recipe of its kind")

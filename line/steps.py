@@ -111,7 +111,8 @@ class ToolStep:
         except (VersionChanged, NotApproved) as exc:
             return self._finish([], ("RECIPE", str(exc)))   # refused before anything reaches the tool
         driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, endpoints=self.tool.endpoints,
-                                              limits=self.tool.effective_limits())
+                                              limits=self.tool.effective_limits(),
+                                              comm_budget_s=self.tool.comm_budget_s)
         driver.subscribe(self._tool_changed)
         self.pjob = ProcessJob(self.job_id, lambda src, dst, trig, n: self.ledger.record_event(
             "job", self.job_id, src, dst, trig, self.run.id, {"e40": n, "tool": self.tool.id}))

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from drivers.base import ToolDriver
 from drivers.errors import CommunicationLost
 from drivers.jobs import body_hash
 from drivers.transport.modbus import ModbusTransport
@@ -84,10 +83,10 @@ def all_leases_free(ledger: Ledger, sim: Any, lot_id: str) -> bool:
     return all(ledger.lease_holder(t) is None for t in sim.tools) and ledger.lease_holder(f"lot:{lot_id}") is None
 
 
-def plc_line(path: Path, sim: Any) -> Path:
+def plc_line(path: Path, sim: Any, comm_budget_s: float = 30.0) -> Path:
     """A line config of the simulated PLC tools (Modbus TCP) on their real ports."""
     tools = "".join(f"  - id: {tid}\n    kind: {tool.kind}\n    address: modbus-tcp://127.0.0.1:{sim.ports()[tid]}/1\n"
-                    for tid, tool in sim.tools.items())
+                    f"    comm_budget_s: {comm_budget_s}\n" for tid, tool in sim.tools.items())
     path.write_text(f"apiVersion: bumpline/v1\nkind: Line\nmetadata: {{name: plc-line}}\ntools:\n{tools}")
     return path
 
@@ -171,11 +170,12 @@ def test_a_plc_that_stays_unreachable_past_the_reconnect_budget_holds_communicat
     transport = inspect.signature(ModbusTransport.__init__).parameters
     attempts, delay = transport["reconnect_attempts"].default, transport["reconnect_delay_s"].default
     per_poll_s = delay * attempts * (attempts + 1) / 2 + transport["timeout_s"].default
-    patience_s = inspect.signature(ToolDriver.__init__).parameters["comm_budget_s"].default + 2 * per_poll_s
+    budget_s = 4.0                             # the line config's patience for this tool (default 30 s)
+    patience_s = budget_s + 2 * per_poll_s
     outage_s = 200.0                           # far past that; the test ends it once the driver has given up
     assert outage_s > 3 * patience_s
     with simulated(("CURE01", "oven"), speed=6000, control_port=0) as sim:
-        line = plc_line(tmp_path / "plc.yaml", sim)
+        line = plc_line(tmp_path / "plc.yaml", sim, comm_budget_s=budget_s)
         port, tool = sim.ports()["CURE01"], sim.tools["CURE01"]
         sim.call(sim.inject, "CURE01", "stall", job="HC1.", persistent=True)    # the step stays PROCESSING
         flow = InThread(lot_step_flow, "HC1", 1, "CURE01", recipe, str(line), db_url=sqlite_url)
