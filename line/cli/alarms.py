@@ -6,6 +6,7 @@ import typer
 
 from line.cli.common import console, err
 
+
 def api_url() -> str:
     """The Prefect API these commands talk to (PREFECT_API_URL), named in their errors."""
     from prefect.settings import PREFECT_API_URL
