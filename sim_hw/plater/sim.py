@@ -28,7 +28,8 @@ class PlaterSim(SimTool):
         "bath_temp_drift": "bath temperature drifts at `c_per_min` (default 0.5 °C/min): TEMP_OUT_OF_BAND",
         "anode_passivation": "cell `cell` (default 1): anode film grows `ohm_per_s` (0.02), voltage climbs to compliance",
         "contact_failure": "cell `cell` (default 1): contact ring open, no current: NO_CURRENT",
-        "low_level": "bath level drops to `pct` (default 60 %): interlock, every rectifier off: LOW_LEVEL",
+        "low_level": "bath level drops to `pct` (default 60 %), once a cell is in phase `during` (default: at "
+                     "once): interlock, every rectifier off: LOW_LEVEL",
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -81,7 +82,8 @@ class PlaterSim(SimTool):
             await self.clock.sleep(1.0)
             if drift := self.faults.active("bath_temp_drift"):
                 self.bath_temp += float(drift.params.get("c_per_min", 0.5)) / 60.0
-            if low := self.faults.active("low_level"):
+            low = self.faults.active("low_level")
+            if low and low.params.get("during", "") in ("", *self.cell_phase.values()):
                 self.level = float(low.params.get("pct", 60.0))
             if self.level < spec.MIN_LEVEL_PCT and not self._has_alarm(8002):
                 for rect in self.rectifiers:

@@ -119,6 +119,7 @@ def test_setting_up_a_job_the_plc_is_running_is_a_conflict_then_a_reattach(line)
     not refuse it as a tool error — the driver sees the job is the tool's own and reattaches."""
     from drivers.errors import JobConflict
 
+    line.call(line.inject, "RFL01", "stall", job="K1.B03.r0", persistent=True)   # PROCESSING until released
     first = start(driver(line, "RFL01"), recipe(REFLOW), W, job="K1.B03.r0")
     wait_until(lambda: first.poll().job_state == "PROCESSING")
     second = driver(line, "RFL01")
@@ -127,6 +128,7 @@ def test_setting_up_a_job_the_plc_is_running_is_a_conflict_then_a_reattach(line)
         second.setup("K1.B03.r0", W, recipe(REFLOW))
     assert conflict.value.state == "PROCESSING"
     assert second.reattach("K1.B03.r0").job_id == "K1.B03.r0"
+    line.call(line.clear, "RFL01", "stall")
     assert second.wait().job_state == "PROCESS_COMPLETE"
     assert line.tools["RFL01"].jobs["K1.B03.r0"].start_count == 1
     first.close()

@@ -13,6 +13,7 @@ from drivers.limits import Limit
 from drivers.sputter.driver import SputterDriver
 from drivers.sputter.interface import LIMITS
 from tests.recipes import seed
+from tests.support import wait_until
 
 WAFERS = [f"L1.{i:02d}" for i in range(1, 6)]
 
@@ -104,8 +105,7 @@ def test_host_interlock_refuses_plasma_when_the_tool_interlock_is_defeated(sim):
         d.wait()
     assert "base pressure" in info.value.detail and info.value.tool_id == "PVD01"
     assert not d.state.endswith(("PRECLEAN", "DEPOSIT"))
-    time.sleep(0.2)
-    assert d.backend.info("J1").job_state == "ABORTED"   # the driver aborted the tool's job
+    wait_until(lambda: d.backend.info("J1").job_state == "ABORTED", 30, "the driver to abort the tool's job")
     first = sim.world.wafer("L1.01")
     assert not first.layers("pad", material="Ti"), "no film may grow when the interlock trips"
 
@@ -155,15 +155,16 @@ def test_pause_parks_between_wafers_and_resume_finishes(sim):
     d = driver(sim)
     d.connect()
     d.setup("J1", WAFERS, seed())
+    sim.clock.set_speed(100)                     # a wafer lasts ~1 s: the pause lands mid-lot, never late
     d.start()
-    while d.poll().wafer_index < 2:
-        time.sleep(0.02)
+    wait_until(lambda: d.poll().wafer_index >= 2, 60, "the second wafer")
     d.pause()
-    while d.poll().job_state != "PAUSED":
-        time.sleep(0.02)
+    wait_until(lambda: d.poll().job_state == "PAUSED", 60, "the job to park")
     assert d.state == "PAUSED"
     done = d.last_status.wafers_done
-    time.sleep(0.4)
+    assert 1 <= done < len(WAFERS)
+    sim.clock.set_speed(600)
+    time.sleep(0.4)                              # 4 simulated minutes
     assert d.poll().wafers_done == done          # nothing moves while paused
     d.resume()
     assert d.wait().job_state == "PROCESS_COMPLETE"
