@@ -240,6 +240,19 @@ def test_a_hang_beyond_the_reply_timeout_is_a_timeout_and_afterwards_answers_are
     rig.assert_ran_once(d)
 
 
+def test_a_hang_a_little_past_the_reply_timeout_is_a_late_answer_taken_and_the_session_kept_in_step(scpi):
+    """The answer comes after the timeout but before the `SYST:ERR?` that asks why: it is taken as
+    the query's answer, and every later query still gets its own reply, never its predecessor's.
+    (Were the machine so slow that the answer came within the timeout, the same checks hold.)"""
+    d = scpi.running(timeout_s=FAST_REPLY_S)
+    scpi.inject("hang", for_s=FAST_REPLY_S * 1.6)        # past the timeout, well inside the follow-up's
+    status = d.poll()
+    assert (status.job_id, status.job_state) == ("J1", "PROCESSING")
+    assert d.backend.identify().serial == scpi.id          # the next answers are each the reply to their own query
+    assert d.backend.info("J1").job_id == "J1"
+    scpi.finish(d)
+
+
 # ---- commands whose outcome the link hid -------------------------------------------------------------
 def test_scpi_job_create_lost_in_a_drop_is_not_sent_again_and_is_reported_outcome_unknown(scpi):
     d = scpi.driver(timeout_s=FAST_REPLY_S)
