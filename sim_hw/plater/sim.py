@@ -123,7 +123,10 @@ class PlaterSim(SimTool):
                 if not self._has_alarm(stop.alid):
                     self._stop(job, stop, row["wafer_id"])
             except asyncio.CancelledError:
-                row["status"] = "ABORTED"
+                # an interlock had already cut this cell's current mid-plate: the wafer is part-plated
+                # (INCOMPLETE) whether the cell noticed before the host's abort or not
+                halted_mid_plate = self.halted and self.cell_phase.get(n) == "PLATE"
+                row["status"] = "INCOMPLETE" if halted_mid_plate else "ABORTED"
                 raise
             finally:
                 rect.locked = False
