@@ -42,6 +42,7 @@ def test_kill_9_mid_step_in_several_lots_then_resume(prefect_server, sim_line_fi
         assert proc.poll() is None, proc.stdout.read()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
+        assert job_processing(sim, jobs[lot]), f"{jobs[lot]} ended before its orchestrator died: not mid-step"
     for tool in sim.tools:
         sim.call(sim.clear, tool, "stall")
     assert {ledger.lot(lot).status for lot in kills} == {"RUNNING"}
