@@ -23,13 +23,13 @@ from line.holds import apply_decision
 from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
 from line.ledger import Ledger
 from line.ledger.store import shared_ledger
-from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.catalog import RecipeCatalog
+from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.linter import lint
 from line.recipes.qualification import unrunnable_steps
 from line.recipes.route import Route, load_route
-from line.yamlio import DocumentError
 from line.steps import StepOutcome, ToolStep, job_id_for
+from line.yamlio import DocumentError
 
 if TYPE_CHECKING:
     from line.holds import HoldDecision

@@ -19,7 +19,9 @@ from line.arrival import bring_onto_line
 from line.config import load_line
 from line.ledger import Ledger
 from line.lot_flow import lot_flow
+from line.recipes.catalog import RecipeCatalog
 from line.recipes.qualification import load_runnable_route
+from line.recipes.route import load_route
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTES_DIR = ROOT / "recipes" / "routes"
@@ -51,7 +53,7 @@ def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int 
     name = getattr(route, "value", route)
     route_file = ROUTES_DIR / f"{name}.yaml"
     cfg = load_line(line_path())
-    r = load_runnable_route(route_file, ROOT / "recipes", cfg)     # lints and checks tools before any wafer moves
+    r = load_route(route_file, RecipeCatalog(ROOT / "recipes", cfg.tools))
     lot_id = lot_id or default_lot_id(r.spec.product, str(this_run.id), this_run.scheduled_start_time)
     ledger = Ledger()
     try:
@@ -59,6 +61,7 @@ def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int 
     finally:
         ledger.dispose()
     if new:
+        load_runnable_route(route_file, ROOT / "recipes", cfg)      # lint and tools, before any wafer moves
         bring_onto_line(cfg, r, lot_id, wafers)
     get_run_logger().info(f"lot {lot_id}: {wafers} wafers of product {r.spec.product} over {r.ref} on "
                           f"{cfg.metadata.name}{'' if new else ' (carrying on)'}")

@@ -27,10 +27,13 @@ def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
     from line.lot_flow import lot_flow
 
     cfg = or_exit(lambda: load_line(existing(line)))
-    r = or_exit(lambda: load_runnable_route(existing(route), recipes, cfg))   # before any wafer moves
     ledger = Ledger()
     new = ledger.lot(lot) is None
     ledger.dispose()
+    # a new lot: lint and tools checked before any wafer moves; a lot carried on holds NO_TOOL at a
+    # step whose tool has gone since, as its flow would
+    r = or_exit(lambda: load_runnable_route(existing(route), recipes, cfg) if new
+                else load_route(existing(route), RecipeCatalog(recipes, cfg.tools)))
     if new and not bring_onto_line(cfg, r, lot, wafers) and cfg.simulation is not None:
         err.print("[yellow]note[/yellow] simulator control port not reachable: wafers start as generic incoming")
     report(lot_flow(lot, route, wafers, line, recipes, priority=priority, hold_timeout_s=hold_timeout))
