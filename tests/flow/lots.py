@@ -14,6 +14,13 @@ from line.recipes.catalog import RecipeCatalog
 from line.recipes.route import Route, load_route
 from tests.support import ROOT, wait_until
 
+RECIPES = str(ROOT / "recipes")
+A = str(ROOT / "recipes/routes/product-a-spacing-pad-bump.yaml")
+C = str(ROOT / "recipes/routes/product-c-paste-core-bump.yaml")
+AFTER_C03 = ("C04", "C04b", "C05", "C06", "C07")   # product C's steps after its cup metal
+PRINTERS = ("SP01", "SP02")
+SPUTTERS = ("PVD01", "PVD02")
+
 
 class InThread:
     """A flow run in a thread of its own (what a second orchestrator, or an operator, runs beside)."""

@@ -10,16 +10,10 @@ import pytest
 from line.holds import NotYetWaiting, waiting_flow_run
 from line.ledger import Ledger
 from line.lot_flow import lot_flow
-from tests.flow.lots import InThread, all_leases_free, bring_on, lot_jobs
-from tests.support import ROOT, cli, cli_env, wait_until
+from tests.flow.lots import AFTER_C03, C, PRINTERS, RECIPES, SPUTTERS, InThread, all_leases_free, bring_on, lot_jobs
+from tests.support import cli, cli_env, wait_until
 
 pytestmark = pytest.mark.prefect
-RECIPES = str(ROOT / "recipes")
-A = str(ROOT / "recipes/routes/product-a-spacing-pad-bump.yaml")
-C = str(ROOT / "recipes/routes/product-c-paste-core-bump.yaml")
-AFTER_C03 = ("C04", "C04b", "C05", "C06", "C07")   # product C's steps after its cup metal
-PRINTERS = ("SP01", "SP02")
-SPUTTERS = ("PVD01", "PVD02")
 
 # ---- hold decisions carried through a paused flow -----------------------------------------------
 def paused_on_hold(ledger: Ledger, lot_id: str) -> bool:

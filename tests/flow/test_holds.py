@@ -19,16 +19,10 @@ from line.ledger import Ledger
 from line.lot_flow import lot_flow
 from line.recipes.identity import approve
 from line.yamlio import DocumentError
-from tests.flow.lots import InThread, all_leases_free, bring_on, lot_jobs, modbus_answers, plc_line
+from tests.flow.lots import A, C, RECIPES, InThread, all_leases_free, bring_on, lot_jobs, modbus_answers, plc_line
 from tests.support import ROOT, SEED, cli, cli_env, job_processing, simulated, wait_until
 
 pytestmark = pytest.mark.prefect
-RECIPES = str(ROOT / "recipes")
-A = str(ROOT / "recipes/routes/product-a-spacing-pad-bump.yaml")
-C = str(ROOT / "recipes/routes/product-c-paste-core-bump.yaml")
-AFTER_C03 = ("C04", "C04b", "C05", "C06", "C07")   # product C's steps after its cup metal
-PRINTERS = ("SP01", "SP02")
-SPUTTERS = ("PVD01", "PVD02")
 
 
 # ---- hold reasons through a real step ----------------------------------------------------------
