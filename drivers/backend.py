@@ -9,13 +9,8 @@ from drivers.jobs import Alarm, Identity, JobStatus, body_hash, canonical_json
 from drivers.scpi_client import ScpiClient
 from drivers.scpi_spec import ScpiInterface
 from drivers.transport.visa import VisaTransport
+from drivers.vocabulary import DeviceError
 
-ERR_JOB_EXISTS = 101  # device-specific SCPI error codes shared by every simulator and driver
-ERR_NO_RECIPE = 102
-ERR_RECIPE_LIMIT = 103
-ERR_BUSY = 104
-ERR_UNKNOWN_JOB = 105
-ERR_ALARM_ACTIVE = 106
 
 
 class JobBackend(Protocol):
@@ -68,7 +63,7 @@ class ScpiJobBackend:
         try:
             self.scpi.command("JOB:CRE", job_id, ";".join(wafers))
         except CommandRejected as exc:
-            if exc.code == ERR_JOB_EXISTS:
+            if exc.code == DeviceError.JOB_EXISTS:
                 raise JobConflict(self.tool_id, job_id, self.info(job_id).job_state) from exc
             raise
         except CommunicationLost as lost:

@@ -1,8 +1,26 @@
-"""Typed driver errors. Every error carries the tool id so policy in `line` can name the tool."""
+"""Typed errors. `BumplineError` is the root of every error the project raises on purpose, so a
+caller (the CLI, a flow) can tell a refusal it should report in one line from a bug it should not
+hide. Driver errors carry the tool id so policy in `line` can name the tool."""
 from __future__ import annotations
 
 
-class ToolError(Exception):
+class BumplineError(Exception):
+    """Base of every error bumpline raises deliberately (drivers, simulators, the line)."""
+
+
+class UnknownName(BumplineError, KeyError):
+    """A name (tool id, tool kind, fault, command) that is not declared; the message lists the known ones."""
+
+    def __str__(self) -> str:   # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class BadValue(BumplineError, ValueError):
+    """A value (an address, a speed, a setting) that cannot be used; raised before anything acts on it.
+    (Inside pydantic validators plain ValueError stays: pydantic turns it into a located problem.)"""
+
+
+class ToolError(BumplineError):
     """Base class: something about one tool went wrong."""
 
     def __init__(self, tool_id: str, message: str) -> None:

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from drivers.scpi_jobs import FINAL_JOB_STATES
+from drivers.vocabulary import FINAL_JOB_STATES, JobState
 
 
 def canonical_json(body: Any) -> str:
@@ -43,7 +43,7 @@ class JobStatus:
 
     @property
     def known(self) -> bool:
-        return self.job_state != "NONE"
+        return self.job_state != JobState.NONE
 
 
 @dataclass(frozen=True)

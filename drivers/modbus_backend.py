@@ -4,18 +4,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from drivers.backend import ERR_JOB_EXISTS
-from drivers.errors import CommandRejected, CommunicationLost, JobConflict, ToolError
+from drivers.errors import BadValue, CommandRejected, CommunicationLost, JobConflict, ToolError
 from drivers.jobs import Alarm, Identity, JobStatus
 from drivers.modbus_jobs import (ALARMS, COMMANDS, ID_REGS, MAX_ALARMS, MAX_SLOTS, RESULTS, SLOT_MAP, SLOT_STATUS,
                                  STATUS_SPAN, PlcInterface)
 from drivers.modbus_spec import block_hash, encode_recipe, span
 from drivers.transport.address import parse_address
 from drivers.transport.modbus import ModbusTransport
+from drivers.vocabulary import ERROR_TEXT, DeviceError
 
-ERROR_TEXT = {101: "job id exists", 102: "no recipe loaded", 103: "recipe outside tool limits", 104: "tool busy",
-              105: "unknown job", 106: "alarm active; acknowledge first", -200: "execution error",
-              -222: "data out of range", -224: "illegal parameter value"}
 STATUS_NAMES = ("tool_state", "job_state", "phase", "wafer_index", "wafers_done", "wafers_total", "job_id")
 
 
@@ -23,7 +20,7 @@ class ModbusJobBackend:
     def __init__(self, tool_id: str, address: str, interface: PlcInterface, timeout_s: float = 3.0) -> None:
         addr = parse_address(address)
         if addr.protocol != "modbus-tcp":
-            raise ValueError(f"{tool_id}: a PLC tool needs a modbus-tcp:// address, not {address}")
+            raise BadValue(f"{tool_id}: a PLC tool needs a modbus-tcp:// address, not {address}")
         self.tool_id = tool_id
         self.interface = interface
         self.regmap = interface.regmap
@@ -98,7 +95,7 @@ class ModbusJobBackend:
         try:
             self.command("CREATE_JOB")
         except CommandRejected as exc:
-            if exc.code == ERR_JOB_EXISTS:
+            if exc.code == DeviceError.JOB_EXISTS:
                 raise JobConflict(self.tool_id, job_id, self.info(job_id).job_state) from exc
             raise
 

@@ -7,10 +7,10 @@ is ignored, so a write retried after a lost reply never acts twice.
 from __future__ import annotations
 
 from drivers.modbus_spec import Reg
-from drivers.scpi_jobs import JOB_STATES, TOOL_STATES
+from drivers.vocabulary import JobState, ToolState, WaferStatus
 
 COMMANDS = {"LOAD_RECIPE": 1, "CREATE_JOB": 2, "START": 3, "PAUSE": 4, "RESUME": 5, "ABORT": 6, "CLEAR_ALARMS": 7}
-SLOT_STATUSES = ("NOT_PROCESSED", "IN_PROCESS", "PROCESSED", "INCOMPLETE", "ABORTED")
+SLOT_STATUSES = tuple(WaferStatus)
 MAX_SLOTS = 25
 MAX_ALARMS = 8
 ID_REGS = 16              # 32 characters for job and wafer ids
@@ -27,7 +27,7 @@ def job_block(phases: tuple[str, ...], result_fields: tuple[str, ...]) -> tuple[
     regs = [
         Reg("cmd", 0, "u16", writable=True), Reg("cmd_seq", 1, "u16", writable=True),
         Reg("ack_seq", 2, "u16"), Reg("ack_code", 3, "i16"),
-        Reg("tool_state", 4, "enum", choices=TOOL_STATES), Reg("job_state", 5, "enum", choices=JOB_STATES),
+        Reg("tool_state", 4, "enum", choices=tuple(ToolState)), Reg("job_state", 5, "enum", choices=tuple(JobState)),
         Reg("phase", 6, "enum", choices=("",) + phases), Reg("wafer_index", 7), Reg("wafers_done", 8),
         Reg("wafers_total", 9), Reg("alarm_count", 10), Reg("heartbeat", 11), Reg("clock_s", 12, "u32"),
         Reg("job_id", 16, "str", ID_REGS), Reg("recipe_hash", 32, "str", 32),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import drivers
+from drivers.errors import UnknownName
 from drivers.base import ToolDriver
 from drivers.plugins import discover
 
@@ -14,4 +15,4 @@ def driver_class(kind: str) -> type[ToolDriver]:
     try:
         return DRIVERS[kind]
     except KeyError:
-        raise KeyError(f"unknown tool kind {kind!r}; known: {', '.join(sorted(DRIVERS))}") from None
+        raise UnknownName(f"unknown tool kind {kind!r}; known: {', '.join(sorted(DRIVERS))}") from None

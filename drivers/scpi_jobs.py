@@ -6,11 +6,10 @@ read per-wafer results and alarms, and ask about any job the tool remembers (for
 from __future__ import annotations
 
 from drivers.scpi_spec import Arg, Command, Json
+from drivers.vocabulary import JobState, ToolState
 
-TOOL_STATES = ("IDLE", "SETTING_UP", "READY", "EXECUTING", "PAUSED", "ALARM")
-JOB_STATES = ("NONE", "SETTING_UP", "WAITING_FOR_START", "PROCESSING", "PAUSING", "PAUSED",
-              "PROCESS_COMPLETE", "STOPPED", "ABORTED")
-FINAL_JOB_STATES = ("PROCESS_COMPLETE", "STOPPED", "ABORTED")
+TOOL_STATES = tuple(ToolState)
+JOB_STATES = tuple(JobState)
 
 STATUS_FIELDS = (
     Arg("job_id"), Arg("tool_state", choices=TOOL_STATES), Arg("job_state", choices=JOB_STATES),

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from drivers.errors import UnknownName
 from drivers.limits import Limit
 from drivers.registry import DRIVERS
 from drivers.transport.address import parse_address
@@ -116,6 +117,10 @@ class LineConfig(Strict):
     kind: Literal["Line"]
     metadata: Metadata
     simulation: SimulationConfig | None = None
+    arrival: str | None = Field(None, pattern=r"^(fab|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$",
+                                description="how wafers arrive: `fab` (the load port and MES know them) or a "
+                                            "`module:Class` (default: the simulated load port with a "
+                                            "`simulation` section, else `fab`)")
     tools: list[ToolConfig] = Field(min_length=1)
     _source: str = PrivateAttr(default="<memory>")
 
@@ -123,6 +128,12 @@ class LineConfig(Strict):
     def source(self) -> str:
         """The file this config was read from (named in recipe-limit errors)."""
         return self._source
+
+    @property
+    def arrival_ref(self) -> str:
+        if self.arrival:
+            return self.arrival
+        return "sim_hw.load_port:SimulatedLoadPort" if self.simulation else "fab"
 
     @model_validator(mode="after")
     def _unique(self) -> "LineConfig":
@@ -137,7 +148,7 @@ class LineConfig(Strict):
         for t in self.tools:
             if t.id == tool_id:
                 return t
-        raise KeyError(f"line {self.metadata.name} has no tool {tool_id!r}; tools: {', '.join(t.id for t in self.tools)}")
+        raise UnknownName(f"line {self.metadata.name} has no tool {tool_id!r}; tools: {', '.join(t.id for t in self.tools)}")
 
     def tools_of(self, kind: str) -> list[ToolConfig]:
         return [t for t in self.tools if t.kind == kind]

@@ -8,6 +8,7 @@ from typing import Literal
 from prefect.input import RunInput
 from sqlalchemy import select
 
+from drivers.errors import BumplineError
 from line.ledger import Ledger
 from line.ledger import models as m
 
@@ -46,7 +47,7 @@ def record_decision(ledger: Ledger, hold_id: int, answer: HoldDecision) -> None:
                     w.state = "SCRAPPED"
 
 
-class NotYetWaiting(LookupError):
+class NotYetWaiting(BumplineError, LookupError):
     """A live orchestrator holds the lot but has not paused for the decision yet (it is between
     the step's end and its pause): an answer now would be lost to it. Ask again in a moment."""
 

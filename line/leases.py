@@ -13,12 +13,13 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+from drivers.errors import BumplineError
 from line.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
 
-class ToolBusy(Exception):
+class ToolBusy(BumplineError):
     def __init__(self, tool_id: str, holder: str | None, waited_s: float) -> None:
         super().__init__(f"{tool_id} is held by {holder or 'someone'}; waited {waited_s:.0f} s")
         self.tool_id, self.holder = tool_id, holder
@@ -84,7 +85,7 @@ def claim_any(ledger: Ledger, tool_ids: list[str], holder: str, ttl_s: float = 1
 LOT_LEASE_TTL_S = float(os.environ.get("BUMPLINE_LOT_LEASE_TTL", "30"))
 
 
-class LotBusy(Exception):
+class LotBusy(BumplineError):
     def __init__(self, lot_id: str, holder: str) -> None:
         super().__init__(f"lot {lot_id} is being run by {holder}")
         self.lot_id, self.holder = lot_id, holder

@@ -14,6 +14,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from drivers.errors import BumplineError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -32,7 +34,7 @@ class Problem:
         return f"{where}:{warn}{field} {self.message} [{self.rule}]"
 
 
-class DocumentError(Exception):
+class DocumentError(BumplineError):
     """One or more problems in one or more documents; nothing was run."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:

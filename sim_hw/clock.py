@@ -5,11 +5,13 @@ import asyncio
 import threading
 import time
 
+from drivers.errors import BadValue
+
 
 class VirtualClock:
     def __init__(self, speed: float = 1.0) -> None:
         if speed <= 0:
-            raise ValueError("clock speed must be positive")
+            raise BadValue("clock speed must be positive")
         self._lock = threading.Lock()
         self._speed = float(speed)
         self._wall0 = time.monotonic()
@@ -27,7 +29,7 @@ class VirtualClock:
     def set_speed(self, speed: float) -> None:
         """Change the speed without a jump in simulated time."""
         if speed <= 0:
-            raise ValueError("clock speed must be positive")
+            raise BadValue("clock speed must be positive")
         now = self.now()
         with self._lock:
             self._sim0, self._wall0, self._speed = now, time.monotonic(), float(speed)

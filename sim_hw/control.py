@@ -1,4 +1,5 @@
-"""The simulator control port: newline-delimited JSON over loopback TCP.
+"""The simulator control port's server: newline-delimited JSON over loopback TCP (the client is
+`sim_hw.control_client`, apart, so a caller of the port imports no simulator).
 
 Not a tool protocol — the backdoor a test, the demo or `bumpline sim fault` uses to inject faults,
 change the clock speed and read the world model and job logs of a running `SimLine`.
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim_hw.line import SimLine
+if TYPE_CHECKING:
+    from sim_hw.line import SimLine
 
 
 class ControlServer:
@@ -70,33 +71,3 @@ class ControlServer:
         if op == "now":
             return line.clock.now()
         raise ValueError(f"unknown op {op!r}")
-
-
-class SimControl:
-    """Client for the control port."""
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 15000, timeout_s: float = 10.0) -> None:
-        self.host, self.port, self.timeout_s = host, port, timeout_s
-
-    def request(self, op: str, **fields: Any) -> Any:
-        with socket.create_connection((self.host, self.port), timeout=self.timeout_s) as sock:
-            sock.sendall(json.dumps({"op": op, **fields}).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        reply = json.loads(data)
-        if not reply["ok"]:
-            raise RuntimeError(reply["error"])
-        return reply["result"]
-
-    def inject(self, tool: str, fault: str, **params: Any) -> Any:
-        return self.request("inject", tool=tool, fault=fault, params=params)
-
-    def world(self, wafer: str | None = None) -> dict[str, Any]:
-        return self.request("world", wafer=wafer)
-
-    def jobs(self, tool: str | None = None) -> dict[str, Any]:
-        return self.request("jobs", tool=tool)

@@ -5,6 +5,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.errors import UnknownName
+
 
 @dataclass
 class Fault:
@@ -23,7 +25,7 @@ class FaultBook:
 
     def inject(self, name: str, one_shot: bool | None = None, **params: Any) -> Fault:
         if name not in self.known:
-            raise KeyError(f"{self.tool_id}: unknown fault {name!r}; known: {', '.join(sorted(self.known))}")
+            raise UnknownName(f"{self.tool_id}: unknown fault {name!r}; known: {', '.join(sorted(self.known))}")
         persistent = params.pop("persistent", False)
         fault = Fault(name, params, one_shot=not persistent if one_shot is None else one_shot)
         with self._lock:

@@ -7,8 +7,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.errors import UnknownName
 from drivers.limits import Limit
 from sim_hw.clock import VirtualClock
+from sim_hw.control import ControlServer
 from sim_hw.registry import simulators
 from sim_hw.tool import SimTool
 from sim_hw.world import WorldModel
@@ -30,7 +32,7 @@ class SimLine:
                  control_port: int | None = 0) -> None:
         unknown = sorted({t.kind for t in tools} - set(simulators()))
         if unknown:
-            raise ValueError(f"no simulator for tool kind(s) {', '.join(unknown)}")
+            raise UnknownName(f"no simulator for tool kind(s) {', '.join(unknown)}")
         self.specs = tools
         self.clock = VirtualClock(speed)
         self.world = WorldModel()
@@ -43,8 +45,6 @@ class SimLine:
         self._thread: threading.Thread | None = None
 
     async def start(self) -> None:
-        from sim_hw.control import ControlServer  # local: control depends on SimLine
-
         self.loop = asyncio.get_running_loop()
         for spec in self.specs:
             kind = simulators()[spec.kind]
@@ -130,7 +130,7 @@ class SimLine:
         try:
             return self.tools[tool_id]
         except KeyError:
-            raise KeyError(f"no simulated tool {tool_id!r}; have {', '.join(self.tools)}") from None
+            raise UnknownName(f"no simulated tool {tool_id!r}; have {', '.join(self.tools)}") from None
 
     def describe(self) -> list[dict[str, Any]]:
         return [{"tool": tid, "kind": t.kind, "host": self.servers[tid]["main"].host,

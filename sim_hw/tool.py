@@ -14,11 +14,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
-from drivers.backend import (ERR_ALARM_ACTIVE, ERR_BUSY, ERR_JOB_EXISTS, ERR_NO_RECIPE, ERR_RECIPE_LIMIT,
-                             ERR_UNKNOWN_JOB)
+from drivers.errors import BumplineError
 from drivers.jobs import body_hash
 from drivers.limits import Limit, check_limits
-from drivers.scpi_jobs import FINAL_JOB_STATES
+from drivers.vocabulary import FINAL_JOB_STATES, DeviceError
 from sim_hw.clock import VirtualClock
 from sim_hw.faults import FaultBook
 from sim_hw.world import WorldModel
@@ -33,7 +32,7 @@ COMMON_FAULTS = {
 }
 
 
-class SimError(Exception):
+class SimError(BumplineError):
     """A refused command: becomes an entry in the SCPI error queue (or a Modbus exception)."""
 
     def __init__(self, code: int, text: str) -> None:
@@ -41,7 +40,7 @@ class SimError(Exception):
         self.code, self.text = code, text
 
 
-class AlarmStop(Exception):
+class AlarmStop(BumplineError):
     """Raised inside physics: the tool stops the job and raises an alarm."""
 
     def __init__(self, alid: int, name: str, text: str) -> None:
@@ -129,7 +128,7 @@ class SimTool:
 
     def reset(self) -> None:
         if self.busy:
-            raise SimError(ERR_BUSY, "Job running; abort first")
+            raise SimError(DeviceError.BUSY, "Job running; abort first")
         self.recipe_body, self.recipe_hash_value = None, ""
 
     def system_state(self) -> tuple:
@@ -137,16 +136,16 @@ class SimTool:
 
     def load_recipe(self, body: dict[str, Any]) -> None:
         if self.busy:
-            raise SimError(ERR_BUSY, "Job running; recipe locked")
+            raise SimError(DeviceError.BUSY, "Job running; recipe locked")
         try:
             recipe = self.recipe_model.model_validate(body)
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise SimError(ERR_RECIPE_LIMIT, f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+            raise SimError(DeviceError.RECIPE_LIMIT, f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
         problems = check_limits(recipe.model_dump(mode="json"), self.tool_limits)
         if problems:
             path, rule = problems[0]
-            raise SimError(ERR_RECIPE_LIMIT, f"{'.'.join(map(str, path))}: {rule}")
+            raise SimError(DeviceError.RECIPE_LIMIT, f"{'.'.join(map(str, path))}: {rule}")
         self.recipe_body, self.recipe_hash_value = body, body_hash(body)
 
     def recipe_hash(self) -> tuple:
@@ -154,16 +153,16 @@ class SimTool:
 
     def create_job(self, job_id: str, wafers: str) -> None:
         if job_id in self.jobs:
-            raise SimError(ERR_JOB_EXISTS, f"Job {job_id} exists ({self.jobs[job_id].state})")
+            raise SimError(DeviceError.JOB_EXISTS, f"Job {job_id} exists ({self.jobs[job_id].state})")
         if self.alarm_rows:
-            raise SimError(ERR_ALARM_ACTIVE, "Alarm active; acknowledge first")
+            raise SimError(DeviceError.ALARM_ACTIVE, "Alarm active; acknowledge first")
         if self.busy:
-            raise SimError(ERR_BUSY, f"Job {self.current.job_id} in progress")
+            raise SimError(DeviceError.BUSY, f"Job {self.current.job_id} in progress")
         if self.recipe_body is None:
-            raise SimError(ERR_NO_RECIPE, "No process program loaded")
+            raise SimError(DeviceError.NO_RECIPE, "No process program loaded")
         ids = [w for w in wafers.split(";") if w]
         if not ids or len(set(ids)) != len(ids):
-            raise SimError(-224, "Wafer list empty or has duplicates")
+            raise SimError(DeviceError.ILLEGAL_VALUE, "Wafer list empty or has duplicates")
         self.check_capacity(len(ids))
         job = SimJob(job_id, ids, self.recipe_body, self.recipe_hash_value, self.clock.now())
         job.results = [{"wafer_id": w, "slot": i, "status": "NOT_PROCESSED"} for i, w in enumerate(ids, 1)]
@@ -172,12 +171,12 @@ class SimTool:
 
     def check_capacity(self, n_wafers: int) -> None:
         if n_wafers > 25:
-            raise SimError(-222, "At most 25 wafers per job")
+            raise SimError(DeviceError.OUT_OF_RANGE, "At most 25 wafers per job")
 
     def start_job(self, job_id: str) -> None:
         job = self.jobs.get(job_id)
         if job is None:
-            raise SimError(ERR_UNKNOWN_JOB, f"Unknown job {job_id}")
+            raise SimError(DeviceError.UNKNOWN_JOB, f"Unknown job {job_id}")
         if job.state != "WAITING_FOR_START":
             return  # already started or finished: starting again is a no-op, never a second run
         job.resume_event = asyncio.Event()
@@ -186,16 +185,16 @@ class SimTool:
     def pause_job(self) -> None:
         job = self.current
         if job is None or job.state not in ("PROCESSING",):
-            raise SimError(-200, "No processing job to pause")
+            raise SimError(DeviceError.EXECUTION, "No processing job to pause")
         job.pause_requested = True
         job.state = "PAUSING"
 
     def resume_job(self) -> None:
         job = self.current
         if job is None or job.state not in ("PAUSED", "PAUSING"):
-            raise SimError(-200, "No paused job to resume")
+            raise SimError(DeviceError.EXECUTION, "No paused job to resume")
         if self.alarm_rows:
-            raise SimError(ERR_ALARM_ACTIVE, "Alarm active; acknowledge first")
+            raise SimError(DeviceError.ALARM_ACTIVE, "Alarm active; acknowledge first")
         job.pause_requested = False
         job.state = "PROCESSING"
         if job.resume_event:
@@ -226,7 +225,7 @@ class SimTool:
     def job_results(self, job_id: str) -> tuple:
         job = self.jobs.get(job_id)
         if job is None:
-            raise SimError(ERR_UNKNOWN_JOB, f"Unknown job {job_id}")
+            raise SimError(DeviceError.UNKNOWN_JOB, f"Unknown job {job_id}")
         return ([dict(r) for r in job.results],)
 
     def alarm_list(self) -> tuple:
@@ -363,7 +362,7 @@ class BatchSimTool(SimTool):
     def check_capacity(self, n_wafers: int) -> None:
         cap = int(self.options.get("capacity", self.capacity))
         if n_wafers > cap:
-            raise SimError(-222, f"At most {cap} wafers per batch")
+            raise SimError(DeviceError.OUT_OF_RANGE, f"At most {cap} wafers per batch")
 
     async def process(self, job: SimJob) -> None:
         self.batch_started = False

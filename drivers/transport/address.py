@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from drivers.errors import BadValue
+
 _VISA_SOCKET = re.compile(r"^TCPIP\d*::([^:]+)::(\d+)::SOCKET$", re.IGNORECASE)
 _MODBUS = re.compile(r"^modbus-tcp://([^:/]+):(\d+)(?:/(\d+))?$", re.IGNORECASE)
 
@@ -30,5 +32,5 @@ def parse_address(text: str) -> Address:
         return Address("visa-socket", m.group(1), int(m.group(2)))
     if m := _MODBUS.match(text.strip()):
         return Address("modbus-tcp", m.group(1), int(m.group(2)), int(m.group(3) or 1))
-    raise ValueError(f"unsupported tool address {text!r}: use TCPIP0::HOST::PORT::SOCKET "
+    raise BadValue(f"unsupported tool address {text!r}: use TCPIP0::HOST::PORT::SOCKET "
                      "or modbus-tcp://HOST:PORT[/UNIT]")

@@ -12,10 +12,16 @@ from rich.table import Table
 from drivers.transport.address import parse_address
 from line.cli.common import LineOption, console, err, or_exit
 from line.config import LineConfig, load_line
-from line.arrival import control_for
+from sim_hw.control_client import SimControl, SimControlError
 from sim_hw.line import SimLine, SimToolSpec
 
 app = typer.Typer(no_args_is_help=True, help="Simulated tools.")
+
+
+def control_for(cfg: LineConfig) -> SimControl:
+    """A client of the simulated line's control port (the line config's, else the default one)."""
+    host, port = (cfg.simulation.control if cfg.simulation else "127.0.0.1:15000").rsplit(":", 1)
+    return SimControl(host, int(port))
 
 
 def sim_line(cfg: LineConfig, any_port: bool = False, speed: float | None = None,
@@ -84,7 +90,7 @@ def fault(tool: str, name: str, params: list[str] = typer.Argument(None, help="K
     cfg = or_exit(lambda: load_line(line))
     try:
         result = control_for(cfg).inject(tool, name, **parse_params(params or []))
-    except (OSError, RuntimeError) as exc:
+    except (OSError, SimControlError) as exc:
         err.print(f"[red]error[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     console.print(f"armed {result['fault']} on {result['tool']} {result['params'] or ''}")

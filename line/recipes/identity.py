@@ -11,15 +11,16 @@ import os
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from drivers.errors import BumplineError
 from line.ledger import Ledger
 from line.ledger import models as m
 
 
-class VersionChanged(Exception):
+class VersionChanged(BumplineError):
     """A body that no longer matches the hash its version was first recorded with."""
 
 
-class NotApproved(Exception):
+class NotApproved(BumplineError):
     """Production mode and the version is still a draft."""
 
 

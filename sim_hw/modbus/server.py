@@ -17,6 +17,7 @@ from pymodbus.server import ModbusTcpServer
 
 from drivers.modbus_jobs import COMMANDS, MAX_ALARMS, MAX_SLOTS, PlcInterface
 from drivers.modbus_spec import block_hash, decode_recipe
+from drivers.vocabulary import DeviceError
 from sim_hw.tool import SimError, SimTool
 
 SIZE = 4096
@@ -69,7 +70,7 @@ class PlcImage:
         try:
             name = COMMAND_NAMES.get(self.regs[0])
             if name is None:
-                raise SimError(-224, f"unknown command {self.regs[0]}")
+                raise SimError(DeviceError.ILLEGAL_VALUE, f"unknown command {self.regs[0]}")
             getattr(self, f"cmd_{name.lower()}")()
         except SimError as exc:
             code, text = exc.code, exc.text
@@ -86,7 +87,7 @@ class PlcImage:
     def cmd_create_job(self) -> None:
         n = self._get("wafer_count")
         if not 1 <= n <= MAX_SLOTS:
-            raise SimError(-222, f"wafer count {n} outside 1..{MAX_SLOTS}")
+            raise SimError(DeviceError.OUT_OF_RANGE, f"wafer count {n} outside 1..{MAX_SLOTS}")
         wafers = [self._get(f"slot[{i}]") for i in range(n)]
         self.tool.create_job(self._get("req_job_id"), ";".join(wafers))
 

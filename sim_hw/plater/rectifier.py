@@ -7,11 +7,11 @@ import asyncio
 from typing import Any, Callable
 
 from drivers.plater.interface import QUES_CV, QUES_NO_LOAD
+from drivers.vocabulary import DeviceError
 from sim_hw.clock import VirtualClock
 from sim_hw.faults import FaultBook
 from sim_hw.tool import COMMON_FAULTS, SimError
 
-SETTINGS_CONFLICT = -221
 
 
 class RectifierSim:
@@ -45,7 +45,7 @@ class RectifierSim:
 
     def _refuse_if_locked(self) -> None:
         if self.locked:
-            raise SimError(SETTINGS_CONFLICT, f"Settings conflict; {self.name} is under PLC control")
+            raise SimError(DeviceError.SETTINGS_CONFLICT, f"Settings conflict; {self.name} is under PLC control")
 
     # SCPI handlers
     def set_current(self, amps: float) -> None:

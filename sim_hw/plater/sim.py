@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from drivers.backend import ERR_RECIPE_LIMIT
+from drivers.vocabulary import DeviceError
 from drivers.plater import interface as spec
 from drivers.plater.recipe import PlaterRecipe
 from drivers.materials import conducts, sheet_resistance
@@ -55,7 +55,7 @@ class PlaterSim(SimTool):
     def load_recipe(self, body: dict[str, Any]) -> None:
         super().load_recipe(body)
         if body["bath"] != self.bath:
-            raise SimError(ERR_RECIPE_LIMIT, f"recipe is for a {body['bath']} bath; this tool holds {self.bath}")
+            raise SimError(DeviceError.RECIPE_LIMIT, f"recipe is for a {body['bath']} bath; this tool holds {self.bath}")
 
     # ---- the sequencer --------------------------------------------------------------------------
     async def process(self, job: SimJob) -> None:

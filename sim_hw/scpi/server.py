@@ -15,6 +15,7 @@ from typing import Any
 
 from drivers.scpi_spec import (STB_EAV, STB_ESB, STB_MSS, STB_OPER, STB_QUES, ScpiInterface,
                                decode_values, encode_values)
+from drivers.vocabulary import DeviceError
 from sim_hw.tool import SimError
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class Session:
         self.esr = 0
 
     def push(self, code: int, text: str) -> None:
-        self.errors.append((code, text))
+        self.errors.append((int(code), text))
         self.esr |= ESR_COMMAND_ERROR if -199 <= code <= -100 else ESR_EXEC_ERROR
 
 
@@ -102,21 +103,21 @@ class ScpiServer:
         header, _, rest = text.partition(" ")
         cmd = self.interface.get(header)
         if cmd is None:
-            session.push(-113, f'Undefined header; "{header}"')
+            session.push(DeviceError.UNDEFINED_HEADER, f'Undefined header; "{header}"')
             return None
         if cmd.params and not rest.strip():
-            session.push(-109, f"Missing parameter; {cmd.header} takes {', '.join(a.name for a in cmd.params)}")
+            session.push(DeviceError.MISSING_PARAMETER, f"Missing parameter; {cmd.header} takes {', '.join(a.name for a in cmd.params)}")
             return None
         try:
             args = decode_values(cmd.params, rest.strip()) if cmd.params else []
             if not cmd.params and rest.strip():
                 raise ValueError("parameter not allowed")
         except (ValueError, TypeError) as exc:
-            session.push(-224, f"Illegal parameter value; {cmd.header}: {exc}")
+            session.push(DeviceError.ILLEGAL_VALUE, f"Illegal parameter value; {cmd.header}: {exc}")
             return None
         for arg, value in zip(cmd.params, args):
             if (rule := arg.check(value)) is not None:
-                session.push(-222, f"Data out of range; {arg.name} {rule}")
+                session.push(DeviceError.OUT_OF_RANGE, f"Data out of range; {arg.name} {rule}")
                 return None
         try:
             result = self._dispatch(session, cmd.handler, args)
@@ -125,7 +126,7 @@ class ScpiServer:
             return None
         except Exception as exc:  # noqa: BLE001 - a simulator bug must not kill the server
             log.exception("%s: handler %s failed", self.tool.tool_id, cmd.handler)
-            session.push(-200, f"Execution error; {exc}")
+            session.push(DeviceError.EXECUTION, f"Execution error; {exc}")
             return None
         if not cmd.is_query:
             return None

@@ -7,7 +7,7 @@ import pytest
 
 from drivers.sputter.driver import SputterDriver
 from line.ledger import Ledger
-from sim_hw.control import SimControl
+from sim_hw.control_client import SimControl
 from tests.support import SEED, cli, cli_env, free_port, spawn, stop, wait_until, write_line
 
 
