@@ -1,33 +1,46 @@
 """`ToolDriver`: the front end every tool kind shares.
 
-A kind subclass declares its phases, guarded phases, recipe model and limits, builds its backend,
-and maps the tool's result documents to `WaferResult`s. Timeouts, reconnects, alarm reading and
-interlock checks live here; what to do about an alarm (hold the lot, retry) belongs to `line`.
+A kind subclass names its `spec` (`drivers/<kind>/spec.py`: phases, guarded phases, recipe model,
+limits, measurements) and adds what a process engineer's recipe means on that kind: its interlock
+guards and kind-specific reads. Below it sits a backend — a vendor's (SCPI, Modbus) chosen from the
+line config, the in-process simulator, or a recording mock — all speaking the kind's abstract
+backend API. Timeouts, reconnects, alarm reading and interlock checks live here; what to do about
+an alarm (hold the lot, retry) belongs to `line`.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
 from pydantic import BaseModel, ValidationError
 
 from drivers.backend import JobBackend
 from drivers.errors import (CommandRejected, JobConflict, CommunicationLost, InterlockViolation, InvalidTransition,
                             OutOfRange, ToolAlarm, ToolError)
-from drivers.jobs import Alarm, Identity, JobStatus, WaferResult, body_hash
+from drivers.jobs import Alarm, Identity, JobStatus, Measurement, WaferResult, body_hash
 from drivers.limits import Limit, check_limits
+from drivers.spec import KindSpec
 from drivers.states import ProcessingModel, StateChange, build_machine
+from drivers.vendors import vendor_for
 
 Observer = Callable[[StateChange], None]
 
 
 class ToolDriver:
+    spec: ClassVar[KindSpec]
     kind: ClassVar[str]
     phases: ClassVar[tuple[str, ...]]
     guarded_phases: ClassVar[tuple[str, ...]] = ()
     recipe_model: ClassVar[type[BaseModel]]
-    limits: ClassVar[dict[str, Limit]]
+    limits: ClassVar[Mapping[str, Limit]]
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "spec" in cls.__dict__:    # the kind's declaration is the one source of these
+            s = cls.spec
+            cls.kind, cls.phases, cls.guarded_phases = s.kind, s.phases, s.guarded_phases
+            cls.recipe_model, cls.limits = s.recipe_model, s.limits
 
     @classmethod
     def paper_model(cls):  # noqa: ANN206 - a module with effects(recipe) and checks(recipe)
@@ -36,14 +49,19 @@ class ToolDriver:
 
         return importlib.import_module(f"{cls.__module__.rsplit('.', 1)[0]}.model")
 
-    def __init__(self, tool_id: str, address: str, *, endpoints: dict[str, str] | None = None,
-                 limits: dict[str, Limit] | None = None, timeout_s: float = 3.0, comm_budget_s: float = 30.0) -> None:
+    def __init__(self, tool_id: str, address: str = "", *, backend: JobBackend | None = None,
+                 vendor: str = "", endpoints: Mapping[str, str] | None = None,
+                 limits: Mapping[str, Limit] | None = None, timeout_s: float = 3.0, comm_budget_s: float = 30.0) -> None:
+        """`backend`: one already built (the in-process simulator, a mock); else the vendor backend
+        for `address` (the kind's one speaking its protocol, or the one `vendor` names)."""
         self.tool_id = tool_id
         self.address = address
         self.endpoints = dict(endpoints or {})
-        self.tool_limits = limits or dict(self.limits)
+        self.tool_limits = dict(limits or self.limits)
         self.comm_budget_s = comm_budget_s
-        self.backend: JobBackend = self.make_backend(address, timeout_s)
+        if backend is None:
+            backend = vendor_for(self.kind, address, vendor).make(tool_id, address, self.endpoints, timeout_s)
+        self.backend: JobBackend = backend
         self.job_id = ""
         self.recipe: BaseModel | None = None
         self.last_status: JobStatus | None = None
@@ -54,15 +72,22 @@ class ToolDriver:
         self.machine = build_machine(self.model, self.phases, self.guarded_phases)
 
     # ---- what a kind provides -----------------------------------------------------------
-    def make_backend(self, address: str, timeout_s: float) -> JobBackend:
-        raise NotImplementedError
-
     def guard(self, phase: str) -> bool:
         """Interlock for entering a guarded phase; kinds override."""
         return True
 
     def wafer_result(self, row: dict[str, Any]) -> WaferResult:
-        raise NotImplementedError
+        """A result row as the tool reports it, with the measurements the kind's spec declares."""
+        return WaferResult(row["wafer_id"], row["slot"], row["status"], tuple(self.measurements(row)), row)
+
+    def measurements(self, row: dict[str, Any]) -> list[Measurement]:
+        """Every declared measurement the row carries a value for (its target too, where declared);
+        kinds whose rows nest (a layer stack) add theirs."""
+        out = []
+        for m in self.spec.measurements:
+            if m.field and row.get(m.field) is not None:
+                out.append(Measurement(m.name, row[m.field], m.unit, row.get(m.target_field) if m.target_field else None))
+        return out
 
     # ---- observation ------------------------------------------------------------------
     @property

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from drivers.errors import BadValue, CommandRejected, CommunicationLost, JobConflict, ToolError
 from drivers.jobs import Alarm, Identity, JobStatus
 from drivers.modbus_jobs import (ALARMS, COMMANDS, ID_REGS, MAX_ALARMS, MAX_SLOTS, RESULTS, SLOT_MAP, SLOT_STATUS,
                                  STATUS_SPAN, PlcInterface)
+from drivers.spec import AlarmSpec
 from drivers.modbus_spec import block_hash, encode_recipe, span
 from drivers.transport.address import parse_address
 from drivers.transport.modbus import ModbusTransport
@@ -17,12 +18,16 @@ STATUS_NAMES = ("tool_state", "job_state", "phase", "wafer_index", "wafers_done"
 
 
 class ModbusJobBackend:
-    def __init__(self, tool_id: str, address: str, interface: PlcInterface, timeout_s: float = 3.0) -> None:
+    def __init__(self, tool_id: str, address: str, interface: PlcInterface, timeout_s: float = 3.0, *,
+                 alarms: Sequence[AlarmSpec] = (), endpoints: Mapping[str, str] | None = None) -> None:
+        """`alarms`: the kind's declared alarms (a PLC reports only the ALID); `endpoints`: auxiliary
+        addresses, for vendor subclasses that talk to more than the PLC."""
         addr = parse_address(address)
         if addr.protocol != "modbus-tcp":
             raise BadValue(f"{tool_id}: a PLC tool needs a modbus-tcp:// address, not {address}")
         self.tool_id = tool_id
         self.interface = interface
+        self.alarm_names = {a.alid: (a.name, a.text) for a in alarms}
         self.regmap = interface.regmap
         self.transport = ModbusTransport(tool_id, addr.host, addr.port, addr.unit, timeout_s)
         self._seq = 0
@@ -166,7 +171,7 @@ class ModbusJobBackend:
         for k in range(min(count, MAX_ALARMS)):
             alid, slot = regs[4 * k], regs[4 * k + 1]
             at_s = self.regmap[f"alarm[{k}].at_s"].decode(regs[4 * k + 2: 4 * k + 4])
-            name, text = self.interface.alarms.get(alid, (f"ALID_{alid}", "alarm without a text in the spec"))
+            name, text = self.alarm_names.get(alid, (f"ALID_{alid}", "alarm not declared in the kind's spec"))
             wafer = ""
             if slot:
                 r = self.regmap[f"slot[{slot - 1}]"]

@@ -50,13 +50,12 @@ IDENT = Reg("ident", ACK_TEXT + 32, "str", 32, doc="maker,model,serial,firmware 
 
 
 class PlcInterface:
-    """One PLC tool kind's interface as data: register map, phases, results, readbacks, alarm texts."""
+    """One PLC tool kind's interface as data: register map, phases, results, readbacks."""
 
     def __init__(self, kind: str, phases: tuple[str, ...], result_fields: tuple[str, ...],
-                 recipe_regs: tuple[Reg, ...], readback_regs: tuple[Reg, ...],
-                 alarms: dict[int, tuple[str, str]]) -> None:
+                 recipe_regs: tuple[Reg, ...], readback_regs: tuple[Reg, ...]) -> None:
         from drivers.modbus_spec import RegisterMap
 
-        self.kind, self.phases, self.result_fields, self.alarms = kind, phases, result_fields, alarms
+        self.kind, self.phases, self.result_fields = kind, phases, result_fields
         self.readbacks = tuple(r.name for r in readback_regs)
         self.regmap = RegisterMap(kind, job_block(phases, result_fields) + (IDENT,) + recipe_regs + readback_regs)

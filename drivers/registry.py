@@ -1,12 +1,15 @@
-"""Tool kinds known to the line, discovered: every package `drivers/<kind>/` whose `driver.py` sets
-`DRIVER`. Adding a kind adds a folder; nothing here or in `line/` changes."""
+"""Tool kinds known to the line, discovered: every package `drivers/<kind>/` whose `spec.py` sets
+`SPEC` (the kind's declaration) and whose `driver.py` sets `DRIVER` (its front end). Adding a kind
+adds a folder; nothing here or in `line/` changes."""
 from __future__ import annotations
 
 import drivers
-from drivers.errors import UnknownName
 from drivers.base import ToolDriver
+from drivers.errors import UnknownName
 from drivers.plugins import discover
+from drivers.spec import KindSpec
 
+SPECS: dict[str, KindSpec] = {s.kind: s for s in sorted(discover(drivers, "spec", "SPEC"), key=lambda s: s.kind)}
 DRIVERS: dict[str, type[ToolDriver]] = {cls.kind: cls for cls in
                                         sorted(discover(drivers, "driver", "DRIVER"), key=lambda c: c.kind)}
 
@@ -16,3 +19,10 @@ def driver_class(kind: str) -> type[ToolDriver]:
         return DRIVERS[kind]
     except KeyError:
         raise UnknownName(f"unknown tool kind {kind!r}; known: {', '.join(sorted(DRIVERS))}") from None
+
+
+def kind_spec(kind: str) -> KindSpec:
+    try:
+        return SPECS[kind]
+    except KeyError:
+        raise UnknownName(f"unknown tool kind {kind!r}; known: {', '.join(sorted(SPECS))}") from None

@@ -45,6 +45,8 @@ class ToolConfig(Strict):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9_-]*$", description="tool id, e.g. PVD01")
     kind: ToolKind
     address: str = Field(description="TCPIP0::HOST::PORT::SOCKET (SCPI) or modbus-tcp://HOST:PORT/UNIT")
+    vendor: str = Field("", description="the vendor backend (a module in drivers/<kind>/ setting VENDOR); empty: "
+                                        "the kind's one speaking the address's protocol")
     bay: str = ""
     endpoints: dict[str, str] = Field(default_factory=dict, description="auxiliary addresses, e.g. per-cell rectifiers")
     limits: dict[str, LimitOverride] = {}

@@ -110,7 +110,8 @@ class ToolStep:
                             self.recipe.path)
         except (VersionChanged, NotApproved) as exc:
             return self._finish([], ("RECIPE", str(exc)))   # refused before anything reaches the tool
-        driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, endpoints=self.tool.endpoints,
+        driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, vendor=self.tool.vendor,
+                                              endpoints=self.tool.endpoints,
                                               limits=self.tool.effective_limits(),
                                               comm_budget_s=self.tool.comm_budget_s)
         driver.subscribe(self._tool_changed)

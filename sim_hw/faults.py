@@ -1,33 +1,41 @@
-"""Fault injection: each simulator declares the faults it knows; tests arm them by name."""
+"""Fault injection: the faults a simulator plays are declared in its kind's spec (`FaultSpec`, with
+typed parameters and defaults); tests and `bumpline sim fault` arm them by name."""
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from drivers.errors import UnknownName
+from drivers.spec import FaultSpec
 
 
 @dataclass
 class Fault:
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    """every declared parameter, given or defaulted (None: the simulator decides from context)"""
     one_shot: bool = True
 
 
 class FaultBook:
-    def __init__(self, tool_id: str, known: dict[str, str]) -> None:
+    def __init__(self, tool_id: str, known: Iterable[FaultSpec]) -> None:
         self.tool_id = tool_id
-        self.known = dict(known)
+        self.known: dict[str, FaultSpec] = {f.name: f for f in known}
         self._armed: dict[str, Fault] = {}
         self._lock = threading.Lock()
         self.fired: list[Fault] = []
 
     def inject(self, name: str, one_shot: bool | None = None, **params: Any) -> Fault:
+        """Arm a fault; its parameters are checked against the declaration and typed before it is armed."""
         if name not in self.known:
             raise UnknownName(f"{self.tool_id}: unknown fault {name!r}; known: {', '.join(sorted(self.known))}")
         persistent = params.pop("persistent", False)
-        fault = Fault(name, params, one_shot=not persistent if one_shot is None else one_shot)
+        try:
+            resolved = self.known[name].resolve(params)
+        except UnknownName as exc:
+            raise UnknownName(f"{self.tool_id}: {exc}") from None
+        fault = Fault(name, resolved, one_shot=not persistent if one_shot is None else one_shot)
         with self._lock:
             self._armed[name] = fault
         return fault

@@ -25,6 +25,7 @@ class SimToolSpec:
     endpoints: dict[str, int] = field(default_factory=dict)  # auxiliary servers (e.g. rectifiers)
     limits: dict[str, Limit] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    protocol: str = ""  # which of the kind's wire protocols to serve ("": its first)
 
 
 class SimLine:
@@ -49,7 +50,7 @@ class SimLine:
         for spec in self.specs:
             kind = simulators()[spec.kind]
             tool = kind.tool(spec.tool_id, self.clock, self.world, self.seed, spec.limits, spec.options)
-            servers = kind.servers(tool, spec.host, {"main": spec.port, **spec.endpoints})
+            servers = kind.servers(spec.protocol)(tool, spec.host, {"main": spec.port, **spec.endpoints})
             for server in servers.values():
                 await server.start()
             self.tools[spec.tool_id], self.servers[spec.tool_id] = tool, servers

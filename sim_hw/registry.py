@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 import sim_hw
+from drivers.errors import UnknownName
 from sim_hw.tool import SimTool
 
 # (tool, host, {endpoint: port}) -> {endpoint: server}; the endpoint "main" is the tool's address.
@@ -15,8 +16,19 @@ ServerFactory = Callable[[SimTool, str, dict[str, int]], dict[str, Any]]
 
 @dataclass(frozen=True)
 class SimKind:
+    """The simulated tool class and, per protocol its vendors speak, the servers that front it (the
+    first is the default; a second vendor of the kind speaking another protocol adds one)."""
     tool: type[SimTool]
-    servers: ServerFactory
+    servers_by_protocol: dict[str, ServerFactory]
+
+    def servers(self, protocol: str = "") -> ServerFactory:
+        if not protocol:
+            return next(iter(self.servers_by_protocol.values()))
+        try:
+            return self.servers_by_protocol[protocol]
+        except KeyError:
+            raise UnknownName(f"the {self.tool.kind} simulator speaks {', '.join(self.servers_by_protocol)}, "
+                              f"not {protocol}") from None
 
 
 def scpi_main(interface) -> ServerFactory:  # noqa: ANN001

@@ -10,27 +10,20 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 from pydantic import BaseModel, ValidationError
 
 from drivers.errors import BumplineError
 from drivers.jobs import body_hash
 from drivers.limits import Limit, check_limits
+from drivers.spec import KindSpec
 from drivers.vocabulary import FINAL_JOB_STATES, DeviceError
 from sim_hw.clock import VirtualClock
 from sim_hw.faults import FaultBook
 from sim_hw.world import WorldModel
 
 log = logging.getLogger(__name__)
-
-COMMON_FAULTS = {
-    "drop_connection": "close every host connection and refuse new ones for `for_s` wall seconds",
-    "hang": "stop answering (connections stay open) for `for_s` wall seconds",
-    "stall": "hold a job in PROCESSING after its last wafer until the fault is cleared (`job`: only jobs whose "
-             "id starts with one of these comma-separated prefixes): a window of any length to cut the host off in",
-}
-
 
 class SimError(BumplineError):
     """A refused command: becomes an entry in the SCPI error queue (or a Modbus exception)."""
@@ -78,10 +71,17 @@ class SimJob:
 
 
 class SimTool:
+    """A kind subclass sets `spec` (its `drivers/<kind>/spec.py` SPEC): kind, recipe model, limits,
+    alarms and faults come from there."""
+    spec: ClassVar[KindSpec]
     kind: ClassVar[str]
-    faults_known: ClassVar[dict[str, str]] = {}
     recipe_model: ClassVar[type[BaseModel]]
-    limits: ClassVar[dict[str, Limit]]
+    limits: ClassVar[Mapping[str, Limit]]
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "spec" in cls.__dict__:
+            cls.kind, cls.recipe_model, cls.limits = cls.spec.kind, cls.spec.recipe_model, cls.spec.limits
 
     def __init__(self, tool_id: str, clock: VirtualClock, world: WorldModel, seed: int = 0,
                  limits: dict[str, Limit] | None = None, options: dict[str, Any] | None = None) -> None:
@@ -89,9 +89,9 @@ class SimTool:
         self.clock = clock
         self.world = world
         self.rng = random.Random(f"{seed}:{tool_id}")
-        self.tool_limits = limits or dict(self.limits)
+        self.tool_limits = dict(limits or self.limits)
         self.options = dict(options or {})
-        self.faults = FaultBook(tool_id, {**COMMON_FAULTS, **self.faults_known})
+        self.faults = FaultBook(tool_id, self.spec.all_faults)
         self.jobs: dict[str, SimJob] = {}
         self.current: SimJob | None = None
         self.recipe_body: dict[str, Any] | None = None
@@ -257,7 +257,7 @@ class SimTool:
                 if row["status"] == "IN_PROCESS":
                     row["status"] = "INCOMPLETE"
                     self._log_wafer(job, row)
-            self.raise_alarm(AlarmStop(9000, "CONTROLLER_FAULT", f"{type(exc).__name__}: {exc}"), job)
+            self.raise_alarm(self.alarm("CONTROLLER_FAULT", f"{type(exc).__name__}: {exc}"), job)
             job.state = "STOPPED"
         finally:
             job.phase, job.ended_s = "", self.clock.now()
@@ -287,7 +287,7 @@ class SimTool:
         """Fault `stall`: the job stays PROCESSING, its wafers done, until the fault is cleared. The
         physics is over by then, so a stall of any length changes nothing on the wafers."""
         while (fault := self.faults.active("stall")) and job.job_id.startswith(
-                tuple(str(fault.params.get("job", "")).split(","))):
+                tuple(fault.params["job"].split(","))):
             await asyncio.sleep(0.01)
 
     async def before_wafers(self, job: SimJob) -> None:
@@ -348,6 +348,11 @@ class SimTool:
     def _log_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
         self.world.log(row["wafer_id"], tool=self.tool_id, kind=self.kind, job=job.job_id,
                        status=row["status"], at_s=round(self.clock.now(), 3))
+
+    def alarm(self, name: str, detail: str) -> AlarmStop:
+        """The stop for a declared alarm (raise it), with what happened this time as its text."""
+        declared = self.spec.alarm(name)
+        return AlarmStop(declared.alid, declared.name, detail)
 
     def noise(self, sigma_rel: float) -> float:
         """A multiplicative noise factor ~ N(1, sigma)."""

@@ -23,7 +23,6 @@ LIMITS: dict[str, Limit] = {
     "release_distance_um": Limit(1.0, 500.0, "µm"),
 }
 
-ALARMS = {4001: "RESIST_LOW"}
 
 INTERFACE = ScpiInterface(kind=KIND, commands=JOB_COMMANDS + (
     Command("MEAS:LAMP?", "lamp_intensity", returns=(Arg("mw_cm2", float, "mW/cm²"),), idempotent=True,

@@ -10,6 +10,5 @@ PHASES = ("ALIGN", "MEASURE")
 MEASUREMENTS = ("film_thickness", "bump_height", "paste_volume", "resist_residue")
 
 LIMITS: dict[str, Limit] = {"sites": Limit(1, 49, "sites")}
-ALARMS = {5001: "PATTERN_RECOGNITION_FAILED"}
 
 INTERFACE = ScpiInterface(kind=KIND, commands=JOB_COMMANDS)

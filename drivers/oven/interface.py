@@ -7,6 +7,8 @@ from __future__ import annotations
 from drivers.limits import Limit
 from drivers.modbus_jobs import PlcInterface
 from drivers.modbus_spec import Reg, repeated
+from drivers.scpi_jobs import JOB_COMMANDS
+from drivers.scpi_spec import ScpiInterface
 
 KIND = "oven"
 PHASES = ("PURGE", "HEAT", "COOL")
@@ -22,10 +24,6 @@ LIMITS: dict[str, Limit] = {
     "liquidus_c": Limit(100.0, 350.0, "°C"),
 }
 
-ALARMS = {
-    3001: ("O2_HIGH", "O2 above the recipe limit (N2 supply?)"),
-    3002: ("ZONE_DEVIATION", "oven temperature deviates more than 15 °C from the profile"),
-}
 
 RECIPE_REGS = repeated("segments", MAX_SEGMENTS, 2000, [("ramp_c_per_min", "f32", "°C/min"),
                                                         ("target_c", "f32", "°C"), ("hold_s", "f32", "s")]) + (
@@ -41,4 +39,7 @@ READBACK_REGS = (
 )
 RESULT_FIELDS = ("peak_c", "tal_s", "o2_max_hot_ppm", "time_above_230_s")
 
-INTERFACE = PlcInterface(KIND, PHASES, RESULT_FIELDS, RECIPE_REGS, READBACK_REGS, ALARMS)
+INTERFACE = PlcInterface(KIND, PHASES, RESULT_FIELDS, RECIPE_REGS, READBACK_REGS)
+
+# A furnace controller that speaks SCPI instead (vendor `scpi-furnace`): the shared job commands suffice.
+SCPI_INTERFACE = ScpiInterface(kind=KIND, commands=JOB_COMMANDS)

@@ -33,13 +33,6 @@ LIMITS: dict[str, Limit] = {
     "srd_s": Limit(0.0, 600.0, "s"),
 }
 
-ALARMS = {
-    8001: ("TEMP_OUT_OF_BAND", "bath temperature outside its band"),
-    8002: ("LOW_LEVEL", "bath level low: interlock switched every rectifier off"),
-    8003: ("COMPLIANCE", "rectifier at voltage compliance, current below setpoint (anode passivation?)"),
-    8004: ("NO_CURRENT", "no current flows at compliance voltage (contact ring or seed)"),
-    8005: ("RECTIFIER_OFF", "a rectifier output was switched off during plating"),
-}
 
 RECIPE_REGS = (
     Reg("bath", 2000, "enum", choices=BATHS, writable=True),
@@ -61,7 +54,7 @@ READBACK_REGS = (
 )
 RESULT_FIELDS = ("thickness_um", "charge_ah", "current_a", "voltage_max_v", "nonuniformity_pct", "cell")
 
-INTERFACE = PlcInterface(KIND, PHASES, RESULT_FIELDS, RECIPE_REGS, READBACK_REGS, ALARMS)
+INTERFACE = PlcInterface(KIND, PHASES, RESULT_FIELDS, RECIPE_REGS, READBACK_REGS)
 
 # Rectifier status register (STAT:QUES:COND?) bits.
 QUES_CV, QUES_OV, QUES_OT, QUES_NO_LOAD = 1, 2, 16, 512

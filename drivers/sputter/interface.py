@@ -25,13 +25,6 @@ LIMITS: dict[str, Limit] = {
     "chuck_temperature_c": Limit(20.0, 350.0, "°C"),
 }
 
-ALARMS = {
-    1001: "PUMPDOWN_TIMEOUT",
-    1002: "INTERLOCK_BASE_PRESSURE",
-    2001: "HARD_ARC",
-    2002: "TARGET_END_OF_LIFE",
-    9001: "HOST_ABORT",
-}
 
 INTERFACE = ScpiInterface(kind=KIND, commands=JOB_COMMANDS + (
     Command("MEAS:PRES?", "measure_pressure", returns=(Arg("torr", float, "Torr"),), idempotent=True,

@@ -25,11 +25,6 @@ LIMITS: dict[str, Limit] = {
     "wipe_every": Limit(1, 10, "prints"),
 }
 
-ALARMS = {
-    7001: ("MISALIGNMENT", f"stencil-to-wafer offset above {ALIGN_LIMIT_UM:g} µm after alignment"),
-    7002: ("PRINT_VOLUME_LOW", f"inspected paste volume below {SPI_MIN_VOLUME_PCT:g} % of the aperture"),
-    7003: ("PASTE_EXPIRED", "paste past its open time on the stencil"),
-}
 
 RECIPE_REGS = (
     Reg("paste", 2000, "enum", choices=PASTES, writable=True),
@@ -52,4 +47,4 @@ READBACK_REGS = (
 )
 RESULT_FIELDS = ("volume_pct", "height_um", "offset_um", "area_ratio")
 
-INTERFACE = PlcInterface(KIND, PHASES, RESULT_FIELDS, RECIPE_REGS, READBACK_REGS, ALARMS)
+INTERFACE = PlcInterface(KIND, PHASES, RESULT_FIELDS, RECIPE_REGS, READBACK_REGS)

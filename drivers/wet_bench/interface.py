@@ -18,7 +18,6 @@ LIMITS: dict[str, Limit] = {
     "rinse_s": Limit(0.0, 1800.0, "s"),
 }
 
-ALARMS = {6001: ("TEMP_EXCURSION", f"bath temperature more than {TEMPERATURE_BAND_C:g} °C off setpoint")}
 
 RECIPE_REGS = (
     Reg("chemistry", 2000, "enum", choices=CHEMISTRIES, writable=True),
@@ -36,4 +35,4 @@ READBACK_REGS = (
 )
 RESULT_FIELDS = ("removed_nm", "undercut_um", "release_um", "stiction")
 
-INTERFACE = PlcInterface(KIND, PHASES, RESULT_FIELDS, RECIPE_REGS, READBACK_REGS, ALARMS)
+INTERFACE = PlcInterface(KIND, PHASES, RESULT_FIELDS, RECIPE_REGS, READBACK_REGS)

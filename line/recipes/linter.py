@@ -15,14 +15,13 @@ from typing import Any
 from drivers.effects import Clean, Deposit, Effect, Etch, Heat, Measure, Open
 from drivers.materials import POLYMER_DECOMPOSE_C, SOLDERS, conducts
 from drivers.registry import DRIVERS
+from drivers.oven.spec import FACTS as OVEN
 from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius, nominal_rate
 from line.recipes.route import ResolvedStep, Route
 from line.yamlio import Problem, format_path
 
 MAX_REFLOWS = 3                      # §1.5 / §6.6
 COLLATERAL_ERROR, COLLATERAL_WARN = 0.25, 0.05
-PI_CURE_C, PI_CURE_S = 225.0, 1800.0
-PASTE_CURE_C, PASTE_CURE_S = 120.0, 1800.0
 
 
 @dataclass
@@ -145,9 +144,9 @@ class Linter:
             self.report(rs, "polymer-sacrificial-cure", f"{e.what} at {e.peak_c:g} °C over a polymer sacrificial layer "
                                                         f"(decomposes above {POLYMER_DECOMPOSE_C:g} °C) — use the 230 °C PI cure")
         for _, layer in self.wafer.layers():
-            if layer.material == "PI" and e.peak_c >= PI_CURE_C and e.hold_s >= PI_CURE_S:
+            if layer.material == "PI" and OVEN.pi_cured_by_hold(e.peak_c, e.hold_s):
                 layer.props["cured"] = True
-            if layer.material == "Ag-epoxy" and e.peak_c >= PASTE_CURE_C and e.hold_s >= PASTE_CURE_S:
+            if layer.material == "Ag-epoxy" and OVEN.paste_cured_by_hold(e.peak_c, e.hold_s):
                 layer.props["cured"] = True
         if e.liquidus_c and e.peak_c >= e.liquidus_c and any(l.material in SOLDERS for _, l in self.wafer.layers()):
             self.wafer.reflows += 1

@@ -3,30 +3,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.litho import interface as spec
+from drivers.litho.spec import FACTS, SPEC
 from drivers.litho.recipe import LithoRecipe
 from sim_hw.litho import physics
 from sim_hw.registry import SimKind, scpi_main
 from sim_hw.tool import AlarmStop, SimJob, SimTool
 from sim_hw.world import Layer
 
-HANDLING_S = 15.0
-ALIGN_S = 20.0
-RINSE_S = 30.0
 
 
 class LithoSim(SimTool):
-    kind = spec.KIND
-    recipe_model = LithoRecipe
-    limits = spec.LIMITS
-    faults_known = {
-        "resist_low": "dispense bottle runs dry: RESIST_LOW before the next coat",
-        "lamp_low": "lamp intensity falls to `factor` (default 0.5) of nominal: openings under-exposed",
-    }
+    spec = SPEC
 
     def lamp(self) -> float:
         fault = self.faults.active("lamp_low")
-        return spec.NOMINAL_LAMP_MW_CM2 * (float(fault.params.get("factor", 0.5)) if fault else 1.0)
+        return FACTS.nominal_lamp_mw_cm2 * (fault.params["factor"] if fault else 1.0)
 
     def readings(self) -> dict[str, Any]:
         return {"lamp_mw_cm2": self.lamp(), "resist_pct": 5.0 if self.faults.active("resist_low") else 80.0}
@@ -41,11 +32,11 @@ class LithoSim(SimTool):
         r = LithoRecipe.model_validate(job.recipe)
         res = physics.RESISTS[r.resist]
         wafer_id = row["wafer_id"]
-        await self.clock.sleep(HANDLING_S)
+        await self.clock.sleep(FACTS.handling_s)
         job.phase = "COAT"
         if self.faults.take("resist_low"):
-            raise AlarmStop(4001, "RESIST_LOW", f"{r.resist} dispense bottle empty before coating {wafer_id}")
-        await self.clock.sleep(r.spin_s + 10.0)
+            raise self.alarm("RESIST_LOW", f"{r.resist} dispense bottle empty before coating {wafer_id}")
+        await self.clock.sleep(r.spin_s + FACTS.spin_settle_s)
         thickness = physics.spin_thickness_um(r.resist, r.spin_rpm) * self.noise(0.01)
         material, role = physics.COATED_AS.get(r.resist, (r.resist, "resist"))
         props = {"t_limit_c": res.t_limit_c, "tone": res.tone, "mask": r.mask}
@@ -59,11 +50,11 @@ class LithoSim(SimTool):
         row.update(thickness_um=round(thickness, 3), target_um=r.thickness_um)
         await self.phase(job, "BAKE", r.soft_bake_s)
         self.world.heat(wafer_id, r.soft_bake_c)
-        exposure_s = r.dose_mj_cm2 / spec.NOMINAL_LAMP_MW_CM2
-        await self.phase(job, "EXPOSE", ALIGN_S + exposure_s)
+        exposure_s = r.dose_mj_cm2 / FACTS.nominal_lamp_mw_cm2
+        await self.phase(job, "EXPOSE", FACTS.align_s + exposure_s)
         dose = self.lamp() * exposure_s
         row.update(dose_mj_cm2=round(dose, 1), dose_set_mj_cm2=r.dose_mj_cm2)
-        await self.phase(job, "DEVELOP", r.develop_s + RINSE_S)
+        await self.phase(job, "DEVELOP", r.develop_s + FACTS.rinse_s)
         self._develop(wafer_id, r, thickness, dose)
 
     def _develop(self, wafer_id: str, r: LithoRecipe, thickness_um: float, dose: float) -> None:
@@ -81,4 +72,4 @@ class LithoSim(SimTool):
                 film.props["residue"] = True
 
 
-SIMULATOR = SimKind(LithoSim, scpi_main(spec.INTERFACE))
+SIMULATOR = SimKind(LithoSim, {"scpi": scpi_main(SPEC.wire("scpi"))})

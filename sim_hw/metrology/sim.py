@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.metrology import interface as spec
+from drivers.metrology import interface
+from drivers.metrology.spec import FACTS, SPEC
 from drivers.metrology.recipe import MetrologyRecipe
 from drivers.materials import conducts
 from sim_hw.metrology import physics
@@ -11,32 +12,24 @@ from sim_hw.registry import SimKind, scpi_main
 from sim_hw.tool import AlarmStop, SimJob, SimTool
 from sim_hw.world import Wafer
 
-ALIGN_S = 20.0
-PER_SITE_S = 3.0
 NOISE = {"film_thickness": (0.003, 0.5), "bump_height": (0.005, 0.1), "paste_volume": (0.02, 0.0),
          "resist_residue": (0.01, 5.0)}
 
 
 class MetrologySim(SimTool):
-    kind = spec.KIND
-    recipe_model = MetrologyRecipe
-    limits = spec.LIMITS
-    faults_known = {
-        "calibration_drift": "every reading is biased by `pct` percent (default 3)",
-        "pattern_recognition": "the aligner cannot find the pattern on wafer `slot` (default next): alarm",
-    }
+    spec = SPEC
 
     async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
         r = MetrologyRecipe.model_validate(job.recipe)
-        await self.phase(job, "ALIGN", ALIGN_S)
+        await self.phase(job, "ALIGN", FACTS.align_s)
         fault = self.faults.active("pattern_recognition")
-        if fault and int(fault.params.get("slot", row["slot"])) == row["slot"]:
+        if fault and fault.params["slot"] in (None, row["slot"]):
             self.faults.take("pattern_recognition")
-            raise AlarmStop(5001, "PATTERN_RECOGNITION_FAILED", f"no alignment mark found on {row['wafer_id']}")
-        await self.phase(job, "MEASURE", PER_SITE_S * r.sites)
+            raise self.alarm("PATTERN_RECOGNITION_FAILED", f"no alignment mark found on {row['wafer_id']}")
+        await self.phase(job, "MEASURE", FACTS.per_site_s * r.sites)
         name, unit, true_values = self.truth(self.world.wafer(row["wafer_id"]), r)
         drift = self.faults.active("calibration_drift")
-        bias = float(drift.params.get("pct", 3.0)) / 100 if drift else 0.0
+        bias = drift.params["pct"] / 100 if drift else 0.0
         rel, absolute = NOISE[r.measurement]
         values = [round(v, 4) for v in physics.measure(true_values, self.rng, rel, absolute, bias)]
         mean = sum(values) / len(values)
@@ -65,4 +58,4 @@ class MetrologySim(SimTool):
         return "resist.residue", "nm", [residue] * len(radii)
 
 
-SIMULATOR = SimKind(MetrologySim, scpi_main(spec.INTERFACE))
+SIMULATOR = SimKind(MetrologySim, {"scpi": scpi_main(SPEC.wire("scpi"))})

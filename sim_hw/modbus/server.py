@@ -195,9 +195,9 @@ class PlcServer:
 
     def _apply_comm_faults(self) -> None:
         if fault := self.tool.faults.take("drop_connection"):
-            self.drop_connections(float(fault.params.get("for_s", 1.0)))
+            self.drop_connections(fault.params["for_s"])
         if fault := self.tool.faults.take("hang"):
-            self.hang(float(fault.params.get("for_s", 1.0)))
+            self.hang(fault.params["for_s"])
 
     def drop_connections(self, for_s: float) -> None:
         self._server.refuse_until = time.monotonic() + for_s

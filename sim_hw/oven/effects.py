@@ -6,11 +6,8 @@ from typing import Any
 from sim_hw.world import Wafer
 
 from drivers.materials import POLYMER_DECOMPOSE_C, SOLDERS
+from drivers.oven.spec import FACTS
 
-DEWET_O2_PPM = 1500.0        # above this while molten: dewetting / voids (§1.5)
-# (threshold °C, minimum time above it, nominal cure °C): within 10 °C of the cure temperature counts
-PI_CURE = ((340.0, 30 * 60.0, 350.0), (225.0, 60 * 60.0, 230.0))
-PASTE_CURE_C, PASTE_CURE_S = 120.0, 30 * 60.0
 
 
 def apply_thermal(wafer: Wafer, tool: str, job: str, history: dict[str, Any]) -> None:
@@ -22,18 +19,16 @@ def apply_thermal(wafer: Wafer, tool: str, job: str, history: dict[str, Any]) ->
             if layer.role == "resist" and peak > p.get("t_limit_c", 120.0):
                 p["damaged"] = f"{peak:.0f} °C > {p.get('t_limit_c', 120.0):.0f} °C limit ({tool} {job})"
             if layer.material in ("PI", "PBO") and not p.get("cured"):
-                for threshold, need, nominal in PI_CURE:
-                    if above.get(threshold, 0.0) >= need:
-                        p["cured"], p["cure_c"] = True, nominal
-                        layer.thickness_nm *= 0.75  # imidisation shrink
-                        break
-            if layer.material == "Ag-epoxy" and above.get(PASTE_CURE_C, 0.0) >= PASTE_CURE_S:
+                if cure := FACTS.pi_cure(above):
+                    p["cured"], p["cure_c"] = True, cure.nominal_c
+                    layer.thickness_nm *= 0.75  # imidisation shrink
+            if layer.material == "Ag-epoxy" and above.get(FACTS.paste_cure.threshold_c, 0.0) >= FACTS.paste_cure.min_s:
                 p["cured"] = True
             if layer.role == "sacrificial" and layer.material in ("polymer", "epoxy") and peak > POLYMER_DECOMPOSE_C:
                 p["damaged"] = f"polymer sacrificial layer decomposed at {peak:.0f} °C"
             if layer.material in SOLDERS and peak >= history["liquidus_c"]:
                 p["reflows"] = p.get("reflows", 0) + 1
-                if history["o2_max_hot_ppm"] > DEWET_O2_PPM:
+                if history["o2_max_hot_ppm"] > FACTS.dewet_o2_ppm:
                     p["dewetted"] = True
     if any(l.material in SOLDERS for r in wafer.regions.values() for l in r) and peak >= history["liquidus_c"]:
         wafer.reflow_count += 1

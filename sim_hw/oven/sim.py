@@ -3,27 +3,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.oven import interface as spec
+from drivers.oven import interface
+from drivers.oven.spec import FACTS, SPEC
 from drivers.oven.recipe import OvenRecipe
-from sim_hw.oven import physics
-from sim_hw.oven.effects import PASTE_CURE_C, PI_CURE, apply_thermal
-from sim_hw.registry import SimKind, plc_main
+from drivers.oven import thermal as physics
+from sim_hw.oven.effects import apply_thermal
+from sim_hw.registry import SimKind, plc_main, scpi_main
 from sim_hw.tool import AlarmStop, BatchSimTool, SimJob
 
-PURGE_TIMEOUT_S = 1800.0
 
 
 class OvenSim(BatchSimTool):
-    kind = spec.KIND
-    recipe_model = OvenRecipe
-    limits = spec.LIMITS
-    faults_known = {
-        "o2_high": "N2 supply lost: O2 floor `ppm` (default 3000), from the moment the wafers pass `above_c` "
-                   "(default: at once) — O2_HIGH alarm; molten solder dewets",
-        "overshoot": "zone controller overshoots holds by `c` °C (default 40): ZONE_DEVIATION",
-        "heater_failure": "heaters deliver at most `c_per_min` (default 3 °C/min): cannot follow the ramp",
-        "interlock_defeat": "the tool heats without waiting for the purge (tests the host-side O2 interlock)",
-    }
+    spec = SPEC
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -39,9 +30,9 @@ class OvenSim(BatchSimTool):
 
     def _floor(self) -> float:
         fault = self.faults.active("o2_high")
-        if fault is None or (self.model.wafer if self.model else 25.0) < float(fault.params.get("above_c", -273.0)):
+        if fault is None or (self.model.wafer if self.model else 25.0) < fault.params["above_c"]:
             return physics.O2_FLOOR_PPM
-        return float(fault.params.get("ppm", 3000.0))
+        return fault.params["ppm"]
 
     async def process_batch(self, job: SimJob) -> None:
         r = OvenRecipe.model_validate(job.recipe)
@@ -52,9 +43,9 @@ class OvenSim(BatchSimTool):
             def purge_step(dt: float) -> bool:
                 purge["t"] += dt
                 self.o2 = physics.purge_o2_ppm(purge["t"], r.n2_flow_slm, self._floor())
-                if purge["t"] > PURGE_TIMEOUT_S:
-                    raise AlarmStop(3001, "O2_HIGH", f"O2 {self.o2:.0f} ppm still above {r.o2_limit_ppm:g} ppm after "
-                                                     f"{PURGE_TIMEOUT_S:.0f} s purge")
+                if purge["t"] > FACTS.purge_timeout_s:
+                    raise self.alarm("O2_HIGH", f"O2 {self.o2:.0f} ppm still above {r.o2_limit_ppm:g} ppm after "
+                                                     f"{FACTS.purge_timeout_s:.0f} s purge")
                 return self.o2 <= r.o2_limit_ppm
 
             await self.integrate(purge_step)
@@ -62,11 +53,11 @@ class OvenSim(BatchSimTool):
         overshoot = self.faults.active("overshoot")
         self.model = m = physics.OvenModel(
             [s.model_dump() for s in r.segments], r.cool_c_per_min, r.liquidus_c,
-            max_heat_c_per_min=float(heater.params.get("c_per_min", 3.0)) if heater else 120.0,
-            overshoot_c=float(overshoot.params.get("c", 40.0)) if overshoot else 0.0)
+            max_heat_c_per_min=heater.params["c_per_min"] if heater else 120.0,
+            overshoot_c=overshoot.params["c"] if overshoot else 0.0)
         job.phase = "HEAT"
         self.batch_started = True
-        hist = {"o2_max_hot_ppm": 0.0, "above": {PASTE_CURE_C: 0.0, **{t: 0.0 for t, _, _ in PI_CURE}}}
+        hist = {"o2_max_hot_ppm": 0.0, "above": {FACTS.paste_cure.threshold_c: 0.0, **{c.threshold_c: 0.0 for c in FACTS.pi_cures}}}
 
         def heat_step(dt: float) -> bool:
             done = m.step(dt)
@@ -81,10 +72,10 @@ class OvenSim(BatchSimTool):
                 job.phase = "COOL"
             self._record(job, m, hist)
             if r.n2_purge and self.o2 > r.o2_limit_ppm and not self.faults.active("interlock_defeat"):
-                raise AlarmStop(3001, "O2_HIGH", f"O2 {self.o2:.0f} ppm above the {r.o2_limit_ppm:g} ppm limit at "
+                raise self.alarm("O2_HIGH", f"O2 {self.o2:.0f} ppm above the {r.o2_limit_ppm:g} ppm limit at "
                                                  f"{m.wafer:.0f} °C; heaters off")
             if m.deviating:
-                raise AlarmStop(3002, "ZONE_DEVIATION", f"oven {m.oven:.0f} °C vs profile {m.setpoint:.0f} °C "
+                raise self.alarm("ZONE_DEVIATION", f"oven {m.oven:.0f} °C vs profile {m.setpoint:.0f} °C "
                                                         f"for over {physics.DEVIATION_GRACE_S:.0f} s")
             return done
 
@@ -106,4 +97,5 @@ class OvenSim(BatchSimTool):
                            "o2_max_hot_ppm": hist["o2_max_hot_ppm"], "liquidus_c": liquidus})
 
 
-SIMULATOR = SimKind(OvenSim, plc_main(spec.INTERFACE))
+# The oven's two vendors: the PLC (Modbus) and a SCPI furnace controller, over the same physics.
+SIMULATOR = SimKind(OvenSim, {"modbus": plc_main(SPEC.wire("modbus")), "scpi": scpi_main(SPEC.wire("scpi"))})

@@ -9,8 +9,9 @@ from typing import Any, Callable
 from drivers.plater.interface import QUES_CV, QUES_NO_LOAD
 from drivers.vocabulary import DeviceError
 from sim_hw.clock import VirtualClock
+from drivers.spec import COMMON_FAULTS
 from sim_hw.faults import FaultBook
-from sim_hw.tool import COMMON_FAULTS, SimError
+from sim_hw.tool import SimError
 
 
 

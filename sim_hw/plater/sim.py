@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from drivers.vocabulary import DeviceError
-from drivers.plater import interface as spec
+from drivers.plater.spec import FACTS, SPEC
 from drivers.plater.recipe import PlaterRecipe
 from drivers.materials import conducts, sheet_resistance
 from sim_hw.plater import physics
@@ -15,30 +15,19 @@ from sim_hw.registry import SimKind
 from sim_hw.tool import AlarmStop, SimError, SimJob, SimTool
 from sim_hw.world import Layer, Wafer
 
-DEVIATION_S = 5.0
-LEVEL_NOMINAL = 95.0
 PHASE_ORDER = ("PLATE", "PREWET", "SRD")
 
 
 class PlaterSim(SimTool):
-    kind = spec.KIND
-    recipe_model = PlaterRecipe
-    limits = spec.LIMITS
-    faults_known = {
-        "bath_temp_drift": "bath temperature drifts at `c_per_min` (default 0.5 °C/min): TEMP_OUT_OF_BAND",
-        "anode_passivation": "cell `cell` (default 1): anode film grows `ohm_per_s` (0.02), voltage climbs to compliance",
-        "contact_failure": "cell `cell` (default 1): contact ring open, no current: NO_CURRENT",
-        "low_level": "bath level drops to `pct` (default 60 %), once a cell is in phase `during` (default: at "
-                     "once): interlock, every rectifier off: LOW_LEVEL",
-    }
+    spec = SPEC
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.bath = self.options.get("bath", "Cu-acid")
-        self.n_cells = int(self.options.get("cells", 4))
-        lo, hi = spec.TEMP_BANDS[self.bath]
+        self.n_cells = int(self.options.get("cells", FACTS.default_cells))
+        lo, hi = FACTS.temp_bands[self.bath]
         self.bath_temp = (lo + hi) / 2
-        self.level = LEVEL_NOMINAL
+        self.level = FACTS.level_nominal_pct
         self.bath_ah = 0.0
         self.rectifiers = [RectifierSim(self.tool_id, n, self.clock, self._idle_load) for n in range(1, self.n_cells + 1)]
         self.cell_phase: dict[int, str] = {}
@@ -77,21 +66,21 @@ class PlaterSim(SimTool):
 
     async def _bath_monitor(self, job: SimJob, r: PlaterRecipe) -> None:
         """The PLC's bath loop: temperature drift and the low-level interlock, each simulated second."""
-        lo, hi = spec.TEMP_BANDS[self.bath]
+        lo, hi = FACTS.temp_bands[self.bath]
         while True:
             await self.clock.sleep(1.0)
             if drift := self.faults.active("bath_temp_drift"):
-                self.bath_temp += float(drift.params.get("c_per_min", 0.5)) / 60.0
+                self.bath_temp += drift.params["c_per_min"] / 60.0
             low = self.faults.active("low_level")
-            if low and low.params.get("during", "") in ("", *self.cell_phase.values()):
-                self.level = float(low.params.get("pct", 60.0))
-            if self.level < spec.MIN_LEVEL_PCT and not self._has_alarm(8002):
+            if low and low.params["during"] in ("", *self.cell_phase.values()):
+                self.level = low.params["pct"]
+            if self.level < FACTS.min_level_pct and not self._has_alarm(8002):
                 for rect in self.rectifiers:
                     rect.set_output(False)
-                self._stop(job, AlarmStop(8002, "LOW_LEVEL", f"bath level {self.level:.0f} % < {spec.MIN_LEVEL_PCT:g} %: "
+                self._stop(job, self.alarm("LOW_LEVEL", f"bath level {self.level:.0f} % < {FACTS.min_level_pct:g} %: "
                                                              "every rectifier switched off"), "")
             if not lo <= self.bath_temp <= hi and not self._has_alarm(8001):
-                self._stop(job, AlarmStop(8001, "TEMP_OUT_OF_BAND", f"{self.bath} at {self.bath_temp:.1f} °C, band "
+                self._stop(job, self.alarm("TEMP_OUT_OF_BAND", f"{self.bath} at {self.bath_temp:.1f} °C, band "
                                                                     f"{lo:g}–{hi:g} °C"), "")
 
     def _has_alarm(self, alid: int) -> bool:
@@ -149,9 +138,9 @@ class PlaterSim(SimTool):
         try:
             def step(dt: float) -> bool:
                 if not rect.output:
-                    raise AlarmStop(8005, "RECTIFIER_OFF", f"cell {n} output switched off while plating {row['wafer_id']}")
+                    raise self.alarm("RECTIFIER_OFF", f"cell {n} output switched off while plating {row['wafer_id']}")
                 if self._cell_fault("anode_passivation", n):
-                    rate = float(self.faults.active("anode_passivation").params.get("ohm_per_s", physics.PASSIVATION_OHM_PER_S))
+                    rate = self.faults.active("anode_passivation").params["ohm_per_s"]
                     state["r_anode"] += rate * dt
                 amps, volts, cv = physics.operating_point(self.bath, i_set, physics.R_SOLUTION_OHM + contact + state["r_anode"])
                 rect.drive(amps, volts, cv)
@@ -159,11 +148,11 @@ class PlaterSim(SimTool):
                 state["charge"] += amps * dt
                 state["v_max"] = max(state["v_max"], volts)
                 state["low_s"] = state["low_s"] + dt if amps < 0.9 * i_set else 0.0
-                if state["low_s"] > DEVIATION_S:
+                if state["low_s"] > FACTS.deviation_s:
                     if amps < 0.01 * i_set:
-                        raise AlarmStop(8004, "NO_CURRENT", f"cell {n}: no current at {volts:.1f} V on {row['wafer_id']} "
+                        raise self.alarm("NO_CURRENT", f"cell {n}: no current at {volts:.1f} V on {row['wafer_id']} "
                                                             f"({'no conductive seed' if not seed else 'contact ring open'})")
-                    raise AlarmStop(8003, "COMPLIANCE", f"cell {n}: {amps:.2f} A of {i_set:.2f} A at {volts:.1f} V "
+                    raise self.alarm("COMPLIANCE", f"cell {n}: {amps:.2f} A of {i_set:.2f} A at {volts:.1f} V "
                                                         f"compliance on {row['wafer_id']} (anode passivation?)")
                 return state["t"] >= r.time_s
 
@@ -176,7 +165,7 @@ class PlaterSim(SimTool):
 
     def _cell_fault(self, name: str, n: int) -> bool:
         fault = self.faults.active(name)
-        return fault is not None and int(fault.params.get("cell", 1)) == n
+        return fault is not None and fault.params["cell"] == n
 
     def _deposit(self, job: SimJob, r: PlaterRecipe, wafer: Wafer, seed: list, i_set: float,
                  state: dict[str, float], row: dict[str, Any]) -> None:
@@ -202,11 +191,11 @@ def _servers(tool: PlaterSim, host: str, ports: dict[str, int]) -> dict[str, Any
     from sim_hw.modbus.server import PlcServer
     from sim_hw.scpi.server import ScpiServer
 
-    servers: dict[str, Any] = {"main": PlcServer(spec.INTERFACE, tool, host, ports.get("main", 0))}
+    servers: dict[str, Any] = {"main": PlcServer(SPEC.wire("modbus"), tool, host, ports.get("main", 0))}
     for rect in tool.rectifiers:
         name = f"cell{rect.cell}"
-        servers[name] = ScpiServer(spec.RECTIFIER, rect, host, ports.get(name, 0))
+        servers[name] = ScpiServer(SPEC.wire("rectifier"), rect, host, ports.get(name, 0))
     return servers
 
 
-SIMULATOR = SimKind(PlaterSim, _servers)
+SIMULATOR = SimKind(PlaterSim, {"modbus": _servers})

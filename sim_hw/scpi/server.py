@@ -95,9 +95,9 @@ class ScpiServer:
 
     def _apply_comm_faults(self) -> None:
         if fault := self.tool.faults.take("drop_connection"):
-            self.drop_connections(float(fault.params.get("for_s", 1.0)))
+            self.drop_connections(fault.params["for_s"])
         if fault := self.tool.faults.take("hang"):
-            self.hang(float(fault.params.get("for_s", 1.0)))
+            self.hang(fault.params["for_s"])
 
     def handle(self, session: Session, text: str) -> str | None:
         header, _, rest = text.partition(" ")

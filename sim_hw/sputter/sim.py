@@ -4,50 +4,40 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from drivers.sputter import interface as spec
+from drivers.sputter import interface
+from drivers.sputter.spec import FACTS, SPEC
 from drivers.sputter.recipe import SputterRecipe
+from drivers.sputter import vacuum
 from sim_hw.sputter import physics
 from sim_hw.registry import SimKind, scpi_main
 from sim_hw.tool import AlarmStop, SimJob, SimTool
 from sim_hw.world import Layer
 
-TRANSFER_S = 20.0
-VENT_S = 45.0
-PUMPDOWN_TIMEOUT_S = 900.0
-WAFER_NOISE = 0.015  # 1.5 % (1σ) wafer-to-wafer thickness noise
 
 
 class SputterSim(SimTool):
-    kind = spec.KIND
-    recipe_model = SputterRecipe
-    limits = spec.LIMITS
-    faults_known = {
-        "micro_arcs": "raise the micro-arc rate to `per_min` (recovered, counted)",
-        "hard_arc": "hard arc during deposition (wafer `slot`, layer `layer`, at `fraction`): alarm, layer incomplete",
-        "vacuum_leak": "leak of `torr_l_s` (default 0.05): base pressure never reached → pump-down timeout",
-        "interlock_defeat": "the tool skips its own base-pressure check (tests the host-side interlock)",
-    }
+    spec = SPEC
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pump_started_s: float | None = None
         self.chamber_vented = True
-        self.base_torr = physics.ATM_TORR
+        self.base_torr = vacuum.ATM_TORR
         self.power_kw = 0.0
         self.hard_arcs = 0
         self.micro_arcs = 0
-        self.target_kwh: dict[str, float] = {m: 0.0 for m in spec.MATERIALS}
-        self.noise_rel = float(self.options.get("noise_pct", WAFER_NOISE * 100)) / 100
+        self.target_kwh: dict[str, float] = {m: 0.0 for m in interface.MATERIALS}
+        self.noise_rel = float(self.options.get("noise_pct", FACTS.wafer_noise_rel * 100)) / 100
 
     # ---- readings ------------------------------------------------------------------------
     def leak(self) -> float:
         fault = self.faults.active("vacuum_leak")
-        return float(fault.params.get("torr_l_s", 0.05)) if fault else 0.0
+        return fault.params["torr_l_s"] if fault else 0.0
 
     def pressure(self) -> float:
         if self.pump_started_s is None:
-            return physics.ATM_TORR if self.chamber_vented else physics.ultimate_pressure(self.leak())
-        return physics.pumpdown_pressure(self.clock.now() - self.pump_started_s, self.leak())
+            return vacuum.ATM_TORR if self.chamber_vented else vacuum.ultimate_pressure(self.leak())
+        return vacuum.pumpdown_pressure(self.clock.now() - self.pump_started_s, self.leak())
 
     def readings(self) -> dict[str, Any]:
         return {"pressure_torr": float(f"{self.pressure():.3e}"), "base_torr": float(f"{self.base_torr:.3e}"),
@@ -72,15 +62,15 @@ class SputterSim(SimTool):
         job.phase = "PUMPDOWN"
         self.chamber_vented = False
         self.pump_started_s = self.clock.now()
-        needed = physics.time_to_pressure(limit, self.leak())
+        needed = vacuum.time_to_pressure(limit, self.leak())
         defeated = self.faults.active("interlock_defeat") is not None
         try:
-            if needed is None or needed > PUMPDOWN_TIMEOUT_S:
-                await self.clock.sleep(PUMPDOWN_TIMEOUT_S)
+            if needed is None or needed > FACTS.pumpdown_timeout_s:
+                await self.clock.sleep(FACTS.pumpdown_timeout_s)
                 if not defeated:
-                    raise AlarmStop(1001, "PUMPDOWN_TIMEOUT",
+                    raise self.alarm("PUMPDOWN_TIMEOUT",
                                     f"base pressure {self.pressure():.2e} Torr not below {limit:.1e} Torr "
-                                    f"after {PUMPDOWN_TIMEOUT_S:.0f} s (leak?)")
+                                    f"after {FACTS.pumpdown_timeout_s:.0f} s (leak?)")
             else:
                 await self.clock.sleep(needed)
         finally:
@@ -89,18 +79,18 @@ class SputterSim(SimTool):
 
     async def after_wafers(self, job: SimJob) -> None:
         job.phase = "VENT"
-        await self.clock.sleep(VENT_S)
+        await self.clock.sleep(FACTS.vent_s)
         self.chamber_vented = True
-        self.base_torr = physics.ATM_TORR
+        self.base_torr = vacuum.ATM_TORR
 
     async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
         recipe = self.recipe(job)
         wafer_id = row["wafer_id"]
-        await self.clock.sleep(TRANSFER_S)
+        await self.clock.sleep(FACTS.transfer_s)
         await self.phase(job, "DEGAS", recipe.degas.time_s)
         self.world.heat(wafer_id, recipe.degas.temperature_c)
         row["degas_c"] = recipe.degas.temperature_c
-        self.base_torr = physics.ultimate_pressure(self.leak()) * self.noise(0.1)
+        self.base_torr = vacuum.ultimate_pressure(self.leak()) * self.noise(0.1)
         self._check_base_pressure(recipe)
         if recipe.preclean:
             await self.phase(job, "PRECLEAN", recipe.preclean.time_s)
@@ -120,7 +110,7 @@ class SputterSim(SimTool):
 
     def _check_base_pressure(self, recipe: SputterRecipe) -> None:
         if self.base_torr > recipe.base_pressure_limit_torr and not self.faults.active("interlock_defeat"):
-            raise AlarmStop(1002, "INTERLOCK_BASE_PRESSURE",
+            raise self.alarm("INTERLOCK_BASE_PRESSURE",
                             f"base pressure {self.base_torr:.2e} Torr above {recipe.base_pressure_limit_torr:.1e} Torr: "
                             "plasma refused")
 
@@ -129,10 +119,10 @@ class SputterSim(SimTool):
         rate = physics.deposition_rate_nm_min(layer.material, layer.power_kw) * self.noise(self.noise_rel)
         duration = layer.time_s
         arc = self.faults.active("hard_arc")
-        arc_here = arc is not None and int(arc.params.get("slot", row["slot"])) == row["slot"] \
-            and int(arc.params.get("layer", len(self.recipe(job).layers))) == index
+        arc_here = arc is not None and arc.params["slot"] in (None, row["slot"]) \
+            and (arc.params["layer"] or len(self.recipe(job).layers)) == index
         if arc_here:
-            duration = layer.time_s * float(arc.params.get("fraction", 0.5))
+            duration = layer.time_s * arc.params["fraction"]
         started = self.clock.now()
         self.power_kw = layer.power_kw
         try:
@@ -147,14 +137,14 @@ class SputterSim(SimTool):
             self.faults.take("hard_arc")
             self.hard_arcs += 1
             self._lay_down(job, row, layer, rate, duration, complete=False)
-            raise AlarmStop(2001, "HARD_ARC",
+            raise self.alarm("HARD_ARC",
                             f"hard arc on {layer.material} target at {layer.power_kw:g} kW, wafer {row['wafer_id']} "
                             f"layer {index} stopped at {duration:.0f}/{layer.time_s:.0f} s; power off")
         self._lay_down(job, row, layer, rate, duration, complete=True)
 
     def _count_micro_arcs(self, row: dict[str, Any], layer, duration_s: float) -> None:  # noqa: ANN001
         fault = self.faults.active("micro_arcs")
-        per_min = float(fault.params.get("per_min", 5.0)) if fault else physics.MICRO_ARC_RATE_PER_KW_MIN * layer.power_kw
+        per_min = fault.params["per_min"] if fault else physics.MICRO_ARC_RATE_PER_KW_MIN * layer.power_kw
         # Poisson count over the deposition time; each micro-arc is quenched in µs and recovered.
         n, t = 0, self.rng.expovariate(per_min / 60.0) if per_min > 0 else float("inf")
         while t < duration_s:
@@ -175,4 +165,4 @@ class SputterSim(SimTool):
                                      {"complete": complete}))
 
 
-SIMULATOR = SimKind(SputterSim, scpi_main(spec.INTERFACE))
+SIMULATOR = SimKind(SputterSim, {"scpi": scpi_main(SPEC.wire("scpi"))})

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from drivers.stencil_printer import interface as spec
+from drivers.stencil_printer import interface
+from drivers.stencil_printer.spec import FACTS, SPEC
 from drivers.stencil_printer.interface import OPEN_TIME_H
 from drivers.stencil_printer.recipe import StencilPrintRecipe
 from sim_hw.registry import SimKind, plc_main
@@ -12,28 +13,16 @@ from sim_hw.stencil_printer import physics
 from sim_hw.tool import AlarmStop, SimJob, SimTool
 from sim_hw.world import Layer
 
-LOAD_ALIGN_S = 30.0
-STROKE_MM = 300.0
-INSPECT_S = 10.0
-WIPE_S = 20.0
-ALIGN_SIGMA_UM = 4.0
 
 
 class StencilPrinterSim(SimTool):
-    kind = spec.KIND
-    recipe_model = StencilPrintRecipe
-    limits = spec.LIMITS
-    faults_known = {
-        "clogged_apertures": "apertures clog: volume × `factor` (default 0.4) until the next wipe",
-        "misalignment": "alignment offset of `um` µm (default 40): above 25 µm the tool alarms",
-        "paste_expired": "the paste on the stencil is past its open time: PASTE_EXPIRED",
-    }
+    spec = SPEC
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.prints_since_wipe = 0
         self.paste_loaded_s: float | None = None
-        self.loaded_paste = spec.PASTES[0]
+        self.loaded_paste = interface.PASTES[0]
         self.loaded_stencil = ""
         self.align = (0.0, 0.0)
 
@@ -62,28 +51,28 @@ class StencilPrinterSim(SimTool):
 
     async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
         r = StencilPrintRecipe.model_validate(job.recipe)
-        await self.phase(job, "ALIGN", LOAD_ALIGN_S)
+        await self.phase(job, "ALIGN", FACTS.load_align_s)
         mis = self.faults.active("misalignment")
-        offset = float(mis.params.get("um", 40.0)) if mis else 0.0
-        self.align = (offset + self.rng.gauss(0, ALIGN_SIGMA_UM), self.rng.gauss(0, ALIGN_SIGMA_UM))
+        offset = mis.params["um"] if mis else 0.0
+        self.align = (offset + self.rng.gauss(0, FACTS.align_sigma_um), self.rng.gauss(0, FACTS.align_sigma_um))
         total = math.hypot(*self.align)
         row["offset_um"] = round(total, 2)
-        if total > spec.ALIGN_LIMIT_UM:
-            raise AlarmStop(7001, "MISALIGNMENT", f"offset {total:.0f} µm after alignment on {row['wafer_id']}")
+        if total > FACTS.align_limit_um:
+            raise self.alarm("MISALIGNMENT", f"offset {total:.0f} µm after alignment on {row['wafer_id']}")
         if self.paste_age_h() > OPEN_TIME_H[r.paste]:
-            raise AlarmStop(7003, "PASTE_EXPIRED", f"{r.paste} on the stencil for {self.paste_age_h():.1f} h "
+            raise self.alarm("PASTE_EXPIRED", f"{r.paste} on the stencil for {self.paste_age_h():.1f} h "
                                                    f"(open time {OPEN_TIME_H[r.paste]:g} h)")
-        await self.phase(job, "PRINT", STROKE_MM / r.print_speed_mm_s + 2.0)
+        await self.phase(job, "PRINT", FACTS.stroke_mm / r.print_speed_mm_s + FACTS.separation_s)
         self._print(job, row, r)
         self.prints_since_wipe += 1
-        await self.phase(job, "INSPECT", INSPECT_S)
+        await self.phase(job, "INSPECT", FACTS.inspect_s)
         if self.prints_since_wipe >= r.wipe_every:
-            await self.phase(job, "WIPE", WIPE_S)
+            await self.phase(job, "WIPE", FACTS.wipe_s)
             self.prints_since_wipe = 0
             if (clog := self.faults.active("clogged_apertures")) and clog.one_shot:
                 self.faults.clear("clogged_apertures")
-        if row["volume_pct"] < spec.SPI_MIN_VOLUME_PCT:
-            raise AlarmStop(7002, "PRINT_VOLUME_LOW", f"{row['wafer_id']}: paste volume {row['volume_pct']:.0f} % "
+        if row["volume_pct"] < FACTS.spi_min_volume_pct:
+            raise self.alarm("PRINT_VOLUME_LOW", f"{row['wafer_id']}: paste volume {row['volume_pct']:.0f} % "
                                                       f"of the aperture")
 
     def _print(self, job: SimJob, row: dict[str, Any], r: StencilPrintRecipe) -> None:
@@ -91,7 +80,7 @@ class StencilPrinterSim(SimTool):
         fraction = physics.transfer(r.paste, r.mode, r.aperture_um, r.stencil_thickness_um,
                                     r.squeegee_pressure_n_mm, r.print_speed_mm_s, r.separation_speed_mm_s)
         if clog := self.faults.active("clogged_apertures"):
-            fraction *= float(clog.params.get("factor", 0.4))
+            fraction *= clog.params["factor"]
         fraction = max(0.0, fraction * self.noise(0.03))
         if r.mode == "fill_holes":
             resist = [l.thickness_nm for stack in wafer.regions.values() for l in stack if l.role == "resist"]
@@ -110,4 +99,4 @@ class StencilPrinterSim(SimTool):
         row.update(volume_pct=round(fraction * 100, 2), height_um=round(height_nm / 1000, 3), area_ratio=round(ar, 3))
 
 
-SIMULATOR = SimKind(StencilPrinterSim, plc_main(spec.INTERFACE))
+SIMULATOR = SimKind(StencilPrinterSim, {"modbus": plc_main(SPEC.wire("modbus"))})

@@ -3,37 +3,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.wet_bench import interface as spec
+from drivers.wet_bench import interface
+from drivers.wet_bench.spec import FACTS, SPEC
 from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius
 from drivers.wet_bench.recipe import WetBenchRecipe
 from sim_hw.registry import SimKind, plc_main
 from sim_hw.tool import AlarmStop, BatchSimTool, SimJob
 from sim_hw.wet_bench import physics
 
-LOAD_S = 60.0
-DRY_S = {"spin_dry": 180.0, "ipa_dry": 420.0, "supercritical_co2": 2400.0}
-EXCURSION_DETECT_S = 60.0
-AMBIENT_C = 22.0
 
 
 class WetBenchSim(BatchSimTool):
-    kind = spec.KIND
-    recipe_model = WetBenchRecipe
-    limits = spec.LIMITS
-    faults_known = {
-        "temp_excursion": "bath heater runs away by `c` °C (default 15) at `c_per_s` (0.25 °C/s): TEMP_EXCURSION",
-        "exhausted_bath": "bath activity falls to `activity` (default 0.3): under-etch, residual film",
-        "over_etch": "the bath timer runs `factor` (default 2) times too long: over-etch and undercut",
-        "stiction": "released parts stick on drying, even after a supercritical dry",
-        "heater_failure": "the bath stays at ambient (22 °C): the tool refuses to load (TEMP_EXCURSION)",
-        "interlock_defeat": "the tool loads wafers into an off-temperature bath (tests the host interlock)",
-    }
+    spec = SPEC
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.bath_temp = 25.0
         self.bath_age_h = 0.0
-        self.chemistry = spec.CHEMISTRIES[0]
+        self.chemistry = interface.CHEMISTRIES[0]
         self.flow = 0.0
 
     def readings(self) -> dict[str, Any]:
@@ -44,16 +31,16 @@ class WetBenchSim(BatchSimTool):
         r = WetBenchRecipe.model_validate(job.recipe)
         chem = CHEMISTRY[r.chemistry]
         self.chemistry = r.chemistry
-        self.bath_temp = AMBIENT_C if self.faults.active("heater_failure") else r.temperature_c
-        await self.clock.sleep(LOAD_S)
-        if abs(self.bath_temp - r.temperature_c) > spec.TEMPERATURE_BAND_C and not self.faults.active("interlock_defeat"):
-            raise AlarmStop(6001, "TEMP_EXCURSION", f"bath at {self.bath_temp:.1f} °C, setpoint {r.temperature_c:g} °C: "
+        self.bath_temp = FACTS.ambient_c if self.faults.active("heater_failure") else r.temperature_c
+        await self.clock.sleep(FACTS.load_s)
+        if abs(self.bath_temp - r.temperature_c) > FACTS.temperature_band_c and not self.faults.active("interlock_defeat"):
+            raise self.alarm("TEMP_EXCURSION", f"bath at {self.bath_temp:.1f} °C, setpoint {r.temperature_c:g} °C: "
                                                     "cassette not loaded")
         over = self.faults.active("over_etch")
-        duration = r.time_s * (float(over.params.get("factor", 2.0)) if over else 1.0)
+        duration = r.time_s * (over.params["factor"] if over else 1.0)
         runaway = self.faults.active("temp_excursion")
         exhausted = self.faults.active("exhausted_bath")
-        activity = float(exhausted.params.get("activity", 0.3)) if exhausted else 1.0
+        activity = exhausted.params["activity"] if exhausted else 1.0
         state = {"t": 0.0, "t_eff": 0.0, "off_band_s": 0.0}
         job.phase, self.flow = "ETCH", r.flow_lpm
         self.batch_started = True
@@ -61,14 +48,14 @@ class WetBenchSim(BatchSimTool):
         def etch_step(dt: float) -> bool:
             state["t"] += dt
             if runaway:
-                target = r.temperature_c + float(runaway.params.get("c", 15.0))
-                step = abs(float(runaway.params.get("c_per_s", 0.25))) * dt
+                target = r.temperature_c + runaway.params["c"]
+                step = abs(runaway.params["c_per_s"]) * dt
                 self.bath_temp += max(-step, min(step, target - self.bath_temp))
             state["t_eff"] += dt * arrhenius(self.bath_temp, chem.t_ref_c)
-            off = abs(self.bath_temp - r.temperature_c) > spec.TEMPERATURE_BAND_C
+            off = abs(self.bath_temp - r.temperature_c) > FACTS.temperature_band_c
             state["off_band_s"] = state["off_band_s"] + dt if off else 0.0
-            if state["off_band_s"] > EXCURSION_DETECT_S and not self.faults.active("interlock_defeat"):
-                raise AlarmStop(6001, "TEMP_EXCURSION", f"bath {self.bath_temp:.1f} °C vs setpoint {r.temperature_c:g} °C; "
+            if state["off_band_s"] > FACTS.excursion_detect_s and not self.faults.active("interlock_defeat"):
+                raise self.alarm("TEMP_EXCURSION", f"bath {self.bath_temp:.1f} °C vs setpoint {r.temperature_c:g} °C; "
                                                         f"cassette pulled after {state['t']:.0f} s")
             return state["t"] >= duration
 
@@ -79,7 +66,7 @@ class WetBenchSim(BatchSimTool):
             self.flow = 0.0
             self._etch(job, r, state["t_eff"], activity)
         await self.phase(job, "RINSE", r.rinse_s)
-        await self.phase(job, "DRY", DRY_S[r.dry])
+        await self.phase(job, "DRY", FACTS.dry_s[r.dry])
         self._dry(job, r)
 
     def _etch(self, job: SimJob, r: WetBenchRecipe, t_eff: float, activity: float) -> None:
@@ -103,4 +90,4 @@ class WetBenchSim(BatchSimTool):
                 row["stiction"] = 1.0
 
 
-SIMULATOR = SimKind(WetBenchSim, plc_main(spec.INTERFACE))
+SIMULATOR = SimKind(WetBenchSim, {"modbus": plc_main(SPEC.wire("modbus"))})

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from sim_hw.clock import VirtualClock
+from drivers.spec import fault
 from sim_hw.faults import FaultBook
 from sim_hw.world import Layer, WorldModel
 
@@ -40,11 +41,13 @@ def test_world_creates_incoming_wafers_and_deposits_blanket():
 
 
 def test_faults_are_named_one_shot_or_persistent():
-    book = FaultBook("T1", {"arc": "", "leak": ""})
+    book = FaultBook("T1", [fault("arc", "", slot=(int, None), fraction=(float, 0.5)), fault("leak", "")])
     with pytest.raises(KeyError, match="unknown fault"):
         book.inject("smoke")
-    book.inject("arc", slot=2)
-    assert book.take("arc").params == {"slot": 2}
+    with pytest.raises(KeyError, match="no parameter sloth; declared: slot, fraction"):
+        book.inject("arc", sloth=2)          # a misspelt parameter is refused, not ignored
+    book.inject("arc", slot="2")             # typed as declared (the CLI passes text)
+    assert book.take("arc").params == {"slot": 2, "fraction": 0.5}
     assert book.take("arc") is None
     book.inject("leak", persistent=True)
     assert book.take("leak") and book.take("leak")

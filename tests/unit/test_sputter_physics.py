@@ -3,26 +3,27 @@ import math
 
 import pytest
 
+from drivers.sputter import vacuum
 from sim_hw.sputter import physics
 
 
 def test_pumpdown_reaches_base_limit_in_minutes_without_leak():
-    t = physics.time_to_pressure(5e-6)
+    t = vacuum.time_to_pressure(5e-6)
     assert t is not None and 60 < t < 300
-    assert physics.pumpdown_pressure(t) == pytest.approx(5e-6, rel=1e-6)
+    assert vacuum.pumpdown_pressure(t) == pytest.approx(5e-6, rel=1e-6)
 
 
 def test_pumpdown_is_monotonic_from_atmosphere():
-    ps = [physics.pumpdown_pressure(t) for t in range(0, 400, 5)]
+    ps = [vacuum.pumpdown_pressure(t) for t in range(0, 400, 5)]
     assert ps[0] == pytest.approx(760)
     assert all(a >= b for a, b in zip(ps, ps[1:]))
 
 
 def test_leak_raises_the_floor_above_the_limit_so_base_is_never_reached():
     leak = 0.05  # Torr·l/s
-    assert physics.ultimate_pressure(leak) > 5e-6
-    assert physics.time_to_pressure(5e-6, leak) is None
-    assert physics.pumpdown_pressure(10_000, leak) > 5e-6
+    assert vacuum.ultimate_pressure(leak) > 5e-6
+    assert vacuum.time_to_pressure(5e-6, leak) is None
+    assert vacuum.pumpdown_pressure(10_000, leak) > 5e-6
 
 
 @pytest.mark.parametrize("material,power,rate_lo,rate_hi", [("Ti", 10, 200, 1000), ("Cu", 10, 500, 2000)])

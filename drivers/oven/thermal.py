@@ -1,4 +1,7 @@
-"""Oven physics on a 1-second step: a programmed setpoint, an oven that follows it within its
+"""Oven thermal physics on a 1-second step, part of the oven's spec: the simulator runs it, and the
+nominal job-time model runs the same profile through it (so a job's length is declared once).
+
+A programmed setpoint, an oven that follows it within its
 heater's power, a wafer load that lags the oven, and an N2 purge that displaces air.
 
 - oven:  dT/dt = (T_set − T)/τ_oven, heating limited to `max_heat_c_per_min`

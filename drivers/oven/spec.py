@@ -1,0 +1,76 @@
+"""The oven, declared once: a batch through a ramp/hold profile under N2 (cure, reflow), then cool."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from drivers.oven import interface, thermal
+from drivers.oven.recipe import OvenRecipe
+from drivers.spec import AlarmSpec, KindSpec, MeasurementSpec, fault
+
+
+@dataclass(frozen=True)
+class Cure:
+    """A polymer is cured after `min_s` above `threshold_c` (within 10 °C of its nominal cure)."""
+    threshold_c: float
+    min_s: float
+    nominal_c: float
+
+
+@dataclass(frozen=True)
+class OvenFacts:
+    pi_cures: tuple[Cure, ...] = (Cure(340.0, 30 * 60.0, 350.0), Cure(225.0, 60 * 60.0, 230.0))
+    paste_cure: Cure = Cure(120.0, 30 * 60.0, 125.0)
+    dewet_o2_ppm: float = 1500.0        # above this while molten: dewetting / voids
+    purge_timeout_s: float = 1800.0
+    o2_floor_ppm: float = thermal.O2_FLOOR_PPM
+
+    def pi_cure(self, time_above: dict[float, float]) -> Cure | None:
+        """The PI cure a thermal history reached ({threshold °C: seconds above it}), if any."""
+        return next((c for c in self.pi_cures if time_above.get(c.threshold_c, 0.0) >= c.min_s), None)
+
+    def pi_cured_by_hold(self, peak_c: float, hold_s: float) -> bool:
+        """On paper: a hold of `hold_s` at `peak_c` cures PI."""
+        return any(peak_c >= c.threshold_c and hold_s >= c.min_s for c in self.pi_cures)
+
+    def paste_cured_by_hold(self, peak_c: float, hold_s: float) -> bool:
+        return peak_c >= self.paste_cure.threshold_c and hold_s >= self.paste_cure.min_s
+
+
+FACTS = OvenFacts()
+
+
+def job_time_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> float:
+    """The purge to the O2 limit, then the profile run through the oven's thermal model to the end of
+    cool-down, on the simulator's 1-second step."""
+    purge = 0.0
+    if body["n2_purge"]:
+        purge = math.ceil(thermal.purge_time_s(body["o2_limit_ppm"], body["n2_flow_slm"]) or 0.0)
+    model = thermal.OvenModel(body["segments"], body["cool_c_per_min"], body["liquidus_c"])
+    steps = 1
+    while not model.step(1.0):
+        steps += 1
+    return purge + steps
+
+
+SPEC = KindSpec(
+    kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, guarded_phases=("HEAT",),
+    recipe_model=OvenRecipe, limits=interface.LIMITS,
+    alarms=(AlarmSpec(3001, "O2_HIGH", "O2 above the recipe limit (N2 supply?)"),
+            AlarmSpec(3002, "ZONE_DEVIATION", f"oven temperature deviates more than {thermal.DEVIATION_C:g} °C "
+                                              "from the profile")),
+    measurements=(MeasurementSpec("peak", "°C", "peak wafer temperature", "peak_c"),
+                  MeasurementSpec("tal", "s", "time above liquidus", "tal_s"),
+                  MeasurementSpec("o2_max_hot", "ppm", "highest O2 while above liquidus", "o2_max_hot_ppm"),
+                  MeasurementSpec("time_above_230", "s", "time above 230 °C", "time_above_230_s")),
+    faults=(fault("o2_high", "N2 supply lost: O2 floor `ppm`, from the moment the wafers pass `above_c` "
+                             "(default: at once) — O2_HIGH alarm; molten solder dewets",
+                  ppm=(float, 3000.0, "ppm"), above_c=(float, -273.0, "°C")),
+            fault("overshoot", "zone controller overshoots holds by `c` °C: ZONE_DEVIATION", c=(float, 40.0, "°C")),
+            fault("heater_failure", "heaters deliver at most `c_per_min`: cannot follow the ramp",
+                  c_per_min=(float, 3.0, "°C/min")),
+            fault("interlock_defeat", "the tool heats without waiting for the purge (tests the host-side O2 interlock)")),
+    job_time_s=job_time_s, wires={"modbus": interface.INTERFACE, "scpi": interface.SCPI_INTERFACE}, facts=FACTS,
+    readings=interface.INTERFACE.readbacks,
+)
