@@ -220,9 +220,9 @@ def pick_tool(cfg: Any, rs: Any) -> Any:
 
 
 def driver_for(tool: Any) -> Any:
-    from drivers.registry import driver_class
+    from line.steps import vendor_driver
 
-    return driver_class(tool.kind)(tool.id, tool.address, endpoints=tool.endpoints, limits=tool.effective_limits())
+    return vendor_driver(tool)
 
 
 def driver_step(tool: Any, body: Any, sha256: str, job_id: str, wafers: list[str]) -> list[str]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from drivers.errors import CommunicationLost, InterlockViolation, JobConflict, ToolAlarm, ToolError
 from drivers.jobs import JobStatus, WaferResult, body_hash
+from drivers.base import ToolDriver
 from drivers.registry import driver_class
 from line.config import ToolConfig
 from line.events import emit_tool_event
@@ -81,16 +82,28 @@ def spec_problems(results: list[WaferResult], tolerance_pct: float, specs: list 
     return out
 
 
+DriverFactory = Callable[[ToolConfig], ToolDriver]
+"""Builds the driver for a tool of the line: its vendor backend (the default), the in-process
+simulator, or a recording mock — the step does not know which."""
+
+
+def vendor_driver(tool: ToolConfig) -> ToolDriver:
+    """The kind's front end over the vendor backend the line config names for this tool."""
+    return driver_class(tool.kind)(tool.id, tool.address, vendor=tool.vendor, endpoints=tool.endpoints,
+                                   limits=tool.effective_limits(), comm_budget_s=tool.comm_budget_s)
+
+
 class ToolStep:
     """Runs one step; every transition and result goes to the ledger as it happens."""
 
     def __init__(self, ledger: Ledger, tool: ToolConfig, recipe: ToolRecipe, lot_id: str, step_id: str,
                  wafers: list[str], rework: int = 0, flow_run_id: str = "", tolerance_pct: float = 10.0,
                  lease_ttl_s: float = 120.0, parameters: Any = None, specs: list | None = None,
-                 leased: bool = False, operation: str = "") -> None:
+                 leased: bool = False, operation: str = "", driver_factory: DriverFactory = vendor_driver) -> None:
         """`recipe` is the approved identity; `parameters` the body actually sent (a route step's
         overrides applied), `specs` the route's LSL/USL; `leased`: the dispatcher holds the tool."""
         self.ledger, self.tool, self.recipe = ledger, tool, recipe
+        self.driver_factory = driver_factory
         self.parameters = parameters if parameters is not None else recipe.parameters
         self.sent_hash = body_hash(self.parameters.model_dump(mode="json"))
         self.specs, self.leased = specs, leased
@@ -110,10 +123,7 @@ class ToolStep:
                             self.recipe.path)
         except (VersionChanged, NotApproved) as exc:
             return self._finish([], ("RECIPE", str(exc)))   # refused before anything reaches the tool
-        driver = driver_class(self.tool.kind)(self.tool.id, self.tool.address, vendor=self.tool.vendor,
-                                              endpoints=self.tool.endpoints,
-                                              limits=self.tool.effective_limits(),
-                                              comm_budget_s=self.tool.comm_budget_s)
+        driver = self.driver_factory(self.tool)
         driver.subscribe(self._tool_changed)
         self.pjob = ProcessJob(self.job_id, lambda src, dst, trig, n: self.ledger.record_event(
             "job", self.job_id, src, dst, trig, self.run.id, {"e40": n, "tool": self.tool.id}))

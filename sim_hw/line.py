@@ -30,7 +30,9 @@ class SimToolSpec:
 
 class SimLine:
     def __init__(self, tools: list[SimToolSpec], speed: float = 600.0, seed: int = 0,
-                 control_port: int | None = 0) -> None:
+                 control_port: int | None = 0, serve: bool = True) -> None:
+        """`serve=False`: no protocol servers and no control port — the in-process tier
+        (`sim_hw.inprocess`) calls the tools directly."""
         unknown = sorted({t.kind for t in tools} - set(simulators()))
         if unknown:
             raise UnknownName(f"no simulator for tool kind(s) {', '.join(unknown)}")
@@ -38,7 +40,8 @@ class SimLine:
         self.clock = VirtualClock(speed)
         self.world = WorldModel()
         self.seed = seed
-        self.control_port = control_port
+        self.control_port = control_port if serve else None
+        self.serve = serve
         self.tools: dict[str, SimTool] = {}
         self.servers: dict[str, Any] = {}
         self.control = None
@@ -50,7 +53,8 @@ class SimLine:
         for spec in self.specs:
             kind = simulators()[spec.kind]
             tool = kind.tool(spec.tool_id, self.clock, self.world, self.seed, spec.limits, spec.options)
-            servers = kind.servers(spec.protocol)(tool, spec.host, {"main": spec.port, **spec.endpoints})
+            servers = kind.servers(spec.protocol)(tool, spec.host, {"main": spec.port, **spec.endpoints}) \
+                if self.serve else {}
             for server in servers.values():
                 await server.start()
             self.tools[spec.tool_id], self.servers[spec.tool_id] = tool, servers

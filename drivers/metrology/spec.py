@@ -26,8 +26,10 @@ SPEC = KindSpec(
     kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, recipe_model=MetrologyRecipe,
     limits=interface.LIMITS,
     alarms=(AlarmSpec(5001, "PATTERN_RECOGNITION_FAILED", "the aligner found no alignment mark"),),
-    measurements=tuple(MeasurementSpec(f"{q}.{stat}", "", f"{stat} over the sites of {q} (unit as measured)")
-                       for q in interface.MEASUREMENTS for stat in ("mean", "min", "max", "nonuniformity")),
+    # The recipe names what it measures (e.g. bump.height): each name reports these four statistics.
+    measurements=(MeasurementSpec("*.mean", "", "mean over the sites (unit as measured)"),
+                  MeasurementSpec("*.min", "", "lowest site"), MeasurementSpec("*.max", "", "highest site"),
+                  MeasurementSpec("*.nonuniformity", "%", "(max − min) / (2 · mean)")),
     faults=(fault("calibration_drift", "every reading is biased by `pct` percent", pct=(float, 3.0, "%")),
             fault("pattern_recognition", "the aligner cannot find the pattern on wafer `slot`: alarm",
                   slot=(int, None, "default: the next wafer"))),

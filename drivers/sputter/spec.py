@@ -50,6 +50,7 @@ SPEC = KindSpec(
                   fraction=(float, 0.5, "of the layer's time")),
             fault("vacuum_leak", "leak of `torr_l_s`: base pressure never reached → pump-down timeout",
                   torr_l_s=(float, 0.05, "Torr·l/s")),
+            fault("target_worn", "the target of the next layer reaches its rated life: TARGET_END_OF_LIFE"),
             fault("interlock_defeat", "the tool skips its own base-pressure check (tests the host-side interlock)")),
     job_time_s=job_time_s, wires={"scpi": interface.INTERFACE}, facts=FACTS,
     readings=("base_torr", "pressure_torr", "power_kw"),

@@ -116,6 +116,12 @@ class SputterSim(SimTool):
 
     async def _deposit(self, job: SimJob, row: dict[str, Any], index: int, layer) -> None:  # noqa: ANN001
         job.phase = "DEPOSIT"
+        if self.faults.take("target_worn"):
+            self.target_kwh[layer.material] = max(self.target_kwh[layer.material], physics.TARGET_LIFE_KWH)
+        if self.target_kwh[layer.material] >= physics.TARGET_LIFE_KWH:
+            raise self.alarm("TARGET_END_OF_LIFE", f"{layer.material} target at {self.target_kwh[layer.material]:.0f} kWh "
+                                                   f"of {physics.TARGET_LIFE_KWH:.0f}: replace it before depositing "
+                                                   f"layer {index} on {row['wafer_id']}")
         rate = physics.deposition_rate_nm_min(layer.material, layer.power_kw) * self.noise(self.noise_rel)
         duration = layer.time_s
         arc = self.faults.active("hard_arc")
