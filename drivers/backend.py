@@ -9,7 +9,7 @@ from drivers.jobs import Alarm, Identity, JobStatus, body_hash, canonical_json
 from drivers.scpi_client import ScpiClient
 from drivers.scpi_spec import ScpiInterface
 from drivers.transport.visa import VisaTransport
-from drivers.vocabulary import DeviceError
+from drivers.vocabulary import DeviceError, JobState
 
 
 
@@ -75,7 +75,7 @@ class ScpiJobBackend:
                                                       f"failed too ({silent.message})") from lost
             if not info.known:
                 raise
-            if info.job_state != "WAITING_FOR_START":
+            if info.job_state != JobState.WAITING_FOR_START:
                 raise JobConflict(self.tool_id, job_id, info.job_state) from None
 
     def start(self, job_id: str) -> None:

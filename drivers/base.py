@@ -21,7 +21,8 @@ from drivers.errors import (CommandRejected, JobConflict, CommunicationLost, Int
 from drivers.jobs import Alarm, Identity, JobStatus, Measurement, WaferResult, body_hash
 from drivers.limits import Limit, check_limits
 from drivers.spec import KindSpec
-from drivers.states import ProcessingModel, StateChange, build_machine
+from drivers.states import Mirror, ProcessingModel, StateChange, build_machine
+from drivers.vocabulary import JobState, ToolState, WaferStatus
 from drivers.vendors import vendor_for
 
 Observer = Callable[[StateChange], None]
@@ -115,13 +116,13 @@ class ToolDriver:
         """Open the session, identify, and follow whatever the tool is doing right now."""
         self.backend.open()
         self.identity = self.backend.identify()
-        if self.state == "OFFLINE":
+        if self.state == Mirror.OFFLINE:
             self.model.connect()
         return self.identity
 
     def close(self) -> None:
         self.backend.close()
-        if self.state != "OFFLINE":
+        if self.state != Mirror.OFFLINE:
             self.model.disconnect()
 
     def __enter__(self) -> "ToolDriver":
@@ -185,7 +186,7 @@ class ToolDriver:
         self.backend.pause()
 
     def resume(self) -> None:
-        if self.state != "PAUSED":
+        if self.state != Mirror.PAUSED:
             raise InvalidTransition(self.tool_id, f"cannot resume in state {self.state}")
         self.backend.resume()
         self.poll()
@@ -197,12 +198,12 @@ class ToolDriver:
 
     def acknowledge_alarms(self) -> None:
         self.backend.clear_alarms()
-        if self.state == "ALARM":
+        if self.state == Mirror.ALARM:
             self.model.clear()
 
     def reattach(self, job_id: str) -> JobStatus:
         """After a host crash: find the job on the tool and follow its state from there."""
-        if self.state == "OFFLINE":
+        if self.state == Mirror.OFFLINE:
             self.connect()
         status = self.backend.info(job_id)
         if not status.known:
@@ -241,7 +242,7 @@ class ToolDriver:
                 continue
             if on_status:
                 on_status(status)
-            if status.tool_state == "ALARM" and not status.is_final:
+            if status.tool_state == ToolState.ALARM and not status.is_final:
                 raise self._alarm_error()
             if status.is_final:
                 return status
@@ -257,7 +258,7 @@ class ToolDriver:
         out = []
         for row in self.backend.results(self.job_id):
             result = self.wafer_result(row)
-            if result.status == "NOT_PROCESSED" and result.measurements:
+            if result.status == WaferStatus.NOT_PROCESSED and result.measurements:
                 result = replace(result, measurements=())
             out.append(result)
         return out
@@ -273,34 +274,17 @@ class ToolDriver:
         return ToolAlarm(self.tool_id, a.alid, a.name, a.text, self.job_id)
 
     def _follow(self, status: JobStatus) -> None:
-        """Move the mirror machine to what the tool reports; refuse guarded phases."""
+        """Move the mirror machine to what the tool reports (the machine's `report` rules decide
+        where); a guarded phase the tool entered while its guard says no trips the interlock."""
         self.last_status = status
-        if self.state == "OFFLINE":
+        if self.state == Mirror.OFFLINE:
             self.model.connect()
-        if status.tool_state == "ALARM" and not status.is_final:
-            if self.state != "ALARM":
-                self.model.alarm()
-            return
-        if status.is_final:
-            if self.state == "ALARM":
-                self.model.clear()
-            elif self.state != "IDLE":
-                self.model.finish()
-            return
-        if status.job_state in ("PAUSED", "PAUSING") and status.tool_state == "PAUSED":
-            if self.state != "PAUSED":
-                self.model.attach_paused() if not self.state.startswith("EXECUTING") else self.model.pause()
-            return
-        if status.job_state == "WAITING_FOR_START":
-            if self.state == "IDLE":
-                self.model.attach_ready()
-            return
-        if status.job_state in ("PROCESSING", "PAUSING") and status.phase:
-            dest = f"EXECUTING_{status.phase}"
-            if self.state == dest:
-                return
-            if not getattr(self.model, f"phase_{status.phase}")():
-                self._interlock_tripped(status)
+        if not self.model.report(status=status) and self._entered_refused_phase(status):
+            self._interlock_tripped(status)
+
+    def _entered_refused_phase(self, status: JobStatus) -> bool:
+        return (status.job_state in (JobState.PROCESSING, JobState.PAUSING) and status.phase in self.guarded_phases
+                and self.state != f"{Mirror.EXECUTING}_{status.phase}")
 
     def _interlock_tripped(self, status: JobStatus) -> None:
         try:

@@ -12,7 +12,7 @@ from drivers.spec import AlarmSpec
 from drivers.modbus_spec import block_hash, encode_recipe, span
 from drivers.transport.address import parse_address
 from drivers.transport.modbus import ModbusTransport
-from drivers.vocabulary import ERROR_TEXT, DeviceError
+from drivers.vocabulary import ERROR_TEXT, DeviceError, JobState
 
 STATUS_NAMES = ("tool_state", "job_state", "phase", "wafer_index", "wafers_done", "wafers_total", "job_id")
 
@@ -134,7 +134,7 @@ class ModbusJobBackend:
         """The PLC remembers its current (or last) job only; any other id is unknown to it."""
         s = self.status()
         if s.job_id != job_id:
-            return JobStatus(job_id, s.tool_state, "NONE", "", 0, 0, 0, s.readings)
+            return JobStatus(job_id, s.tool_state, JobState.NONE, "", 0, 0, 0, s.readings)
         return s
 
     def last_job(self) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from drivers.errors import CommunicationLost, InterlockViolation, JobConflict, T
 from drivers.jobs import JobStatus, WaferResult, body_hash
 from drivers.base import ToolDriver
 from drivers.registry import driver_class
+from drivers.vocabulary import JobState, WaferStatus
 from line.config import ToolConfig
 from line.events import emit_tool_event
 from line.leases import tool_lease
@@ -64,7 +65,7 @@ def spec_problems(results: list[WaferResult], tolerance_pct: float, specs: list 
     against each measurement's own target ± the tolerance."""
     out = []
     for r in results:
-        if r.status != "PROCESSED":
+        if r.status != WaferStatus.PROCESSED:
             continue
         values = {ms.name: ms for ms in r.measurements}
         if specs:
@@ -173,7 +174,7 @@ class ToolStep:
             # The tool ran (or runs) this job already: follow it, never start it again.
             self.ledger.record_event("job", self.job_id, "", conflict.state, "reattach", self.run.id)
             status = driver.reattach(self.job_id)
-            if status.job_state == "WAITING_FOR_START":
+            if status.job_state == JobState.WAITING_FOR_START:
                 driver.start()
             return
         self.ledger.move_wafers(self.wafers, self.tool.id, "load", self.run.id)
@@ -216,7 +217,7 @@ class ToolStep:
 
     def _check(self, driver) -> tuple[str, str] | None:  # noqa: ANN001
         status = driver.last_status
-        if status and status.job_state != "PROCESS_COMPLETE":
+        if status and status.job_state != JobState.PROCESS_COMPLETE:
             return "INTERRUPTED", f"job {self.job_id} ended {status.job_state} on the tool"
         return None
 
@@ -230,7 +231,7 @@ class ToolStep:
 
     def _finish(self, results: list[WaferResult], hold: tuple[str, str] | None) -> StepOutcome:
         if hold is None:
-            if not_done := [r.wafer_id for r in results if r.status != "PROCESSED"]:
+            if not_done := [r.wafer_id for r in results if r.status != WaferStatus.PROCESSED]:
                 hold = ("INCOMPLETE", f"wafers not processed: {', '.join(not_done)}")
             elif problems := spec_problems(results, self.tolerance_pct, self.specs):
                 hold = ("OUT_OF_SPEC", "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))

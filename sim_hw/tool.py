@@ -18,7 +18,7 @@ from drivers.errors import BumplineError
 from drivers.jobs import body_hash
 from drivers.limits import Limit, check_limits
 from drivers.spec import KindSpec
-from drivers.vocabulary import FINAL_JOB_STATES, DeviceError
+from drivers.vocabulary import FINAL_JOB_STATES, DeviceError, JobState, ToolState, WaferStatus
 from sim_hw.clock import VirtualClock
 from sim_hw.faults import FaultBook
 from sim_hw.world import WorldModel
@@ -48,7 +48,7 @@ class SimJob:
     recipe: dict[str, Any]
     recipe_hash: str
     created_s: float
-    state: str = "WAITING_FOR_START"
+    state: str = JobState.WAITING_FOR_START
     phase: str = ""
     wafer_index: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -61,7 +61,7 @@ class SimJob:
 
     @property
     def wafers_done(self) -> int:
-        return sum(1 for r in self.results if r["status"] not in ("NOT_PROCESSED", "IN_PROCESS"))
+        return sum(1 for r in self.results if r["status"] not in (WaferStatus.NOT_PROCESSED, WaferStatus.IN_PROCESS))
 
     def log_entry(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "wafers": list(self.wafers), "state": self.state,
@@ -106,11 +106,11 @@ class SimTool:
     @property
     def tool_state(self) -> str:
         if self.alarm_rows:
-            return "ALARM"
+            return ToolState.ALARM
         job = self.current
         if job is None or job.state in FINAL_JOB_STATES:
-            return "IDLE"
-        return {"WAITING_FOR_START": "READY", "PAUSED": "PAUSED"}.get(job.state, "EXECUTING")
+            return ToolState.IDLE
+        return {JobState.WAITING_FOR_START: ToolState.READY, JobState.PAUSED: ToolState.PAUSED}.get(job.state, ToolState.EXECUTING)
 
     def readings(self) -> dict[str, Any]:
         """Live values reported with every status (kinds add theirs)."""
@@ -118,7 +118,7 @@ class SimTool:
 
     def _status(self, job: SimJob | None) -> tuple:
         if job is None:
-            return ("", self.tool_state, "NONE", "", 0, 0, 0, self.readings())
+            return ("", self.tool_state, JobState.NONE, "", 0, 0, 0, self.readings())
         return (job.job_id, self.tool_state, job.state, job.phase, job.wafer_index, job.wafers_done,
                 len(job.wafers), self.readings())
 
@@ -165,7 +165,7 @@ class SimTool:
             raise SimError(DeviceError.ILLEGAL_VALUE, "Wafer list empty or has duplicates")
         self.check_capacity(len(ids))
         job = SimJob(job_id, ids, self.recipe_body, self.recipe_hash_value, self.clock.now())
-        job.results = [{"wafer_id": w, "slot": i, "status": "NOT_PROCESSED"} for i, w in enumerate(ids, 1)]
+        job.results = [{"wafer_id": w, "slot": i, "status": WaferStatus.NOT_PROCESSED} for i, w in enumerate(ids, 1)]
         self.jobs[job_id] = job
         self.current = job
 
@@ -177,26 +177,26 @@ class SimTool:
         job = self.jobs.get(job_id)
         if job is None:
             raise SimError(DeviceError.UNKNOWN_JOB, f"Unknown job {job_id}")
-        if job.state != "WAITING_FOR_START":
+        if job.state != JobState.WAITING_FOR_START:
             return  # already started or finished: starting again is a no-op, never a second run
         job.resume_event = asyncio.Event()
         job.task = asyncio.get_running_loop().create_task(self._run(job), name=f"{self.tool_id}:{job_id}")
 
     def pause_job(self) -> None:
         job = self.current
-        if job is None or job.state not in ("PROCESSING",):
+        if job is None or job.state not in (JobState.PROCESSING,):
             raise SimError(DeviceError.EXECUTION, "No processing job to pause")
         job.pause_requested = True
-        job.state = "PAUSING"
+        job.state = JobState.PAUSING
 
     def resume_job(self) -> None:
         job = self.current
-        if job is None or job.state not in ("PAUSED", "PAUSING"):
+        if job is None or job.state not in (JobState.PAUSED, JobState.PAUSING):
             raise SimError(DeviceError.EXECUTION, "No paused job to resume")
         if self.alarm_rows:
             raise SimError(DeviceError.ALARM_ACTIVE, "Alarm active; acknowledge first")
         job.pause_requested = False
-        job.state = "PROCESSING"
+        job.state = JobState.PROCESSING
         if job.resume_event:
             job.resume_event.set()
 
@@ -205,7 +205,7 @@ class SimTool:
         if job is None or job.state in FINAL_JOB_STATES:
             return
         if job.task is None:
-            job.state, job.ended_s = "ABORTED", self.clock.now()
+            job.state, job.ended_s = JobState.ABORTED, self.clock.now()
         else:
             job.task.cancel()
 
@@ -215,12 +215,12 @@ class SimTool:
     def job_info(self, job_id: str) -> tuple:
         job = self.jobs.get(job_id)
         if job is None:
-            return (job_id, self.tool_state, "NONE", "", 0, 0, 0, self.readings())
+            return (job_id, self.tool_state, JobState.NONE, "", 0, 0, 0, self.readings())
         return self._status(job)
 
     def last_job(self) -> tuple:
         job = self.current
-        return (job.job_id, job.state) if job else ("", "NONE")
+        return (job.job_id, job.state) if job else ("", JobState.NONE)
 
     def job_results(self, job_id: str) -> tuple:
         job = self.jobs.get(job_id)
@@ -239,26 +239,26 @@ class SimTool:
 
     # ---- execution ---------------------------------------------------------------------------
     async def _run(self, job: SimJob) -> None:
-        job.state, job.started_s = "PROCESSING", self.clock.now()
+        job.state, job.started_s = JobState.PROCESSING, self.clock.now()
         job.start_count += 1
         try:
             await self.process(job)
             await self.stall_while_armed(job)
-            job.state = "PROCESS_COMPLETE"
+            job.state = JobState.PROCESS_COMPLETE
         except asyncio.CancelledError:
             for row in job.results:
-                if row["status"] == "IN_PROCESS":
-                    row["status"] = "ABORTED"
+                if row["status"] == WaferStatus.IN_PROCESS:
+                    row["status"] = WaferStatus.ABORTED
                     self._log_wafer(job, row)
-            job.state = "ABORTED"
+            job.state = JobState.ABORTED
         except Exception as exc:  # noqa: BLE001 - a controller fault must surface as an alarm, not a hang
             log.exception("%s: job %s failed", self.tool_id, job.job_id)
             for row in job.results:
-                if row["status"] == "IN_PROCESS":
-                    row["status"] = "INCOMPLETE"
+                if row["status"] == WaferStatus.IN_PROCESS:
+                    row["status"] = WaferStatus.INCOMPLETE
                     self._log_wafer(job, row)
             self.raise_alarm(self.alarm("CONTROLLER_FAULT", f"{type(exc).__name__}: {exc}"), job)
-            job.state = "STOPPED"
+            job.state = JobState.STOPPED
         finally:
             job.phase, job.ended_s = "", self.clock.now()
 
@@ -268,12 +268,12 @@ class SimTool:
         for row in job.results:
             await self.checkpoint(job)
             job.wafer_index = row["slot"]
-            row["status"], row["started_s"] = "IN_PROCESS", self.clock.now()
+            row["status"], row["started_s"] = WaferStatus.IN_PROCESS, self.clock.now()
             try:
                 await self.process_wafer(job, row)
-                row["status"] = "PROCESSED"
+                row["status"] = WaferStatus.PROCESSED
             except AlarmStop as stop:
-                row["status"] = "INCOMPLETE"
+                row["status"] = WaferStatus.INCOMPLETE
                 row["alarm"] = stop.name
                 self._log_wafer(job, row)
                 await self.hold_for_alarm(job, stop, row["wafer_id"])
@@ -314,7 +314,7 @@ class SimTool:
 
     async def wait_for_resume(self, job: SimJob) -> None:
         """Park the job (E40 PAUSED) until the host resumes it; an abort cancels the wait."""
-        job.state, job.phase = "PAUSED", ""
+        job.state, job.phase = JobState.PAUSED, ""
         job.resume_event.clear()
         await job.resume_event.wait()
 
@@ -372,19 +372,19 @@ class BatchSimTool(SimTool):
     async def process(self, job: SimJob) -> None:
         self.batch_started = False
         for row in job.results:
-            row["status"], row["started_s"] = "IN_PROCESS", self.clock.now()
+            row["status"], row["started_s"] = WaferStatus.IN_PROCESS, self.clock.now()
         try:
             await self.process_batch(job)
         except AlarmStop as stop:
             for row in job.results:
-                row["status"] = "INCOMPLETE" if self.batch_started else "NOT_PROCESSED"
+                row["status"] = WaferStatus.INCOMPLETE if self.batch_started else WaferStatus.NOT_PROCESSED
                 row["alarm"] = stop.name
                 if self.batch_started:
                     self._log_wafer(job, row)
             await self.hold_for_alarm(job, stop, "")
             return
         for row in job.results:
-            row["status"], row["ended_s"] = "PROCESSED", self.clock.now()
+            row["status"], row["ended_s"] = WaferStatus.PROCESSED, self.clock.now()
             self._log_wafer(job, row)
 
     async def process_batch(self, job: SimJob) -> None:

@@ -15,6 +15,7 @@ from drivers.jobs import JobStatus, Measurement
 from drivers.plater.backend import PlaterBackend
 from drivers.plater.recipe import PlaterRecipe
 from drivers.plater.spec import FACTS, SPEC
+from drivers.states import Mirror
 
 
 class PlaterDriver(ToolDriver):
@@ -60,7 +61,7 @@ class PlaterDriver(ToolDriver):
 
     def dummy_plate(self, cell: str, amps: float, seconds: float, wait: bool = True) -> dict[str, Any]:
         """Condition the bath on an idle cell: set current, timer, output on (the rectifier stops itself)."""
-        if self.state not in ("IDLE",):
+        if self.state != Mirror.IDLE:
             raise InvalidTransition(self.tool_id, f"dummy plating needs an idle tool, not {self.state}")
         self.cells.run_cell(cell, amps, seconds)
         while wait and self.cells.cell_output(cell):

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any, Callable
 
 from drivers.plater.interface import QUES_CV, QUES_NO_LOAD
-from drivers.vocabulary import DeviceError
+from drivers.vocabulary import DeviceError, ToolState
 from sim_hw.clock import VirtualClock
 from drivers.spec import COMMON_FAULTS
 from sim_hw.faults import FaultBook
@@ -34,7 +34,7 @@ class RectifierSim:
 
     @property
     def tool_state(self) -> str:
-        return "EXECUTING" if self.output else "IDLE"
+        return ToolState.EXECUTING if self.output else ToolState.IDLE
 
     def idn(self) -> tuple:
         return ("bumpline-sim", "RECTIFIER", self.name, "1.0")

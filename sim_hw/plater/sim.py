@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from drivers.vocabulary import DeviceError
+from drivers.vocabulary import DeviceError, WaferStatus
 from drivers.plater.spec import FACTS, SPEC
 from drivers.plater.recipe import PlaterRecipe
 from drivers.materials import conducts, sheet_resistance
@@ -49,7 +49,7 @@ class PlaterSim(SimTool):
     # ---- the sequencer --------------------------------------------------------------------------
     async def process(self, job: SimJob) -> None:
         r = PlaterRecipe.model_validate(job.recipe)
-        while pending := [row for row in job.results if row["status"] == "NOT_PROCESSED"]:
+        while pending := [row for row in job.results if row["status"] == WaferStatus.NOT_PROCESSED]:
             queue: asyncio.Queue = asyncio.Queue()
             for row in pending:
                 queue.put_nowait(row)
@@ -95,7 +95,7 @@ class PlaterSim(SimTool):
         while not self.halted and not queue.empty():
             row = queue.get_nowait()
             job.wafer_index = row["slot"]
-            row.update(status="IN_PROCESS", started_s=self.clock.now(), cell=float(n))
+            row.update(status=WaferStatus.IN_PROCESS, started_s=self.clock.now(), cell=float(n))
             try:
                 self.cell_phase[n] = "PREWET"
                 self._update_phase(job)
@@ -106,16 +106,16 @@ class PlaterSim(SimTool):
                 self.cell_phase[n] = "SRD"
                 self._update_phase(job)
                 await self.clock.sleep(r.srd_s)
-                row["status"] = "PROCESSED"
+                row["status"] = WaferStatus.PROCESSED
             except AlarmStop as stop:
-                row["status"], row["alarm"] = "INCOMPLETE", stop.name
+                row["status"], row["alarm"] = WaferStatus.INCOMPLETE, stop.name
                 if not self._has_alarm(stop.alid):
                     self._stop(job, stop, row["wafer_id"])
             except asyncio.CancelledError:
                 # an interlock had already cut this cell's current mid-plate: the wafer is part-plated
                 # (INCOMPLETE) whether the cell noticed before the host's abort or not
                 halted_mid_plate = self.halted and self.cell_phase.get(n) == "PLATE"
-                row["status"] = "INCOMPLETE" if halted_mid_plate else "ABORTED"
+                row["status"] = WaferStatus.INCOMPLETE if halted_mid_plate else WaferStatus.ABORTED
                 raise
             finally:
                 rect.locked = False

@@ -15,7 +15,7 @@ from typing import Any
 
 from drivers.scpi_spec import (STB_EAV, STB_ESB, STB_MSS, STB_OPER, STB_QUES, ScpiInterface,
                                decode_values, encode_values)
-from drivers.vocabulary import DeviceError
+from drivers.vocabulary import DeviceError, ToolState
 from sim_hw.tool import SimError
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class ScpiServer:
             stb |= STB_QUES
         if session.esr:
             stb |= STB_ESB
-        if self.tool.tool_state == "EXECUTING":
+        if self.tool.tool_state == ToolState.EXECUTING:
             stb |= STB_OPER
         if stb & (STB_EAV | STB_QUES | STB_ESB):
             stb |= STB_MSS

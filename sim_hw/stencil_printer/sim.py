@@ -6,6 +6,7 @@ from typing import Any
 
 from drivers.stencil_printer import interface
 from drivers.stencil_printer.spec import FACTS, SPEC
+from drivers.vocabulary import JobState
 from drivers.stencil_printer.interface import OPEN_TIME_H
 from drivers.stencil_printer.recipe import StencilPrintRecipe
 from sim_hw.registry import SimKind, plc_main
@@ -35,7 +36,7 @@ class StencilPrinterSim(SimTool):
 
     def start_job(self, job_id: str) -> None:
         job = self.jobs.get(job_id)
-        if job is not None and job.state == "WAITING_FOR_START":
+        if job is not None and job.state == JobState.WAITING_FOR_START:
             self.paste_loaded_s = self.clock.now()   # fresh paste kneaded onto the stencil as each lot starts (§1.4)
         super().start_job(job_id)
 

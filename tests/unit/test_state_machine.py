@@ -61,3 +61,26 @@ def test_e10_is_derived_from_the_driver_state():
     from line.tracking import e10_state
     assert [e10_state(s) for s in ("EXECUTING_DEPOSIT", "ALARM", "IDLE", "OFFLINE")] == [
         "PRODUCTIVE", "UNSCHEDULED_DOWNTIME", "STANDBY", "NON_SCHEDULED"]
+
+
+def _status(job_state: str, tool_state: str = "EXECUTING", phase: str = ""):
+    from drivers.jobs import JobStatus
+    return JobStatus("J1", tool_state, job_state, phase, 1, 0, 1, {})
+
+
+def test_the_machine_follows_reports_by_its_own_rules_and_names_each_change():
+    m, changes = make()
+    m.connect(); m.setup(); m.setup_done(); m.start()
+    assert m.report(status=_status("PROCESSING", phase="DEGAS")) and m.state == "EXECUTING_DEGAS"
+    assert m.report(status=_status("PROCESSING", phase="DEGAS")) and len(changes) == 5      # a repeat: no change
+    assert m.report(status=_status("PAUSED", "PAUSED")) and m.state == "PAUSED"
+    assert m.report(status=_status("PAUSED", "ALARM")) and m.state == "ALARM"
+    assert m.report(status=_status("ABORTED", "IDLE")) and m.state == "IDLE"
+    assert [c.trigger for c in changes][-4:] == ["phase_DEGAS", "pause", "alarm", "clear"]
+
+
+def test_a_report_into_a_refused_guarded_phase_moves_nothing():
+    m, changes = make(guard_ok=False)
+    m.connect(); m.setup(); m.setup_done(); m.start()
+    assert m.report(status=_status("PROCESSING", phase="DEPOSIT")) is False
+    assert m.state == "EXECUTING"                 # the front end sees this and trips the interlock
