@@ -167,15 +167,18 @@ def warm_prefect() -> float:
 @contextmanager
 def sim_line(config: str | Path = SIM_LINE, speed: float = TOP_SPEED, seed: int = 42) -> Iterator[tuple[Any, Any]]:
     """Every tool of a line config simulated on any free loopback port, in a thread; yields the
-    SimLine and the line config rebound to the simulators' ports."""
+    SimLine and the line config rebound to the simulators' ports (also written to `sim.line_file`,
+    the file a lot flow is given)."""
     from line.cli.sim import sim_line as build
-    from line.config import load_line, rebind_ports
+    from line.config import load_line, rebind_ports, save_line
 
     cfg = load_line(str(config))
     sim = build(cfg, any_port=True, speed=speed).start_in_thread()
     sim.seed = seed
     try:
-        yield sim, rebind_ports(cfg, sim.ports(), sim.endpoint_ports())
+        bound = rebind_ports(cfg, sim.ports(), sim.endpoint_ports())
+        sim.line_file = save_line(bound, Path(tempfile.mkdtemp(prefix="bumpline-bench-line-")) / "line.yaml")
+        yield sim, bound
     finally:
         time.sleep(0.2)               # let the handlers of closed connections finish before the loop stops
         sim.stop_thread()
@@ -277,10 +280,12 @@ def instrumented(records: list[dict[str, Any]], stop: threading.Event | None = N
             yield tool_id
 
     def timed_task(*args: Any, **kwargs: Any) -> Any:
+        plan, step_id, lot_id = args[:3]
         if stop is not None and stop.is_set():
-            return {"lot_id": args[0], "step_id": args[1], "step_run_id": 0, "tool_id": "", "job_id": "",
-                    "recipe": "", "recipe_hash": "", "status": "ON_HOLD", "hold_type": "BENCH",
-                    "hold_reason": "stopped at the end of the benchmark window", "wafer_status": {}}
+            from line.steps import StepOutcome
+
+            return StepOutcome(lot_id, step_id, 0, "", "", "", "", "ON_HOLD", "BENCH",
+                               "stopped at the end of the benchmark window")
         local.claim = None
         t0 = time.time()
         try:
@@ -288,7 +293,7 @@ def instrumented(records: list[dict[str, Any]], stop: threading.Event | None = N
         finally:
             t1 = time.time()
             c = local.claim or (t1, t1)
-            records.append({"lot": args[0], "step": args[1], "start": t0, "end": t1, "claim_from": c[0],
+            records.append({"lot": lot_id, "step": step_id, "start": t0, "end": t1, "claim_from": c[0],
                             "claimed": c[1]})
 
     lf.route_step_task, lf.claim_any = timed_task, timed_claim

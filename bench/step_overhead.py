@@ -103,8 +103,7 @@ def run_line(sim: Any, route: Any, db_url: str) -> tuple[float, list[float], str
         lot = new_id(route.spec.product)
         start_wafers(sim, route, lot, LOT_SIZE)
         t0 = time.perf_counter()
-        out = lf.lot_flow(lot, str(route.path), LOT_SIZE, str(SIM_LINE), str(RECIPES), db_url, sim.ports(),
-                          sim.endpoint_ports())
+        out = lf.lot_flow(lot, str(route.path), LOT_SIZE, sim.line_file, str(RECIPES), db_url)
         total = time.perf_counter() - t0
     return total, per_step([(r["start"], r["end"]) for r in records]), out["status"]
 
@@ -201,13 +200,13 @@ def profile_line_step(section: Section) -> None:
                          exclude=lambda c: c == "Ledger")
     ledger_task = class_time(s_line, lambda c: c == "Ledger", under="route_step_task")
     ledger_flow = class_time(s_line, lambda c: c == "Ledger", under="lot_flow") - ledger_task
-    loader = outermost_time(s_line, ["load_for_run"], under="route_step_task")["load_for_run"]
+    loader = outermost_time(s_line, ["load_plan"], under="lot_flow")["load_plan"]
     engine = flow["run_task_sync"] - task
-    between = flow_total - flow["run_task_sync"]
+    between = flow_total - flow["run_task_sync"] - loader
     parts = {"driver calls (connect, set up, start, poll, results, close)": drivers,
              "ledger calls in the task (dispatch, lease, events, progress, results)": ledger_task,
-             "`load_for_run` in the task (route and line for the step)": loader,
-             "rest of the task (Prefect logger, state machine callbacks, …)": task - drivers - ledger_task - loader,
+             "rest of the task (Prefect logger, state machine callbacks, …)": task - drivers - ledger_task,
+             "the lot's plan, resolved once per lot (`load_plan`: route, recipes, line)": loader,
              "Prefect task engine around the task": engine,
              "the flow between and around tasks (its ledger calls: "
              f"{ledger_flow / n * 1e3:.0f} ms/step; lot lease, artifacts, flow run)": between}

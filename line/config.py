@@ -192,3 +192,19 @@ def rebind_ports(cfg: LineConfig, ports: dict[str, int],
     new = cfg.model_copy(update={"tools": tools})
     new._source = cfg.source
     return new
+
+
+def save_line(cfg: LineConfig, path: str | Path, control: str | None = None) -> str:
+    """Write a line config (e.g. one `rebind_ports` made for simulators on free ports) as YAML, so a
+    flow, a worker or another process is given a file like any other; `control`: its simulator
+    control port (host:port)."""
+    from ruamel.yaml import YAML
+
+    doc = cfg.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    doc.setdefault("apiVersion", cfg.apiVersion)
+    doc.setdefault("kind", cfg.kind)
+    if control:
+        doc.setdefault("simulation", {})["control"] = control
+    with Path(path).open("w") as fh:
+        YAML().dump(doc, fh)
+    return str(path)

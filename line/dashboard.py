@@ -17,7 +17,7 @@ from line.utilization import E10_STATES, SHORT, ToolE10, e10_report
 
 if TYPE_CHECKING:
     from line.config import LineConfig
-    from line.recipes.route import Route
+    from line.plan import LotPlan
 
 ENDED = ("COMPLETE", "ABORTED")
 
@@ -111,22 +111,34 @@ def window_shares(row: ToolE10) -> list[float]:
     return [100.0 * row.seconds[s] / total for s in E10_STATES]
 
 
-def lot_markdown(ledger: Ledger, lot_id: str, route: "Route") -> str:
+def lot_markdown(ledger: Ledger, lot_id: str, plan: "LotPlan") -> str:
     runs = {r.step_id: r for r in ledger.step_runs(lot_id)}
     lot = ledger.lot(lot_id)
-    out = [f"# Lot {lot_id} — product {route.spec.product} {route.spec.variant}".rstrip(), "",
-           f"Route `{route.ref}` sha256 `{route.sha256[:16]}…` — **{lot.status}** {lot.hold_reason}", "",
+    route = plan.route
+    title = f"product {route.spec.product} {route.spec.variant}".rstrip() if route else "one tool step"
+    sha = route.sha256 if route else plan.steps[0].sha256
+    out = [f"# Lot {lot_id} — {title}", "",
+           f"Route `{plan.ref}` sha256 `{sha[:16]}…` — **{lot.status}** {lot.hold_reason}", "",
            "| step | operation | tool | recipe (sha256) | status | wafers |", "|---|---|---|---|---|---|"]
-    for rs in route.steps:
-        r = runs.get(rs.step.id)
+    for step in plan.steps:
+        r = runs.get(step.id)
         if r is None:
-            out.append(f"| {rs.step.id} | {rs.step.operation} | | {rs.recipe.ref} | pending | |")
+            out.append(f"| {step.id} | {step.operation} | | {step.recipe.ref} | pending | |")
             continue
         results = ledger.results(r.id)
         ok = sum(1 for x in results if x.status == "PROCESSED")
         again = f" (rework {r.rework})" if r.rework else ""          # the held attempt is in the holds below
-        out.append(f"| {rs.step.id} | {rs.step.operation} | {r.tool_id} | {r.recipe_name}@v{r.recipe_version} "
+        out.append(f"| {step.id} | {step.operation} | {r.tool_id} | {r.recipe_name}@v{r.recipe_version} "
                    f"(`{r.recipe_hash[:10]}`) | {r.status}{again} | {ok}/{len(results)} |")
+    if route is None and (last := runs.get(plan.steps[0].id)) is not None:
+        out += ["", "| wafer | status | measurements |", "|---|---|---|"]
+        by_wafer: dict[str, list[str]] = {}
+        for ms in ledger.measurements(last.id):
+            by_wafer.setdefault(ms.wafer_id, []).append(f"{ms.name}={ms.value:g} {ms.unit}")
+        for res in ledger.results(last.id):
+            out.append(f"| {res.wafer_id} | {res.status} | {'; '.join(by_wafer.get(res.wafer_id, []))} |")
+    for a in ledger.alarms(lot_id):
+        out += ["", f"Alarm {a.alid} {a.name} on {a.tool_id}: {a.text}"]
     for h in ledger.holds(lot_id):
         decided = f"{h.decision} by {h.decided_by} at {h.decided_at:%H:%M:%S}" if h.decision else "open"
         out += ["", f"Hold **{h.reason_type}**: {h.reason} — {decided}"]
@@ -137,11 +149,11 @@ def artifact_key(prefix: str, name: str) -> str:
     return prefix + "-" + "".join(c if c.isalnum() else "-" for c in name.lower())
 
 
-def publish_lot(ledger: Ledger, lot_id: str, route: "Route") -> None:
+def publish_lot(ledger: Ledger, lot_id: str, plan: "LotPlan") -> None:
     from prefect.artifacts import create_markdown_artifact
 
     lot = ledger.lot(lot_id)
-    create_markdown_artifact(lot_markdown(ledger, lot_id, route), key=artifact_key("lot", lot_id),
+    create_markdown_artifact(lot_markdown(ledger, lot_id, plan), key=artifact_key("lot", lot_id),
                              description=f"Lot {lot_id}: {lot.status}")
 
 

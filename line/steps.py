@@ -1,6 +1,6 @@
 """One route step on one tool: claim it, set up the job, run it, record everything, decide.
 
-Plain Python (no Prefect) so it can be tested alone; `line.flows` wraps it in a task. The policy
+Plain Python (no Prefect) so it can be tested alone; `line.lot_flow` wraps it in a task. The policy
 lives here, not in the driver: an alarm or interlock puts the lot on hold with the alarm recorded —
 never a silent retry. A job id the tool already knows is reattached, never started twice.
 """
@@ -16,11 +16,11 @@ from drivers.base import ToolDriver
 from drivers.registry import driver_class
 from drivers.vocabulary import JobState, WaferStatus
 from line.config import ToolConfig
-from line.events import emit_tool_event
 from line.leases import tool_lease
 from line.ledger import Ledger
+from line.recorder import (AlarmRaised, JobProgressed, JobReattached, Measured, Recorder, StateChanged,
+                           StepContext, StepEnded, WafersMoved)
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
-from line.tracking import ProcessJob, e10_state
 from line.recipes.tool_recipe import ToolRecipe
 
 
@@ -95,7 +95,10 @@ def vendor_driver(tool: ToolConfig) -> ToolDriver:
 
 
 class ToolStep:
-    """Runs one step; every transition and result goes to the ledger as it happens."""
+    """Runs one step; every transition and result goes, as a typed event, to the step's recorder.
+
+    Building one does nothing: `execute()` begins the step in the ledger, runs the job through the
+    driver the factory makes, and ends it with a `StepOutcome`."""
 
     def __init__(self, ledger: Ledger, tool: ToolConfig, recipe: ToolRecipe, lot_id: str, step_id: str,
                  wafers: list[str], rework: int = 0, flow_run_id: str = "", tolerance_pct: float = 10.0,
@@ -112,23 +115,26 @@ class ToolStep:
         self.job_id = job_id_for(lot_id, step_id, rework)
         self.tolerance_pct = tolerance_pct
         self.lease_ttl_s = lease_ttl_s
-        self.resumed = ledger.find_step(lot_id, step_id, rework) is not None   # a previous orchestrator began it
-        self.run = ledger.begin_step(lot_id, step_id, recipe.tool_kind, tool.id, recipe.name, recipe.version,
-                                     self.sent_hash, self.job_id, rework, operation=operation or recipe.tool_kind,
-                                     flow_run_id=flow_run_id)
+        self.flow_run_id, self.operation = flow_run_id, operation or recipe.tool_kind
         self._last: JobStatus | None = None
 
     def execute(self) -> StepOutcome:
+        ledger = self.ledger
+        self.resumed = ledger.find_step(self.lot_id, self.step_id, self.rework) is not None   # an earlier orchestrator began it
+        self.run = ledger.begin_step(self.lot_id, self.step_id, self.recipe.tool_kind, self.tool.id, self.recipe.name,
+                                     self.recipe.version, self.sent_hash, self.job_id, self.rework,
+                                     operation=self.operation, flow_run_id=self.flow_run_id)
+        self.record = Recorder(ledger, StepContext(self.lot_id, self.step_id, self.run.id, self.tool.id, self.tool.kind,
+                                                   self.job_id, tuple(self.wafers)))
         try:
-            ensure_runnable(self.ledger, "ToolRecipe", self.recipe.name, self.recipe.version, self.recipe.sha256,
+            ensure_runnable(ledger, "ToolRecipe", self.recipe.name, self.recipe.version, self.recipe.sha256,
                             self.recipe.path)
         except (VersionChanged, NotApproved) as exc:
             return self._finish([], ("RECIPE", str(exc)))   # refused before anything reaches the tool
         driver = self.driver_factory(self.tool)
-        driver.subscribe(self._tool_changed)
-        self.pjob = ProcessJob(self.job_id, lambda src, dst, trig, n: self.ledger.record_event(
-            "job", self.job_id, src, dst, trig, self.run.id, {"e40": n, "tool": self.tool.id}))
-        lease = nullcontext() if self.leased else tool_lease(self.ledger, self.tool.id, holder=self.job_id,
+        driver.subscribe(lambda change: self.record(StateChanged(change)))
+        self.record.open_job()
+        lease = nullcontext() if self.leased else tool_lease(ledger, self.tool.id, holder=self.job_id,
                                                              ttl_s=self.lease_ttl_s)
         with lease:
             try:
@@ -151,17 +157,7 @@ class ToolStep:
                 driver.close()
         return self._finish(results, hold)
 
-    def _tool_changed(self, ch) -> None:  # noqa: ANN001 - a driver StateChange
-        e10 = e10_state(ch.dest)
-        self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger, self.run.id,
-                                 {"job": ch.job_id, "e10": e10})
-        if ch.trigger == "disconnect":   # the host hung up; the tool's own state did not change
-            return
-        emit_tool_event(ch.tool_id, self.tool.kind, "state", {"from": ch.source, "to": ch.dest, "e10": e10,
-                                                              "trigger": ch.trigger, "job": ch.job_id},
-                        related={"lot": self.lot_id, "job": ch.job_id})
-
-    def _setup_or_reattach(self, driver) -> None:  # noqa: ANN001
+    def _setup_or_reattach(self, driver: ToolDriver) -> None:
         if self.resumed and not driver.backend.info(self.job_id).known:
             # Begun before a crash, unknown to the tool: wafers may be part-processed. Never repeat blindly.
             reported = [e for e in self.ledger.events("job", self.job_id) if e.dest not in ("", "QUEUED")]
@@ -172,12 +168,12 @@ class ToolStep:
             driver.setup(self.job_id, self.wafers, self.parameters, expected_hash=self.sent_hash)
         except JobConflict as conflict:
             # The tool ran (or runs) this job already: follow it, never start it again.
-            self.ledger.record_event("job", self.job_id, "", conflict.state, "reattach", self.run.id)
+            self.record(JobReattached(conflict.state))
             status = driver.reattach(self.job_id)
             if status.job_state == JobState.WAITING_FOR_START:
                 driver.start()
             return
-        self.ledger.move_wafers(self.wafers, self.tool.id, "load", self.run.id)
+        self.record(WafersMoved(tuple(self.wafers), self.tool.id, "load"))
         driver.start()
 
     def _progress(self, status: JobStatus) -> None:
@@ -185,28 +181,12 @@ class ToolStep:
         if last and (last.job_state, last.phase, last.wafer_index, last.wafers_done, last.tool_state) == \
                 (status.job_state, status.phase, status.wafer_index, status.wafers_done, status.tool_state):
             return
-        with self.ledger.together():    # what one status reply told: its job, wafer and progress records
-            self._record_progress(status, last)
+        self.record(JobProgressed(status, last))
         self._last = status
 
-    def _record_progress(self, status: JobStatus, last: JobStatus | None) -> None:
-        if last is None or last.job_state != status.job_state:
-            self.pjob.follow(status.job_state)
-        if status.wafer_index and (last is None or last.wafer_index != status.wafer_index):
-            wafer = self.wafers[status.wafer_index - 1]
-            self.ledger.set_wafer_state([wafer], "IN_PROCESS", self.tool.id, "slot-start", self.run.id)
-        self.ledger.update_progress(self.run.id, {
-            "job_state": status.job_state, "tool_state": status.tool_state, "phase": status.phase,
-            "wafer_index": status.wafer_index, "wafers_done": status.wafers_done,
-            "wafers_total": status.wafers_total, "readings": status.readings})
-
-    def _on_alarm(self, driver, alarm: ToolAlarm) -> tuple[str, str]:  # noqa: ANN001
+    def _on_alarm(self, driver: ToolDriver, alarm: ToolAlarm) -> tuple[str, str]:
         for row in driver.alarms():
-            self.ledger.record_alarm(self.tool.id, row, self.run.id)
-            emit_tool_event(self.tool.id, self.tool.kind, "alarm", {"alid": row.alid, "name": row.name,
-                                                                    "text": row.text, "wafer": row.wafer_id,
-                                                                    "lot": self.lot_id},
-                            related={"lot": self.lot_id, "job": self.job_id})
+            self.record(AlarmRaised(row))
         try:
             driver.abort()  # the tool parks and returns the wafers; the alarm stays for an engineer
         except ToolError:
@@ -215,18 +195,18 @@ class ToolStep:
         where = f", wafer {wafer}" if wafer and wafer not in alarm.text else ""
         return "ALARM", f"{self.tool.id} alarm {alarm.alid} {alarm.name}{where}: {alarm.text}"
 
-    def _check(self, driver) -> tuple[str, str] | None:  # noqa: ANN001
+    def _check(self, driver: ToolDriver) -> tuple[str, str] | None:
         status = driver.last_status
         if status and status.job_state != JobState.PROCESS_COMPLETE:
             return "INTERRUPTED", f"job {self.job_id} ended {status.job_state} on the tool"
         return None
 
-    def _collect(self, driver) -> list[WaferResult]:  # noqa: ANN001
+    def _collect(self, driver: ToolDriver) -> list[WaferResult]:
         try:
             results = driver.results()
         except ToolError:
             return []
-        self.ledger.record_results(self.run.id, self.tool.id, results)
+        self.record(Measured(tuple(results)))
         return results
 
     def _finish(self, results: list[WaferResult], hold: tuple[str, str] | None) -> StepOutcome:
@@ -236,12 +216,8 @@ class ToolStep:
             elif problems := spec_problems(results, self.tolerance_pct, self.specs):
                 hold = ("OUT_OF_SPEC", "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
         status = "COMPLETE" if hold is None else "ON_HOLD"
-        with self.ledger.together():    # the step's end: unloaded, finished and (maybe) held at once
-            if results:
-                self.ledger.move_wafers(self.wafers, "stocker", "unload", self.run.id)
-            self.ledger.finish_step(self.run.id, status)
-            if hold:
-                self.ledger.open_hold(self.lot_id, self.run.id, *hold)
-        return StepOutcome(self.lot_id, self.step_id, self.run.id, self.tool.id, self.job_id, self.recipe.ref,
-                           self.sent_hash, status, *(hold or ("", "")),
-                           wafer_status={r.wafer_id: r.status for r in results})
+        outcome = StepOutcome(self.lot_id, self.step_id, self.run.id, self.tool.id, self.job_id, self.recipe.ref,
+                              self.sent_hash, status, *(hold or ("", "")),
+                              wafer_status={r.wafer_id: r.status for r in results})
+        self.record(StepEnded(outcome, unloaded=bool(results)))
+        return outcome

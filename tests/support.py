@@ -173,24 +173,36 @@ def simulated(*tools: Any, speed: float = 600, seed: int = 7, control_port: int 
         line.stop_thread()
 
 
+def bound_line(cfg: Any, sim: Any, path: Path) -> str:
+    """A copy of a line config at `path` pointing at simulators on their (free) ports."""
+    from line.config import rebind_ports, save_line
+
+    control = f"127.0.0.1:{sim.control.port}" if sim.control else None
+    return save_line(rebind_ports(cfg, sim.ports(), sim.endpoint_ports()), path, control)
+
+
+def one_step(lot_id: str, wafers: int, tool_id: str, recipe: str, line: str, **kw: Any) -> dict[str, Any]:
+    """`bumpline run`'s flow: a lot through one tool recipe (a one-step route) pinned to a tool; the
+    step's outcome."""
+    from line.lot_flow import lot_flow
+
+    out = lot_flow(lot_id, recipe, wafers, line, tool_id=tool_id, **kw)
+    assert out["steps"], out
+    return out["steps"][-1]
+
+
 @contextmanager
 def simulated_line_file(path: Path, speed: float = 3000,
                         config: Path = ROOT / "deploy/lines/sim.yaml") -> Iterator[tuple[Any, str]]:
     """A whole line config's simulators on free ports, and a copy of the config at `path` that points
     at them (with their control port): what a separate process (CLI, worker) is given."""
-    from ruamel.yaml import YAML
-
     from line.cli.sim import sim_line
-    from line.config import load_line, rebind_ports
+    from line.config import load_line
 
     cfg = load_line(config)
     sim = sim_line(cfg, any_port=True, speed=speed, control_port=0).start_in_thread()
     try:
-        doc = rebind_ports(cfg, sim.ports(), sim.endpoint_ports()).model_dump(mode="json", exclude_none=True)
-        doc.setdefault("simulation", {})["control"] = f"127.0.0.1:{sim.control.port}"
-        with path.open("w") as fh:
-            YAML().dump(doc, fh)
-        yield sim, str(path)
+        yield sim, bound_line(cfg, sim, path)
     finally:
         sim.stop_thread()
 

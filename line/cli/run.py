@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -15,7 +17,7 @@ from line.cli.common import LineOption, console, err, existing, or_exit
 from line.cli.render import show_outcome
 from line.cli.sim import parse_params, sim_line
 from line.cli.verify import check_stacks
-from line.config import ToolConfig, load_line
+from line.config import ToolConfig, load_line, rebind_ports, save_line
 from line.ledger import Ledger
 from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe
 from line.steps import StepOutcome
@@ -46,12 +48,12 @@ def runnable(tool: ToolConfig, recipe: ToolRecipe) -> None:
 
 
 def run_lot_with_progress(lot_id: str, wafers: int, tool_id: str, recipe: str, line: str,
-                          ports: dict[str, int] | None = None, tolerance_pct: float = 10.0,
-                          endpoint_ports: dict[str, dict[str, int]] | None = None) -> StepOutcome:
-    """Run the Prefect flow in a worker thread; draw progress from the ledger in this one."""
+                          tolerance_pct: float = 10.0, step_id: str = "S1") -> StepOutcome:
+    """Run the lot flow over the recipe (a one-step route pinned to the tool) in a worker thread;
+    draw progress from the ledger in this one."""
     import logging
 
-    from line.flows import lot_step_flow
+    from line.lot_flow import lot_flow
 
     for h in logging.getLogger("prefect").handlers:  # the progress bar is the console view
         h.setLevel(logging.WARNING)
@@ -59,8 +61,8 @@ def run_lot_with_progress(lot_id: str, wafers: int, tool_id: str, recipe: str, l
 
     def work() -> None:
         try:
-            box["result"] = lot_step_flow(lot_id, wafers, tool_id, recipe, line, ports=ports,
-                                          endpoint_ports=endpoint_ports, tolerance_pct=tolerance_pct)
+            box["result"] = lot_flow(lot_id, recipe, wafers, line, tool_id=tool_id, step_id=step_id,
+                                     tolerance_pct=tolerance_pct)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             box["error"] = exc
 
@@ -84,7 +86,14 @@ def run_lot_with_progress(lot_id: str, wafers: int, tool_id: str, recipe: str, l
     ledger.dispose()
     if "error" in box:
         raise box["error"]
-    return StepOutcome(**box["result"])
+    result = box["result"]
+    if not result["steps"]:             # finished before, or another orchestrator has the lot: nothing ran here
+        if result["status"] == "COMPLETE":
+            console.print(f"{lot_id} is complete already: no step ran again")
+            raise typer.Exit(0)
+        err.print(f"[red]error[/red] {lot_id}: {result.get('reason', result['status'])}", soft_wrap=True)
+        raise typer.Exit(1)
+    return StepOutcome(**result["steps"][-1])
 
 
 def run(recipe: str = typer.Option(..., "--recipe", "-r", help="ToolRecipe YAML"),
@@ -100,7 +109,7 @@ def run(recipe: str = typer.Option(..., "--recipe", "-r", help="ToolRecipe YAML"
     runnable(tool_cfg, or_exit(lambda: load_tool_recipe(existing(recipe), [tool_cfg])))
     reachable(tool_cfg)
     lot_id = lot or new_lot_id()
-    outcome = run_lot_with_progress(lot_id, wafers, tool, recipe, line, tolerance_pct=tolerance)
+    outcome = run_lot_with_progress(lot_id, wafers, tool, recipe, line, tolerance_pct=tolerance, step_id=step)
     ledger = Ledger()
     show_outcome(ledger, outcome)
     ledger.dispose()
@@ -126,8 +135,9 @@ def demo(wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
         console.print(f"simulated line {cfg.metadata.name}: {len(simline.tools)} tools, clock ×{simline.clock.speed:g}")
         lot_id = new_lot_id("DEMO")
         t0 = time.monotonic()
-        outcome = run_lot_with_progress(lot_id, wafers, tool, recipe, line, ports=simline.ports(),
-                                        endpoint_ports=simline.endpoint_ports())
+        bound = save_line(rebind_ports(cfg, simline.ports(), simline.endpoint_ports()),
+                          Path(tempfile.mkdtemp(prefix="bumpline-demo-")) / "line.yaml")
+        outcome = run_lot_with_progress(lot_id, wafers, tool, recipe, bound)
         wall = time.monotonic() - t0
         ledger = Ledger()
         show_outcome(ledger, outcome)

@@ -14,13 +14,13 @@ import pytest
 
 from drivers.jobs import body_hash
 from drivers.transport.modbus import ModbusTransport
-from line.flows import lot_step_flow
+from line.config import load_line
 from line.ledger import Ledger
 from line.lot_flow import lot_flow
 from line.recipes.identity import approve
 from line.yamlio import DocumentError
 from tests.flow.lots import A, C, RECIPES, InThread, all_leases_free, bring_on, lot_jobs, modbus_answers, plc_line
-from tests.support import ROOT, SEED, cli, cli_env, job_processing, simulated, wait_until
+from tests.support import ROOT, SEED, bound_line, cli, cli_env, job_processing, one_step, simulated, wait_until
 
 pytestmark = pytest.mark.prefect
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.prefect
 # ---- hold reasons through a real step ----------------------------------------------------------
 def test_a_result_outside_its_limits_holds_the_lot_out_of_spec(prefect_server, sim, line_file, db_url):
     tolerance = 0.01     # % of target: the sputter's 1.5 % thickness noise lands outside it
-    out = lot_step_flow("HS1", 1, "PVD01", str(SEED), str(line_file), db_url=db_url, tolerance_pct=tolerance)
+    out = one_step("HS1", 1, "PVD01", str(SEED), str(line_file), db_url=db_url, tolerance_pct=tolerance)
     assert (out["status"], out["hold_type"]) == ("ON_HOLD", "OUT_OF_SPEC"), out
     ledger = Ledger(db_url)
     lot = ledger.lot("HS1")
@@ -61,7 +61,7 @@ def test_a_defeated_tool_interlock_holds_the_lot_interlock_and_deposits_nothing(
                                                                                 db_url):
     sim.call(sim.inject, "PVD01", "vacuum_leak", persistent=True)       # base pressure is never reached …
     sim.call(sim.inject, "PVD01", "interlock_defeat", persistent=True)  # … and the tool goes on regardless
-    out = lot_step_flow("HS2", 1, "PVD01", str(SEED), str(line_file), db_url=db_url)
+    out = one_step("HS2", 1, "PVD01", str(SEED), str(line_file), db_url=db_url)
     assert (out["status"], out["hold_type"]) == ("ON_HOLD", "INTERLOCK"), out
     ledger = Ledger(db_url)
     (hold,) = ledger.holds("HS2")
@@ -100,7 +100,7 @@ def test_a_plc_that_stays_unreachable_past_the_reconnect_budget_holds_communicat
         line = plc_line(tmp_path / "plc.yaml", sim, comm_budget_s=budget_s)
         port, tool = sim.ports()["CURE01"], sim.tools["CURE01"]
         sim.call(sim.inject, "CURE01", "stall", job="HC1.", persistent=True)    # the step stays PROCESSING
-        flow = InThread(lot_step_flow, "HC1", 1, "CURE01", recipe, str(line), db_url=sqlite_url)
+        flow = InThread(one_step, "HC1", 1, "CURE01", recipe, str(line), db_url=sqlite_url)
         try:
             wait_until(lambda: job_processing(sim, "HC1.S1.r0") or flow.done(), 60, "HC1's cure processing on CURE01")
             assert not flow.done(), flow.result()
@@ -130,7 +130,7 @@ def test_a_plc_that_stays_unreachable_past_the_reconnect_budget_holds_communicat
         assert job.start_count == 1 and list(tool.jobs) == ["HC1.S1.r0"]
         assert [(h["job"], h["status"]) for h in sim.world.wafer("HC1.01").history] == [("HC1.S1.r0", "PROCESSED")]
         # running the lot again reattaches to that job and collects it: nothing runs twice
-        again = lot_step_flow("HC1", 1, "CURE01", recipe, str(line), db_url=sqlite_url)
+        again = one_step("HC1", 1, "CURE01", recipe, str(line), db_url=sqlite_url)
         assert again["status"] == "COMPLETE" and again["wafer_status"] == {"HC1.01": "PROCESSED"}, again
         assert job.start_count == 1 and len(sim.world.wafer("HC1.01").history) == 1
         assert any(e.trigger == "reattach" for e in ledger.events("job", "HC1.S1.r0"))
@@ -151,7 +151,7 @@ def test_a_route_a_step_of_which_no_tool_may_run_is_refused_before_any_wafer_mov
     line.write_text(text.replace(qualified, "qualified: [oven-agepoxy-cure-*]"))
     bring_on(sim, A, "HN1")
     with pytest.raises(DocumentError, match=r"step A09b: no tool of line sim-line .* may run pass-pi-cure-350@v1") as refused:
-        lot_flow("HN1", A, 1, str(line), RECIPES, sqlite_url, ports=sim.ports(), endpoint_ports=sim.endpoint_ports())
+        lot_flow("HN1", A, 1, bound_line(load_line(line), sim, tmp_path / "bound.yaml"), RECIPES, sqlite_url)
     (problem,) = refused.value.problems
     assert problem.rule == "no-qualified-tool" and problem.file == A
     for oven in ("RFL01", "CURE01", "CURE02"):                # each oven says why it may not

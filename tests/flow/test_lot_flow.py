@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from line.flows import lot_step_flow
 from line.ledger import Ledger
-from tests.support import SEED
+from line.lot_flow import lot_flow
+from tests.support import SEED, one_step
 
 pytestmark = pytest.mark.prefect
 
 
 def test_lot_completes_and_the_ledger_holds_its_genealogy(prefect_server, sim, line_file, db_url):
-    out = lot_step_flow("LOT-F1", 5, "PVD01", str(SEED), str(line_file), db_url=db_url)
+    out = one_step("LOT-F1", 5, "PVD01", str(SEED), str(line_file), db_url=db_url)
     assert out["status"] == "COMPLETE"
     ledger = Ledger(db_url)
     assert ledger.lot("LOT-F1").status == "COMPLETE"
@@ -35,7 +35,7 @@ def test_lot_completes_and_the_ledger_holds_its_genealogy(prefect_server, sim, l
 
 def test_hard_arc_holds_the_lot_records_the_alarm_and_is_not_retried(prefect_server, sim, line_file, db_url):
     sim.call(sim.inject, "PVD01", "hard_arc", slot=2)
-    out = lot_step_flow("LOT-F2", 4, "PVD01", str(SEED), str(line_file), db_url=db_url)
+    out = one_step("LOT-F2", 4, "PVD01", str(SEED), str(line_file), db_url=db_url)
     assert out["status"] == "ON_HOLD" and out["hold_type"] == "ALARM"
     assert "HARD_ARC" in out["hold_reason"]
     ledger = Ledger(db_url)
@@ -53,16 +53,19 @@ def test_hard_arc_holds_the_lot_records_the_alarm_and_is_not_retried(prefect_ser
     ledger.dispose()
 
 
-def test_rerunning_a_finished_lot_reattaches_instead_of_processing_again(prefect_server, sim, line_file, tmp_path, sqlite_url):
+def test_rerunning_a_finished_lot_runs_nothing_again(prefect_server, sim, line_file, tmp_path, sqlite_url):
+    """`bumpline run` is a one-step route: its finished step is COMPLETE in the ledger, so a second run
+    of the lot neither processes nor even asks the tool (a step cut off half-way is what reattaches:
+    tests/flow/test_holds.py, tests/e2e/test_kill_resume.py)."""
     db = sqlite_url
-    lot_step_flow("LOT-F3", 3, "PVD01", str(SEED), str(line_file), db_url=db)
+    one_step("LOT-F3", 3, "PVD01", str(SEED), str(line_file), db_url=db)
     history = {w: len(sim.world.wafer(w).history) for w in ("LOT-F3.01", "LOT-F3.02", "LOT-F3.03")}
-    again = lot_step_flow("LOT-F3", 3, "PVD01", str(SEED), str(line_file), db_url=db)
-    assert again["status"] == "COMPLETE"
+    again = lot_flow("LOT-F3", str(SEED), 3, str(line_file), tool_id="PVD01", db_url=db)
+    assert again["status"] == "COMPLETE" and again["steps"] == []
     assert {w: len(sim.world.wafer(w).history) for w in history} == history   # no wafer processed twice
     assert sim.tools["PVD01"].jobs["LOT-F3.S1.r0"].start_count == 1
-    ledger = Ledger(db)                  # the tool knew the job: the second run reattached and collected it
-    assert [e.trigger for e in ledger.events("job", "LOT-F3.S1.r0") if e.trigger == "reattach"] == ["reattach"]
+    ledger = Ledger(db)
+    assert [e.trigger for e in ledger.events("job", "LOT-F3.S1.r0") if e.trigger == "reattach"] == []
     (run,) = ledger.step_runs("LOT-F3")
     assert run.status == "COMPLETE" and [r.status for r in ledger.results(run.id)] == ["PROCESSED"] * 3
     assert len(ledger.measurements(run.id)) == 3 * 4                           # collected once, not twice

@@ -3,7 +3,7 @@ import os
 import shutil
 from pathlib import Path
 
-from line.lot_flow import load_for_run
+from line.plan import load_for_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -12,7 +12,7 @@ def test_route_and_line_are_loaded_once_and_again_after_an_edit(tmp_path):
     shutil.copytree(ROOT / "recipes", tmp_path / "recipes")
     line = shutil.copy(ROOT / "deploy/lines/sim.yaml", tmp_path / "line.yaml")
     route = str(tmp_path / "recipes/routes/product-c-paste-core-bump.yaml")
-    args = (route, str(line), str(tmp_path / "recipes"), None, None)
+    args = (route, str(line), str(tmp_path / "recipes"))
     first = load_for_run(*args)
     assert load_for_run(*args) is first                        # every step asks: no second reading
 

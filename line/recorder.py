@@ -1,0 +1,160 @@
+"""What a step tells the world, as typed events, and the one recorder that writes them down.
+
+`ToolStep` emits: the tool's state changed, the job progressed, wafers moved, a job was reattached,
+an alarm was raised, results were measured, the step ended. The recorder writes each to the ledger
+(in one transaction where one status reply told several things) and sends the Prefect events the
+UI's feed and automations use. It is also the one place to listen to a step live: a live line view
+or SPC registers with `listen` and sees every event after it is recorded.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Union
+
+from drivers.jobs import Alarm, JobStatus, WaferResult
+from drivers.states import StateChange
+from line.events import emit_tool_event
+from line.ledger import Ledger
+from line.tracking import ProcessJob, e10_state
+
+if TYPE_CHECKING:
+    from line.steps import StepOutcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    change: StateChange
+
+
+@dataclass(frozen=True)
+class JobProgressed:
+    status: JobStatus
+    previous: JobStatus | None
+
+
+@dataclass(frozen=True)
+class JobReattached:
+    state: str
+    """the job's state on the tool when the step found it there"""
+
+
+@dataclass(frozen=True)
+class WafersMoved:
+    wafers: tuple[str, ...]
+    to: str
+    why: str
+
+
+@dataclass(frozen=True)
+class AlarmRaised:
+    alarm: Alarm
+
+
+@dataclass(frozen=True)
+class Measured:
+    results: tuple[WaferResult, ...]
+
+
+@dataclass(frozen=True)
+class StepEnded:
+    outcome: "StepOutcome"
+    unloaded: bool = field(default=True)
+
+
+StepEvent = Union[StateChanged, JobProgressed, JobReattached, WafersMoved, AlarmRaised, Measured, StepEnded]
+Listener = Callable[["StepContext", StepEvent], None]
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> Callable[[], None]:
+    """Hear every step event after it is recorded (a live view, SPC); returns the way to stop."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    lot_id: str
+    step_id: str
+    step_run_id: int
+    tool_id: str
+    kind: str
+    job_id: str
+    wafers: tuple[str, ...]
+
+
+class Recorder:
+    """Writes one step's events to the ledger and the Prefect event feed, then tells the listeners."""
+
+    def __init__(self, ledger: Ledger, ctx: StepContext) -> None:
+        self.ledger, self.ctx = ledger, ctx
+        self.job: ProcessJob | None = None
+
+    def open_job(self) -> None:
+        """The step is about to talk to the tool: its E40 job mirror starts (QUEUED) and records."""
+        ctx = self.ctx
+        self.job = ProcessJob(ctx.job_id, lambda src, dst, trig, n: self.ledger.record_event(
+            "job", ctx.job_id, src, dst, trig, ctx.step_run_id, {"e40": n, "tool": ctx.tool_id}))
+
+    def __call__(self, event: StepEvent) -> None:
+        write = getattr(self, f"_{type(event).__name__}")
+        write(event)
+        for listener in list(_listeners):
+            try:
+                listener(self.ctx, event)
+            except Exception:  # noqa: BLE001 - a listener (a view, SPC) never stops a step
+                log.exception("step event listener %r failed", listener)
+
+    def _StateChanged(self, e: StateChanged) -> None:
+        ch, ctx = e.change, self.ctx
+        e10 = e10_state(ch.dest)
+        self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger, ctx.step_run_id,
+                                 {"job": ch.job_id, "e10": e10})
+        if ch.trigger == "disconnect":   # the host hung up; the tool's own state did not change
+            return
+        emit_tool_event(ch.tool_id, ctx.kind, "state", {"from": ch.source, "to": ch.dest, "e10": e10,
+                                                        "trigger": ch.trigger, "job": ch.job_id},
+                        related={"lot": ctx.lot_id, "job": ch.job_id})
+
+    def _JobProgressed(self, e: JobProgressed) -> None:
+        status, last, ctx = e.status, e.previous, self.ctx
+        with self.ledger.together():    # what one status reply told: its job, wafer and progress records
+            if self.job and (last is None or last.job_state != status.job_state):
+                self.job.follow(status.job_state)
+            if status.wafer_index and (last is None or last.wafer_index != status.wafer_index):
+                if 0 < status.wafer_index <= len(ctx.wafers):
+                    wafer = ctx.wafers[status.wafer_index - 1]
+                    self.ledger.set_wafer_state([wafer], "IN_PROCESS", ctx.tool_id, "slot-start", ctx.step_run_id)
+            self.ledger.update_progress(ctx.step_run_id, {
+                "job_state": status.job_state, "tool_state": status.tool_state, "phase": status.phase,
+                "wafer_index": status.wafer_index, "wafers_done": status.wafers_done,
+                "wafers_total": status.wafers_total, "readings": status.readings})
+
+    def _JobReattached(self, e: JobReattached) -> None:
+        self.ledger.record_event("job", self.ctx.job_id, "", e.state, "reattach", self.ctx.step_run_id)
+
+    def _WafersMoved(self, e: WafersMoved) -> None:
+        self.ledger.move_wafers(list(e.wafers), e.to, e.why, self.ctx.step_run_id)
+
+    def _AlarmRaised(self, e: AlarmRaised) -> None:
+        a, ctx = e.alarm, self.ctx
+        self.ledger.record_alarm(ctx.tool_id, a, ctx.step_run_id)
+        emit_tool_event(ctx.tool_id, ctx.kind, "alarm", {"alid": a.alid, "name": a.name, "text": a.text,
+                                                         "wafer": a.wafer_id, "lot": ctx.lot_id},
+                        related={"lot": ctx.lot_id, "job": ctx.job_id})
+
+    def _Measured(self, e: Measured) -> None:
+        self.ledger.record_results(self.ctx.step_run_id, self.ctx.tool_id, list(e.results))
+
+    def _StepEnded(self, e: StepEnded) -> None:
+        o = e.outcome
+        with self.ledger.together():    # the step's end: unloaded, finished and (maybe) held at once
+            if e.unloaded:
+                self.ledger.move_wafers(list(self.ctx.wafers), "stocker", "unload", self.ctx.step_run_id)
+            self.ledger.finish_step(self.ctx.step_run_id, o.status)
+            if o.hold_type:
+                self.ledger.open_hold(self.ctx.lot_id, self.ctx.step_run_id, o.hold_type, o.hold_reason)
+
