@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha2
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test bench install lock clean browser
+.PHONY: demo test check bench install lock clean browser
 
 install: $(STAMP)
 
@@ -21,8 +21,14 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(VENV)/bin/bumpline demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser check
 	$(VENV)/bin/pytest -q
+
+# Lint, types and the import layering (pyproject.toml says which rules, and why each exception).
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 # The browser test drives Debian's Chromium (a test tool's own browser download fails here).
 browser:

@@ -18,4 +18,5 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("BUMPLINE_DB_URL", None)   # every benchmark names its ledger explicitly
 os.chdir(ROOT)                            # routes and recipes are addressed relative to the repository
 
-import line.prefect_env  # noqa: E402,F401  # PREFECT_HOME under BUMPLINE_HOME, start-up timeout
+import line.prefect_env  # noqa: E402,F401 - after BUMPLINE_HOME is set: PREFECT_HOME under it, start-up timeout
+# isort: split

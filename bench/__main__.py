@@ -7,9 +7,9 @@ import argparse
 import sys
 import time
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
-import bench  # noqa: F401  (environment first)
+import bench
 from bench.common import Section, fresh_prefect_db, quiet
 
 TITLES = {1: "1. Driver round trip", 2: "2. Step overhead", 3: "3. Line throughput", 4: "4. Scale",
@@ -22,7 +22,8 @@ def runner(n: int) -> Callable[[Section, bool], None]:
     if n == 1:
         from bench.roundtrip import run
     elif n == 2:
-        from bench.step_overhead import profile_line_step, run as measure
+        from bench.step_overhead import profile_line_step
+        from bench.step_overhead import run as measure
 
         def run(section: Section, quick: bool) -> None:
             measure(section, quick)

@@ -6,7 +6,8 @@ kind that accepts the recipe (the tool groups of `line.dispatch.candidates`), ho
 whole job — the lot is the job, batch tools take one lot, single-wafer tools walk its wafers —
 and releases it. Lots waiting for a group poll for a free tool (`poll_s`; 0 means a FIFO queue
 that is told at once). Which waiting lot gets a freed tool is whoever polls first: a random one,
-after the shortest of the waiters' random poll phases — so results are averaged over replications. The line is held saturated by CONWIP: `wip` lots in process, each finished
+after the shortest of the waiters' random poll phases — so results are averaged over replications.
+The line is held saturated by CONWIP: `wip` lots in process, each finished
 lot replaced at once by the next product in A, B, C, D order.
 
 Host costs, in simulated seconds, are zero for the ideal model; the throughput benchmark feeds in
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
-
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class Pool:
             winner.succeed()
             return
 
-        def notice():  # noqa: ANN202 - a SimPy process
+        def notice():
             yield self.env.timeout(delay)
             winner.succeed()
         self.env.process(notice())
@@ -97,7 +97,7 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
     def clip(t0: float, t1: float) -> float:
         return max(0.0, min(t1, horizon_s) - max(t0, warmup_s))
 
-    def lot(product: str):  # noqa: ANN202
+    def lot(product: str):
         start = env.now
         for step in routes[product]:
             pool = pools[step.group]
@@ -116,7 +116,7 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
             yield env.timeout(host.between_steps)
         done.append((env.now, product, env.now - start))
 
-    def feeder(slot: int):  # noqa: ANN202 - one CONWIP token: a lot, then the next, forever
+    def feeder(slot: int):
         while True:
             product = order[release["n"] % len(order)]
             release["n"] += 1

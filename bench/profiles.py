@@ -6,7 +6,8 @@ its direct callees across calls, so "load_for_run 31 %" means 31 % of that funct
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bench import ROOT
 

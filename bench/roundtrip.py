@@ -9,8 +9,9 @@ the two so drift and other load on the machine hit both alike."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from bench.common import Section, median, percentile
 
@@ -62,7 +63,7 @@ def status_queries() -> Iterator[dict[str, tuple[Any, str, Callable[[], Any]]]]:
                 (s0, n0) = STATUS_SPAN
                 (s1, n1) = span(wet_spec.INTERFACE.regmap[n] for n in wet_spec.INTERFACE.readbacks)
 
-                def raw(client: Any = client) -> object:
+                def raw(client: Any = client, s0: int = s0, n0: int = n0, s1: int = s1, n1: int = n1) -> object:
                     a = client.read_holding_registers(s0, count=n0, device_id=1)
                     b = client.read_holding_registers(s1, count=n1, device_id=1)
                     return a.registers, b.registers
@@ -193,7 +194,7 @@ def explain(section: Section, label: str, d: Any, job: str, added_ms: float, rat
         prev = us
     section.text.append(f"\npyinstrument over {calls} `poll()` calls (`bench/profiles/{name}.txt`) puts "
                         f"{(total - lib) / total * 100:.0f} % of `poll()` outside {', '.join(LIBRARY[label])}.")
-    adds = sorted(((n, b - a) for (_, a), (n, b) in zip(rows, rows[1:])), key=lambda x: -x[1])
+    adds = sorted(((n, b - a) for (_, a), (n, b) in zip(rows, rows[1:], strict=False)), key=lambda x: -x[1])
     total_add = rows[-1][1] - rows[0][1]
     top = "; ".join(f"{n.split(' (')[0]} {us:+.0f} µs" for n, us in adds[:2])
     section.why.append(f"- **{label} driver call**: {ratio:.2f}× the raw library ({rows[-1][1]:.0f} vs {rows[0][1]:.0f} µs "

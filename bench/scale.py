@@ -16,14 +16,29 @@ import copy
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psutil
 
-from bench.common import (RECIPES, Section, clear_alarms, instrumented, load_routes, median, new_id, percentile,
-                          pg_database, scratch_dir, sim_line, start_wafers, warm_prefect, SIM_LINE)
+from bench.common import (
+    RECIPES,
+    SIM_LINE,
+    Section,
+    clear_alarms,
+    instrumented,
+    load_routes,
+    median,
+    new_id,
+    percentile,
+    pg_database,
+    scratch_dir,
+    sim_line,
+    start_wafers,
+    warm_prefect,
+)
 
 SPEED = 2_500.0          # the stencil paste's 4 h open time runs from JOB:CRE; under 20 lots the host took
                          # over 2.8 s from create to start (PASTE_EXPIRED at ×5000): see common.TOP_SPEED
@@ -80,7 +95,7 @@ class WriteCounter:
             self.commits += 1
 
     @contextmanager
-    def counting(self) -> Iterator["WriteCounter"]:
+    def counting(self) -> Iterator[WriteCounter]:
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
 
@@ -118,7 +133,7 @@ class Monitor:
                 pass
         return total
 
-    def __enter__(self) -> "Monitor":
+    def __enter__(self) -> Monitor:
         ct = self.proc.cpu_times()
         self.cpu0, self.sim0, self.kids0 = ct.user + ct.system, self._thread_cpu(), self._children_cpu()
         self.rss0 = self.peak_rss = self.proc.memory_info().rss
@@ -144,8 +159,8 @@ class Monitor:
 def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window_s: float) -> dict[str, Any]:
     """n lots in process at once for `window_s` (each thread starts its next lot when one ends);
     the figures of the steps that ran inside the window."""
-    from line.ledger import Ledger
     import line.lot_flow as lf
+    from line.ledger import Ledger
 
     Ledger(db_url).dispose()                          # schema first, outside the figures
     clear_alarms(sim)

@@ -18,8 +18,22 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from bench.common import (RECIPES, SIM_LINE, TOP_SPEED, Section, clear_alarms, driver_step, instrumented,
-                          load_routes, median, new_id, pick_tool, scratch_dir, sim_line, start_wafers, warm_prefect)
+from bench.common import (
+    RECIPES,
+    TOP_SPEED,
+    Section,
+    clear_alarms,
+    driver_step,
+    instrumented,
+    load_routes,
+    median,
+    new_id,
+    pick_tool,
+    scratch_dir,
+    sim_line,
+    start_wafers,
+    warm_prefect,
+)
 from line.config import ToolConfig
 
 LOT_SIZE = 5
@@ -47,9 +61,9 @@ def bare_route(lot_id: str, plan: list[dict[str, Any]], wafers: list[str]) -> li
 def per_step(spans: list[tuple[float, float]]) -> list[float]:
     """A step's wall time: from its task's start to the next task's start (the flow's own work
     between tasks belongs to the step before); the last step gets the median such gap."""
-    gaps = [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    gaps = [b[0] - a[1] for a, b in zip(spans, spans[1:], strict=False)]
     tail = sorted(gaps)[len(gaps) // 2] if gaps else 0.0
-    return [b[0] - a[0] for a, b in zip(spans, spans[1:])] + ([spans[-1][1] - spans[-1][0] + tail] if spans else [])
+    return [b[0] - a[0] for a, b in zip(spans, spans[1:], strict=False)] + ([spans[-1][1] - spans[-1][0] + tail] if spans else [])
 
 
 @dataclass
@@ -125,8 +139,9 @@ def measure(products: str = "ABCD", warmup: bool = True) -> tuple[list[RouteTime
             route = routes[product]
             plan = plan_for(cfg, route)
             rt = RouteTimes(product, [(p["step_id"], p["kind"]) for p in plan])
-            for mode, fn in (("driver", lambda: run_driver(sim, route, plan)), ("bare", lambda: run_bare(sim, route, plan)),
-                             ("line", lambda: run_line(sim, route, db_url))):
+            for mode, fn in (("driver", lambda route=route, plan=plan: run_driver(sim, route, plan)),
+                             ("bare", lambda route=route, plan=plan: run_bare(sim, route, plan)),
+                             ("line", lambda route=route: run_line(sim, route, db_url))):
                 clear_alarms(sim)
                 total, times, status = fn()
                 setattr(rt, mode, times)
@@ -151,8 +166,8 @@ def run(section: Section, quick: bool = False) -> list[RouteTimes]:
             all_line += rt.line
             all_bare += rt.bare
             all_drv += rt.driver
-            r_lb += [a / b for a, b in zip(rt.line, rt.bare)]
-            r_ld += [a / b for a, b in zip(rt.line, rt.driver)]
+            r_lb += [a / b for a, b in zip(rt.line, rt.bare, strict=False)]
+            r_ld += [a / b for a, b in zip(rt.line, rt.driver, strict=False)]
     if all_line:
         section.add("per step, median: line (lot_flow)", median(all_line), "s", "bare Prefect task", median(all_bare),
                     goal="≤ 1.3×", note=f"{len(all_line)} steps; median of per-step ratios {median(r_lb):.2f}×")
@@ -174,7 +189,7 @@ def run(section: Section, quick: bool = False) -> list[RouteTimes]:
         if not (len(rt.line) == len(rt.bare) == len(rt.driver)):
             section.text.append(f"| {rt.product}: step counts differ ({rt.status}) | | | | | | |")
             continue
-        for (sid, kind), a, b, c in zip(rt.steps, rt.line, rt.bare, rt.driver):
+        for (sid, kind), a, b, c in zip(rt.steps, rt.line, rt.bare, rt.driver, strict=False):
             section.text.append(f"| {sid} | {kind} | {a:.3f} | {b:.3f} | {c:.3f} | {a / b:.2f} | {a / c:.2f} |")
     return results
 

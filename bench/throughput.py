@@ -17,11 +17,24 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
-from bench.common import (RECIPES, SIM_LINE, TOP_SPEED, Section, clear_alarms, instrumented, load_routes, median,
-                          new_id, scratch_dir, sim_line, start_wafers, warm_prefect)
+from bench.common import (
+    RECIPES,
+    SIM_LINE,
+    TOP_SPEED,
+    Section,
+    clear_alarms,
+    instrumented,
+    load_routes,
+    median,
+    new_id,
+    scratch_dir,
+    sim_line,
+    start_wafers,
+    warm_prefect,
+)
 from bench.desmodel import HostDelays, ModelResult, bottleneck_bound, replicate, route_steps
 
 LOT_SIZE = 5
@@ -67,10 +80,11 @@ class Clock:
 def run_real(wip: int, horizon_h: float, routes: dict[str, Any], groups_of: dict[str, str],
              computed: dict[str, float]) -> RealRun:
     """CONWIP on the simulated line at SPEED until the horizon, then drain at top speed."""
+    from sqlalchemy import select
+
+    import line.lot_flow as lf
     from line.ledger import Ledger
     from line.ledger import models as m
-    import line.lot_flow as lf
-    from sqlalchemy import select
 
     warm_prefect()
     db_url = f"sqlite:///{scratch_dir() / 'ledger.db'}"
@@ -135,7 +149,7 @@ def run_real(wip: int, horizon_h: float, routes: dict[str, Any], groups_of: dict
         ledger.dispose()
         held: dict[tuple[str, str], float] = {}
         for tool_id, trig, at, data in rows:
-            t = clock.to_sim(at.replace(tzinfo=timezone.utc).timestamp()) - sim0
+            t = clock.to_sim(at.replace(tzinfo=UTC).timestamp()) - sim0
             key = (tool_id, (data or {}).get("holder", ""))
             if trig == "acquire":
                 held[key] = t
@@ -210,7 +224,7 @@ def run(section: Section, quick: bool = False) -> None:
     routes = load_routes("ABCD")
     steps, groups = route_steps(cfg, routes, LOT_SIZE)
     groups_of = {tid: g for g in groups for tid in g.split("+")}
-    computed = {rs.step.id: s.job_s for r in routes.values() for rs, s in zip(r.steps, steps[r.spec.product])}
+    computed = {rs.step.id: s.job_s for r in routes.values() for rs, s in zip(r.steps, steps[r.spec.product], strict=False)}
     bound, capacity = bottleneck_bound(steps, groups, LOT_SIZE)
     neck = min(capacity, key=capacity.get)
     H, U = horizon_h * 3600, warmup_h * 3600
@@ -309,7 +323,7 @@ def run(section: Section, quick: bool = False) -> None:
             f"{budget['between'] / 60:.0f} between steps), {host_min / step_min * 100:.0f} % of a lot's time — one wall "
             f"second of host work is {SPEED / 60:g} simulated minutes here; in real time it would cost nothing "
             f"({pct['realtime']:.0f} %). **The real line against the model with host delays: {-rest:+.0f} points** "
-            + ("— within one run's spread (±{:.0f}).".format(sd) if abs(rest) <= 2 * sd else
+            + (f"— within one run's spread (±{sd:.0f})." if abs(rest) <= 2 * sd else
                "— beyond one run's spread: the means the model is fed hide bursts when several lots finish a step "
                f"together and queue for the one interpreter, and the in-process simulators ran jobs "
                f"{(jc - 1) * 100:.0f} % long." if rest > 0 else

@@ -3,9 +3,10 @@ with Nagle off, read back by hand — no library, no decoding. What the driver c
 bumpline's and its libraries' own time; what this costs is the loopback and the simulator."""
 from __future__ import annotations
 
+import itertools
 import socket
 import struct
-from typing import Callable
+from collections.abc import Callable
 
 
 def connect(host: str, port: int) -> socket.socket:
@@ -57,8 +58,10 @@ def modbus_write(sock: socket.socket, address: int, values: list[int], unit: int
     """FC16 write multiple registers, MBAP framed by hand."""
     pdu = struct.pack(f">BHHB{len(values)}H", 16, address, len(values), 2 * len(values), *values)
 
-    def call(tid: list[int] = [0]) -> bytes:  # noqa: B006
-        tid[0] = (tid[0] + 1) & 0xFFFF
-        sock.sendall(struct.pack(">HHHB", tid[0], 0, len(pdu) + 1, unit) + pdu)
+    tids = itertools.count(1)
+
+    def call() -> bytes:
+        tid = next(tids) & 0xFFFF
+        sock.sendall(struct.pack(">HHHB", tid, 0, len(pdu) + 1, unit) + pdu)
         return _mbap_reply(sock)
     return call

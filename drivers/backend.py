@@ -12,7 +12,6 @@ from drivers.transport.visa import VisaTransport
 from drivers.vocabulary import DeviceError, JobState
 
 
-
 class JobBackend(Protocol):
     tool_id: str
 

@@ -10,20 +10,30 @@ an alarm (hold the lot, retry) belongs to `line`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Callable, ClassVar, Mapping
+from functools import partial
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
 from drivers.backend import JobBackend
-from drivers.errors import (CommandRejected, JobConflict, CommunicationLost, InterlockViolation, InvalidTransition,
-                            OutOfRange, ToolAlarm, ToolError)
+from drivers.errors import (
+    CommandRejected,
+    CommunicationLost,
+    InterlockViolation,
+    InvalidTransition,
+    JobConflict,
+    OutOfRange,
+    ToolAlarm,
+    ToolError,
+)
 from drivers.jobs import Alarm, Identity, JobStatus, Measurement, WaferResult, body_hash
 from drivers.limits import Limit, check_limits
 from drivers.spec import KindSpec
 from drivers.states import Mirror, ProcessingModel, StateChange, build_machine
-from drivers.vocabulary import JobState, ToolState, WaferStatus
 from drivers.vendors import vendor_for
+from drivers.vocabulary import JobState, ToolState, WaferStatus
 
 Observer = Callable[[StateChange], None]
 
@@ -104,7 +114,7 @@ class ToolDriver:
             obs(change)
 
     def _guards(self) -> dict[str, Callable[[], bool]]:
-        return {f"EXECUTING_{p}": (lambda p=p: self.guard(p)) for p in self.guarded_phases}
+        return {f"EXECUTING_{p}": partial(self.guard, p) for p in self.guarded_phases}
 
     def _fire(self, trigger: str) -> bool:
         if not getattr(self.model, f"may_{trigger}")():
@@ -125,7 +135,7 @@ class ToolDriver:
         if self.state != Mirror.OFFLINE:
             self.model.disconnect()
 
-    def __enter__(self) -> "ToolDriver":
+    def __enter__(self) -> ToolDriver:
         self.connect()
         return self
 

@@ -18,7 +18,7 @@ class Limit:
     max: float | None = None
     unit: str = ""
 
-    def narrowed(self, override: dict[str, float]) -> "Limit":
+    def narrowed(self, override: dict[str, float]) -> Limit:
         return Limit(override.get("min", self.min), override.get("max", self.max), self.unit)
 
     def violation(self, value: float) -> str | None:
@@ -32,7 +32,7 @@ class Limit:
 def limited(limits: dict[str, Limit], name: str, **kw: Any) -> Any:
     """A pydantic Field carrying the declared hard limit, so the JSON Schema shows it too."""
     lim = limits[name]
-    extra = {"unit": lim.unit} if lim.unit else None
+    extra: dict[str, Any] | None = {"unit": lim.unit} if lim.unit else None
     return Field(ge=lim.min, le=lim.max, json_schema_extra=extra, **kw)
 
 

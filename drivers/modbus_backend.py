@@ -2,14 +2,25 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from drivers.errors import BadValue, CommandRejected, CommunicationLost, JobConflict, ToolError
 from drivers.jobs import Alarm, Identity, JobStatus
-from drivers.modbus_jobs import (ALARMS, COMMANDS, ID_REGS, MAX_ALARMS, MAX_SLOTS, RESULTS, SLOT_MAP, SLOT_STATUS,
-                                 STATUS_SPAN, PlcInterface)
-from drivers.spec import AlarmSpec
+from drivers.modbus_jobs import (
+    ALARMS,
+    COMMANDS,
+    ID_REGS,
+    MAX_ALARMS,
+    MAX_SLOTS,
+    RESULTS,
+    SLOT_MAP,
+    SLOT_STATUS,
+    STATUS_SPAN,
+    PlcInterface,
+)
 from drivers.modbus_spec import block_hash, encode_recipe, span
+from drivers.spec import AlarmSpec
 from drivers.transport.address import parse_address
 from drivers.transport.modbus import ModbusTransport
 from drivers.vocabulary import ERROR_TEXT, DeviceError, JobState

@@ -11,8 +11,9 @@ import hashlib
 import math
 import re
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 FORMATS = {"u16": (">H", 1), "i16": (">h", 1), "u32": (">I", 2), "i32": (">i", 2), "f32": (">f", 2),
            "bool": (">H", 1), "enum": (">H", 1)}
@@ -67,7 +68,8 @@ class RegisterMap:
     by_address: dict[int, Reg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        index, by_addr = {}, {}
+        index: dict[str, Reg] = {}
+        by_addr: dict[int, Reg] = {}
         for r in self.regs:
             if r.name in index:
                 raise ValueError(f"{self.kind}: register {r.name} declared twice")
@@ -150,7 +152,10 @@ def _put(body: dict[str, Any], path: str, value: Any, lengths: dict[str, int]) -
     prefix = ""
     parts = path.split(".")
     for depth, part in enumerate(parts):
-        key, idx = _PART.fullmatch(part).groups()
+        match = _PART.fullmatch(part)
+        if match is None:
+            raise KeyError(f"{path}: {part!r} is not a field name")
+        key, idx = match.groups()
         prefix = f"{prefix}.{key}" if prefix else key
         last = depth == len(parts) - 1
         if idx is None:

@@ -8,7 +8,6 @@ from drivers.errors import CommandRejected, CommunicationLost, OutOfRange
 from drivers.scpi_spec import Command, ScpiInterface, decode_values, encode_values
 from drivers.transport.visa import ReplyTimeout, VisaTransport
 
-
 # An error-queue reply: a code and a quoted text (`0,"No error"`, `-113,"Undefined header"`).
 ERROR_REPLY = re.compile(r'^[+-]?\d+,".*"$')
 
@@ -22,7 +21,7 @@ class ScpiClient:
     def _line(self, cmd: Command, args: tuple[Any, ...]) -> str:
         if len(args) != len(cmd.params):
             raise TypeError(f"{cmd.header} takes {len(cmd.params)} arguments, got {len(args)}")
-        for arg, value in zip(cmd.params, args):
+        for arg, value in zip(cmd.params, args, strict=False):
             if (rule := arg.check(value)) is not None:
                 raise OutOfRange(self.tool_id, f"{cmd.header} {arg.name}", value, rule)
         return cmd.header + (" " + encode_values(cmd.params, args) if args else "")

@@ -122,7 +122,7 @@ def encode_value(arg: Arg, value: Any) -> str:
 
 
 def encode_values(args: tuple[Arg, ...], values: tuple[Any, ...] | list[Any]) -> str:
-    return ",".join(encode_value(a, v) for a, v in zip(args, values))
+    return ",".join(encode_value(a, v) for a, v in zip(args, values, strict=False))
 
 
 def split_fields(text: str, args: tuple[Arg, ...]) -> list[str]:
@@ -189,4 +189,4 @@ def decode_values(args: tuple[Arg, ...], text: str) -> list[Any]:
     fields = split_fields(text, args)
     if len(fields) != len(args):
         raise ValueError(f"expected {len(args)} fields, got {len(fields)}")
-    return [decode_value(a, f) for a, f in zip(args, fields)]
+    return [decode_value(a, f) for a, f in zip(args, fields, strict=False)]

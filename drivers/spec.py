@@ -8,9 +8,10 @@ interfaces its vendors speak, and the process facts its paper model and its simu
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pydantic import BaseModel
 

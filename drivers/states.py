@@ -15,9 +15,10 @@ nests a hierarchical machine's children by name (EXECUTING_DEPOSIT).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any
 
 from transitions.extensions import HierarchicalMachine
 
@@ -99,6 +100,21 @@ class ProcessingModel:
     """The model object the machine decorates; `state` is the driver's view of the tool."""
 
     state: str
+    # triggers the machine adds (declared so a type checker knows them; transitions fills them in)
+    connect: Callable[..., bool]
+    disconnect: Callable[..., bool]
+    setup: Callable[..., bool]
+    setup_done: Callable[..., bool]
+    setup_failed: Callable[..., bool]
+    start: Callable[..., bool]
+    pause: Callable[..., bool]
+    alarm: Callable[..., bool]
+    finish: Callable[..., bool]
+    clear: Callable[..., bool]
+    attach_ready: Callable[..., bool]
+    attach_paused: Callable[..., bool]
+    report: Callable[..., bool]
+    may_start: Callable[..., bool]
 
     def __init__(self, tool_id: str, guards: dict[str, Callable[[], bool]],
                  on_change: Callable[[StateChange], None]) -> None:
@@ -152,7 +168,7 @@ def report_rules(model: ProcessingModel, phases: tuple[str, ...], guarded: tuple
         rule([M.IDLE, M.READY], M.PAUSED, reports_paused, Trigger.ATTACH_PAUSED),
         rule(M.IDLE, M.READY, reports_waiting, Trigger.ATTACH_READY),
     ]
-    for phase, dest in zip(phases, ex):
+    for phase, dest in zip(phases, ex, strict=False):
         rules.append(rule(dest, None, reports_phase(phase)))                                 # stay
         rules.append(rule([M.READY, M.PAUSED, M.IDLE, M.ALARM, M.EXECUTING] + [e for e in ex if e != dest], dest,
                           reports_phase(phase), f"phase_{phase}", guard=phase in guarded))
@@ -178,7 +194,7 @@ def build_machine(model: ProcessingModel, phases: tuple[str, ...], guarded: tupl
         # START is accepted into EXECUTING; the phase (and its guard) follows what the tool reports.
         {"trigger": T.START, "source": M.READY, "dest": M.EXECUTING},
     ]
-    for phase, dest in zip(phases, ex):
+    for phase, dest in zip(phases, ex, strict=False):
         sources = [M.READY, M.EXECUTING, M.PAUSED, M.IDLE, M.ALARM] + [e for e in ex if e != dest]
         t: dict[str, Any] = {"trigger": f"phase_{phase}", "source": sources, "dest": dest}
         if phase in guarded:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Callable, Mapping
+from functools import cache
+from typing import Any
 
 import drivers
 from drivers.errors import UnknownName
@@ -55,7 +56,7 @@ def plc_vendor(name: str, spec: KindSpec, cls: Any = None, doc: str = "") -> Ven
 NOT_VENDOR_MODULES = {"driver", "spec", "interface", "recipe", "model", "backend"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def vendors(kind: str) -> tuple[Vendor, ...]:
     """Every vendor backend in `drivers/<kind>/`."""
     package = importlib.import_module(f"{drivers.__name__}.{kind}")

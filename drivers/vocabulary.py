@@ -62,7 +62,7 @@ class DeviceError(IntEnum):
     ILLEGAL_VALUE = -224
 
 
-ERROR_TEXT = {DeviceError.JOB_EXISTS: "job id exists", DeviceError.NO_RECIPE: "no recipe loaded",
+ERROR_TEXT: dict[int, str] = {DeviceError.JOB_EXISTS: "job id exists", DeviceError.NO_RECIPE: "no recipe loaded",
               DeviceError.RECIPE_LIMIT: "recipe outside tool limits", DeviceError.BUSY: "tool busy",
               DeviceError.UNKNOWN_JOB: "unknown job", DeviceError.ALARM_ACTIVE: "alarm active; acknowledge first",
               DeviceError.EXECUTION: "execution error", DeviceError.SETTINGS_CONFLICT: "settings conflict",

@@ -6,7 +6,10 @@ any worker, and it keeps firing while no lot runs. Installing it again replaces 
 """
 from __future__ import annotations
 
+from typing import cast
 from uuid import UUID
+
+from drivers.errors import BumplineError
 
 ALARM_AUTOMATION = "bumpline: tool alarm → webhook"
 ALARM_WEBHOOK_BLOCK = "bumpline-alarm-webhook"
@@ -43,7 +46,10 @@ def install_alarm_webhook(url: str) -> UUID:
                              posture=Posture.Reactive, threshold=1),
         actions=[CallWebhook(block_document_id=block_id, payload=ALARM_PAYLOAD)],
     ).create()
-    return automation.id
+    created = cast(Automation, automation)     # Prefect's sync/async dual API: called from sync code, a value
+    if created.id is None:
+        raise BumplineError("the Prefect API created the alarm automation without an id")
+    return created.id
 
 
 def remove_alarm_webhook() -> bool:
@@ -51,7 +57,7 @@ def remove_alarm_webhook() -> bool:
     from prefect.automations import Automation
 
     try:
-        Automation.read(name=ALARM_AUTOMATION).delete()
+        cast(Automation, Automation.read(name=ALARM_AUTOMATION)).delete()
     except ValueError:          # not found
         return False
     return True

@@ -90,7 +90,7 @@ class ToolConfig(Strict):
         return v
 
     @model_validator(mode="after")
-    def _limit_names(self) -> "ToolConfig":
+    def _limit_names(self) -> ToolConfig:
         declared = DRIVERS[self.kind].limits
         for name in self.limits:
             if name not in declared:
@@ -138,7 +138,7 @@ class LineConfig(Strict):
         return "sim_hw.load_port:SimulatedLoadPort" if self.simulation else "fab"
 
     @model_validator(mode="after")
-    def _unique(self) -> "LineConfig":
+    def _unique(self) -> LineConfig:
         seen: set[str] = set()
         for t in self.tools:
             if t.id in seen:

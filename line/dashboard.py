@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -44,7 +44,7 @@ class WipRow:
     reason: str
 
 
-def tool_rows(ledger: Ledger, line: "LineConfig") -> list[ToolRow]:
+def tool_rows(ledger: Ledger, line: LineConfig) -> list[ToolRow]:
     rows = []
     with ledger.session() as s:
         for tool in line.tools:
@@ -67,13 +67,13 @@ def wip_rows(ledger: Ledger) -> list[WipRow]:
     for lot in live:
         runs = ledger.step_runs(lot.id)
         last = runs[-1] if runs else None
-        live = sum(1 for w in ledger.wafers(lot.id) if w.state != "SCRAPPED")
+        in_lot = sum(1 for w in ledger.wafers(lot.id) if w.state != "SCRAPPED")
         rows.append(WipRow(lot.id, lot.product, lot.status, f"{last.step_id} {last.status}" if last else "",
-                           last.tool_id if last else "", str(live), lot.hold_reason[:120]))
+                           last.tool_id if last else "", str(in_lot), lot.hold_reason[:120]))
     return rows
 
 
-def line_markdown(ledger: Ledger, line: "LineConfig") -> str:
+def line_markdown(ledger: Ledger, line: LineConfig) -> str:
     tools, wip = tool_rows(ledger, line), wip_rows(ledger)
     by_e10: dict[str, int] = {}
     for t in tools:
@@ -100,8 +100,8 @@ def line_markdown(ledger: Ledger, line: "LineConfig") -> str:
 E10_WINDOW_H = 24.0
 
 
-def e10_window(ledger: Ledger, line: "LineConfig", hours: float = E10_WINDOW_H) -> list[ToolE10]:
-    until = datetime.now(timezone.utc)
+def e10_window(ledger: Ledger, line: LineConfig, hours: float = E10_WINDOW_H) -> list[ToolE10]:
+    until = datetime.now(UTC)
     return e10_report(ledger, [t.id for t in line.tools], until - timedelta(hours=hours), until)
 
 
@@ -111,9 +111,9 @@ def window_shares(row: ToolE10) -> list[float]:
     return [100.0 * row.seconds[s] / total for s in E10_STATES]
 
 
-def lot_markdown(ledger: Ledger, lot_id: str, plan: "LotPlan") -> str:
+def lot_markdown(ledger: Ledger, lot_id: str, plan: LotPlan) -> str:
     runs = {r.step_id: r for r in ledger.step_runs(lot_id)}
-    lot = ledger.lot(lot_id)
+    lot = ledger.known_lot(lot_id)
     route = plan.route
     title = f"product {route.spec.product} {route.spec.variant}".rstrip() if route else "one tool step"
     sha = route.sha256 if route else plan.steps[0].sha256
@@ -149,10 +149,10 @@ def artifact_key(prefix: str, name: str) -> str:
     return prefix + "-" + "".join(c if c.isalnum() else "-" for c in name.lower())
 
 
-def publish_lot(ledger: Ledger, lot_id: str, plan: "LotPlan") -> None:
+def publish_lot(ledger: Ledger, lot_id: str, plan: LotPlan) -> None:
     from prefect.artifacts import create_markdown_artifact
 
-    lot = ledger.lot(lot_id)
+    lot = ledger.known_lot(lot_id)
     create_markdown_artifact(lot_markdown(ledger, lot_id, plan), key=artifact_key("lot", lot_id),
                              description=f"Lot {lot_id}: {lot.status}")
 
@@ -161,7 +161,7 @@ _last_line_publish: dict[str, float] = {}
 LINE_PUBLISH_EVERY_S = 5.0
 
 
-def publish_line(ledger: Ledger, line: "LineConfig", force: bool = False) -> None:
+def publish_line(ledger: Ledger, line: LineConfig, force: bool = False) -> None:
     """At most every few seconds per process (it queries every tool): a step ends several times a
     second on a busy line, the operator's view needs no more."""
     from prefect.artifacts import create_markdown_artifact

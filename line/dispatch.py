@@ -30,7 +30,7 @@ def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:
     ids = [t.id for t in tools]
     with ledger.session() as s:
         leased = set(s.scalars(select(m.ToolLease.tool_id).where(m.ToolLease.tool_id.in_(ids))))
-        used = Counter(dict(s.execute(select(m.StepRun.tool_id, func.count()).where(m.StepRun.tool_id.in_(ids))
-                                      .group_by(m.StepRun.tool_id)).all()))
+        used: Counter[str] = Counter({tool: n for tool, n in s.execute(
+            select(m.StepRun.tool_id, func.count()).where(m.StepRun.tool_id.in_(ids)).group_by(m.StepRun.tool_id))})
         states = last_states(s, ids)
     return sorted(ids, key=lambda t: (states.get(t) == "ALARM", t in leased, used[t], t))

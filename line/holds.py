@@ -4,6 +4,7 @@ wafers, abort the lot — comes back typed. Who decided what, and when, goes to 
 from __future__ import annotations
 
 from typing import Literal
+from uuid import UUID
 
 from prefect.input import RunInput
 from sqlalchemy import select
@@ -31,7 +32,7 @@ def pending_hold(ledger: Ledger, lot_id: str) -> m.Hold | None:
 
 def record_decision(ledger: Ledger, hold_id: int, answer: HoldDecision) -> None:
     with ledger.session() as s:
-        hold = s.get(m.Hold, hold_id)
+        hold = Ledger.must(s, m.Hold, hold_id)
         hold.decision, hold.decided_by, hold.decided_at, hold.note = (answer.decision, answer.operator or "unknown",
                                                                       m.utcnow(), answer.note)
         s.add(m.Event(entity="lot", entity_id=hold.lot_id, source="ON_HOLD", dest=answer.decision.upper(),
@@ -64,7 +65,7 @@ def waiting_flow_run(ledger: Ledger, lot_id: str) -> str | None:
         return None
     flow_run_id = flow_run_of(lease[0])
     with get_client(sync_client=True) as client:
-        state = client.read_flow_run(flow_run_id).state
+        state = client.read_flow_run(UUID(flow_run_id)).state
     if state is not None and state.is_paused():
         return flow_run_id
     raise NotYetWaiting(f"lot {lot_id} is run by flow run {flow_run_id}, which has not paused for the decision "
@@ -82,7 +83,7 @@ def answer_hold(ledger: Ledger, lot_id: str, answer: HoldDecision) -> str:
         raise LookupError(f"lot {lot_id} has no open hold")
     flow_run_id = waiting_flow_run(ledger, lot_id)
     if flow_run_id is not None:
-        resume_flow_run(flow_run_id, run_input=answer.model_dump(mode="json"))
+        resume_flow_run(UUID(flow_run_id), run_input=answer.model_dump(mode="json"))
         return f"sent '{answer.decision}' to flow run {flow_run_id}, paused on {lot_id}'s hold"
     record_decision(ledger, hold.id, answer)
     apply_decision(ledger, lot_id, hold.step_run_id, answer)

@@ -10,8 +10,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from drivers.errors import BumplineError
 from line.ledger import Ledger
@@ -37,7 +37,7 @@ def held(ledger: Ledger, tool_id: str, holder: str, ttl_s: float) -> Iterator[st
                 if not ledger.renew_lease(tool_id, holder, ttl_s):
                     log.error("lease %s of %s was lost (lapsed and taken over); its job ids keep the tools "
                               "from running anything twice", tool_id, holder)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - any failure of one renewal is retried, never fatal
                 log.warning("lease %s of %s not renewed, trying again in %.0f s: %s", tool_id, holder, ttl_s / 3, exc)
 
     renewer = threading.Thread(target=renew, name=f"lease-{tool_id}", daemon=True)

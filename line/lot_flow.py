@@ -6,24 +6,28 @@ already has COMPLETE is never run again; a step that was cut off is reattached o
 job id; a hold stops the lot with its reason (or waits for an operator's decision)."""
 from __future__ import annotations
 
-import line.prefect_env  # noqa: F401
+import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is imported
 
-from typing import TYPE_CHECKING, Any, Callable
+# isort: split
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
+from prefect.context import FlowRunContext, get_run_context
 from prefect.states import Completed, State
 
+from drivers.errors import BumplineError
 from line.dashboard import publish_line, publish_lot
 from line.dispatch import preference
 from line.holds import apply_decision
 from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
 from line.ledger import Ledger
 from line.ledger.store import shared_ledger
+from line.plan import LotPlan, PlannedStep, load_plan
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.qualification import unrunnable_steps
-from line.plan import LotPlan, PlannedStep, load_plan
 from line.steps import StepOutcome, ToolStep, job_id_for
 from line.yamlio import DocumentError
 
@@ -76,7 +80,7 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
     ends ON_HOLD. One orchestrator per lot: the lot's lease in the ledger refuses a second one."""
     plan = load_plan(route_path, line_path, recipes_root, tool_id, step_id, tolerance_pct)
     ledger = Ledger(db_url)
-    run_id = str(get_run_context().flow_run.id)
+    run_id = current_flow_run_id()
     try:
         if ledger.lot(lot_id) is None and plan.route and (unrunnable := unrunnable_steps(plan.route, plan.line)):
             raise DocumentError(unrunnable)      # a new lot: refused before anything is recorded or moves
@@ -95,6 +99,13 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
             publish_line(ledger, plan.line, force=True)
     finally:
         ledger.dispose()
+
+
+def current_flow_run_id() -> str:
+    ctx = get_run_context()
+    if not isinstance(ctx, FlowRunContext) or ctx.flow_run is None:
+        raise BumplineError("the lot flow runs only as a Prefect flow run")
+    return str(ctx.flow_run.id)
 
 
 def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
@@ -155,7 +166,7 @@ def next_rework(ledger: Ledger, lot_id: str, step_id: str) -> int:
     return last.rework + 1 if last.status == "ON_HOLD" and decided and decided[-1] == "rework" else last.rework
 
 
-def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> "HoldDecision | None":
+def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> HoldDecision | None:
     """Pause the flow run for a typed decision (the Prefect UI's resume form, or the input API);
     None when nobody decided within the timeout."""
     from prefect.exceptions import FlowPauseTimeout

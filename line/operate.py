@@ -4,10 +4,12 @@ starts a lot from the UI. Its parameters are typed (the route is a drop-down of 
 its steps are its task runs, its holds pause it with a typed form, its artifacts are on its page."""
 from __future__ import annotations
 
-import line.prefect_env  # noqa: F401
+import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is imported
+
+# isort: split
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,8 @@ from line.recipes.route import load_route
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTES_DIR = ROOT / "recipes" / "routes"
-RouteName = Enum("RouteName", {p.stem: p.stem for p in sorted(ROUTES_DIR.glob("*.yaml"))}, type=str)
+# the routes on disk are the members (the Prefect UI's drop-down): mypy cannot list them statically
+RouteName = Enum("RouteName", {p.stem: p.stem for p in sorted(ROUTES_DIR.glob("*.yaml"))}, type=str)  # type: ignore[misc]
 
 
 def line_path() -> str:
@@ -36,7 +39,7 @@ def line_path() -> str:
 def default_lot_id(product: str, flow_run_id: str, scheduled: datetime) -> str:
     """The id of a lot started with a blank lot id: made from its flow run, so `bumpline resume`
     resubmitting a run whose worker died names the same lot (never a second one for one request)."""
-    return f"{product}-{scheduled.astimezone(timezone.utc):%Y%m%d-%H%M%S}-{flow_run_id[:4]}"
+    return f"{product}-{scheduled.astimezone(UTC):%Y%m%d-%H%M%S}-{flow_run_id[:4]}"
 
 
 def _run_name() -> str:

@@ -127,7 +127,7 @@ _loaded_lock = threading.Lock()
 
 
 def _fingerprint(files: list[str]) -> tuple:
-    out = []
+    out: list[tuple[Any, ...]] = []
     for f in map(Path, files):
         try:
             st = f.stat()

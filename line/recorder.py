@@ -9,8 +9,9 @@ or SPC registers with `listen` and sees every event after it is recorded.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Union
+from typing import TYPE_CHECKING
 
 from drivers.jobs import Alarm, JobStatus, WaferResult
 from drivers.states import StateChange
@@ -60,11 +61,11 @@ class Measured:
 
 @dataclass(frozen=True)
 class StepEnded:
-    outcome: "StepOutcome"
+    outcome: StepOutcome
     unloaded: bool = field(default=True)
 
 
-StepEvent = Union[StateChanged, JobProgressed, JobReattached, WafersMoved, AlarmRaised, Measured, StepEnded]
+StepEvent = StateChanged | JobProgressed | JobReattached | WafersMoved | AlarmRaised | Measured | StepEnded
 Listener = Callable[["StepContext", StepEvent], None]
 _listeners: list[Listener] = []
 
@@ -105,7 +106,7 @@ class Recorder:
         for listener in list(_listeners):
             try:
                 listener(self.ctx, event)
-            except Exception:  # noqa: BLE001 - a listener (a view, SPC) never stops a step
+            except Exception:
                 log.exception("step event listener %r failed", listener)
 
     def _StateChanged(self, e: StateChanged) -> None:

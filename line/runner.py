@@ -4,11 +4,15 @@ runner: it polls the server for scheduled runs of its deployments and runs each 
 machine against a shared server (`python -m line.runner`)."""
 from __future__ import annotations
 
-import line.prefect_env  # noqa: F401
+import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is imported
+
+# isort: split
 
 import os
+from typing import cast
 
 from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
 
 from line.operate import run_lot
 
@@ -17,9 +21,10 @@ DEPLOYMENT = "bumpline"
 
 def main() -> None:
     limit = int(os.environ.get("BUMPLINE_MAX_LOTS", "8"))
-    serve(run_lot.to_deployment(name=DEPLOYMENT, tags=["bumpline"], description=(
+    deployment = run_lot.to_deployment(name=DEPLOYMENT, tags=["bumpline"], description=(
         "Start a lot: pick its route (product), give it an id (blank: one is made) and a wafer count. "
-        "Holds pause the run for a decision in its Resume form.")), limit=limit, print_starting_message=True)
+        "Holds pause the run for a decision in its Resume form."))
+    serve(cast(RunnerDeployment, deployment), limit=limit, print_starting_message=True)   # sync call: a value
 
 
 if __name__ == "__main__":

@@ -6,22 +6,32 @@ never a silent retry. A job id the tool already knows is reattached, never start
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
+from drivers.base import ToolDriver
 from drivers.errors import CommunicationLost, InterlockViolation, JobConflict, ToolAlarm, ToolError
 from drivers.jobs import JobStatus, WaferResult, body_hash
-from drivers.base import ToolDriver
 from drivers.registry import driver_class
 from drivers.vocabulary import JobState, WaferStatus
 from line.config import ToolConfig
 from line.leases import tool_lease
 from line.ledger import Ledger
-from line.recorder import (AlarmRaised, JobProgressed, JobReattached, Measured, Recorder, StateChanged,
-                           StepContext, StepEnded, WafersMoved)
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.tool_recipe import ToolRecipe
+from line.recorder import (
+    AlarmRaised,
+    JobProgressed,
+    JobReattached,
+    Measured,
+    Recorder,
+    StateChanged,
+    StepContext,
+    StepEnded,
+    WafersMoved,
+)
 
 
 class InterruptedStep(ToolError):

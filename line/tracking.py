@@ -8,18 +8,19 @@ E10 tool state, derived from the driver's processing state (never set by hand).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from transitions import Machine
+from transitions import EventData, Machine
 
 from line.ledger import models as m
 
 E40_STATES = ("QUEUED", "SETTING_UP", "WAITING_FOR_START", "PROCESSING", "PROCESS_COMPLETE", "PAUSING", "PAUSED",
               "STOPPING", "ABORTING", "STOPPED", "ABORTED")
-E40_TRANSITIONS = [  # (number, trigger, sources, dest)
+E40_TRANSITIONS: list[tuple[int, str, Any, str]] = [  # (number, trigger, sources, dest)
     (2, "setup", "QUEUED", "SETTING_UP"),
     (3, "ready", "SETTING_UP", "WAITING_FOR_START"),
     (5, "start", "WAITING_FOR_START", "PROCESSING"),
@@ -57,10 +58,10 @@ class ProcessJob:
             self.machine.add_transition(trigger, sources, dest)
         on_change("", "QUEUED", "create", 1)
 
-    def _remember(self, event) -> None:  # noqa: ANN001
+    def _remember(self, event: EventData) -> None:
         self._source = self.state
 
-    def _record(self, event) -> None:  # noqa: ANN001
+    def _record(self, event: EventData) -> None:
         number = next(n for n, t, s, d in E40_TRANSITIONS
                       if t == event.event.name and d == self.state and self._source in ([s] if isinstance(s, str) else s))
         self._on_change(self._source, self.state, event.event.name, number)

@@ -4,7 +4,7 @@ UDT, operations time = total time − NST; operational utilization = PRD / opera
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -40,7 +40,7 @@ class ToolE10:
 
 
 def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)     # SQLite hands back naive UTC
+    return at if at.tzinfo else at.replace(tzinfo=UTC)     # SQLite hands back naive UTC
 
 
 def e10_report(ledger: Ledger, tool_ids: list[str], since: datetime, until: datetime) -> list[ToolE10]:

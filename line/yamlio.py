@@ -5,9 +5,10 @@ ruamel.yaml's round-trip loader keeps where each key and item sat, so a pydantic
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
@@ -32,6 +33,8 @@ class Problem:
         field = f" {self.path}:" if self.path else ""
         warn = " warning:" if self.severity == "warning" else ""
         return f"{where}:{warn}{field} {self.message} [{self.rule}]"
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class DocumentError(BumplineError):
@@ -104,7 +107,7 @@ def validation_problems(path: str, doc: Any, exc: ValidationError, prefix: tuple
     return problems
 
 
-def validate(path: str, doc: Any, model: type[BaseModel], prefix: tuple = (), data: Any = None) -> BaseModel:
+def validate(path: str, doc: Any, model: type[M], prefix: tuple = (), data: Any = None) -> M:
     """Validate `data` (default: the document) against `model`, mapping errors to positions."""
     try:
         return model.model_validate(doc if data is None else data)

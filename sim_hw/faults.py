@@ -3,8 +3,9 @@ typed parameters and defaults); tests and `bumpline sim fault` arm them by name.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from drivers.errors import UnknownName
 from drivers.spec import FaultSpec

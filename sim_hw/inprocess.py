@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from drivers.errors import CommandRejected, CommunicationLost, JobConflict, ToolError
 from drivers.jobs import Alarm, Identity, JobStatus, body_hash

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.errors import UnknownName
+from drivers.errors import BumplineError, UnknownName
 from drivers.limits import Limit
 from sim_hw.clock import VirtualClock
 from sim_hw.control import ControlServer
@@ -44,7 +45,7 @@ class SimLine:
         self.serve = serve
         self.tools: dict[str, SimTool] = {}
         self.servers: dict[str, Any] = {}
-        self.control = None
+        self.control: ControlServer | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -83,7 +84,7 @@ class SimLine:
                 if len(s) > 1}
 
     # ---- running in a background thread (tests, demo) --------------------------------------
-    def start_in_thread(self) -> "SimLine":
+    def start_in_thread(self) -> SimLine:
         ready = threading.Event()
         errors: list[BaseException] = []
 
@@ -117,10 +118,12 @@ class SimLine:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
 
-    def call(self, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run `fn(*args, **kwargs)` on the simulator loop from another thread and return its result."""
         async def wrapper() -> Any:
             return fn(*args, **kwargs)
+        if self.loop is None:
+            raise BumplineError("the simulated line is not running")
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
 
     # ---- the operations the control port offers ---------------------------------------------

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class SimulatedLoadPort:
-    def __init__(self, cfg: "LineConfig") -> None:
+    def __init__(self, cfg: LineConfig) -> None:
         control = cfg.simulation.control if cfg.simulation else "127.0.0.1:15000"
         host, port = control.rsplit(":", 1)
         self.control = SimControl(host, int(port))

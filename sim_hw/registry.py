@@ -2,12 +2,15 @@
 `SIMULATOR = SimKind(...)`: the simulated tool class and the protocol servers that front it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import sim_hw
 from drivers.errors import UnknownName
+from drivers.modbus_jobs import PlcInterface
+from drivers.scpi_spec import ScpiInterface
 from sim_hw.tool import SimTool
 
 # (tool, host, {endpoint: port}) -> {endpoint: server}; the endpoint "main" is the tool's address.
@@ -31,14 +34,14 @@ class SimKind:
                               f"not {protocol}") from None
 
 
-def scpi_main(interface) -> ServerFactory:  # noqa: ANN001
+def scpi_main(interface: ScpiInterface) -> ServerFactory:
     """The usual case: one SCPI socket server for the whole tool."""
     from sim_hw.scpi.server import ScpiServer
 
     return lambda tool, host, ports: {"main": ScpiServer(interface, tool, host, ports.get("main", 0))}
 
 
-def plc_main(interface) -> ServerFactory:  # noqa: ANN001
+def plc_main(interface: PlcInterface) -> ServerFactory:
     """A PLC tool: one Modbus TCP server."""
     from sim_hw.modbus.server import PlcServer
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -110,7 +111,8 @@ class SimTool:
         job = self.current
         if job is None or job.state in FINAL_JOB_STATES:
             return ToolState.IDLE
-        return {JobState.WAITING_FOR_START: ToolState.READY, JobState.PAUSED: ToolState.PAUSED}.get(job.state, ToolState.EXECUTING)
+        states: dict[str, ToolState] = {JobState.WAITING_FOR_START: ToolState.READY, JobState.PAUSED: ToolState.PAUSED}
+        return states.get(job.state, ToolState.EXECUTING)
 
     def readings(self) -> dict[str, Any]:
         """Live values reported with every status (kinds add theirs)."""
@@ -156,7 +158,7 @@ class SimTool:
             raise SimError(DeviceError.JOB_EXISTS, f"Job {job_id} exists ({self.jobs[job_id].state})")
         if self.alarm_rows:
             raise SimError(DeviceError.ALARM_ACTIVE, "Alarm active; acknowledge first")
-        if self.busy:
+        if self.current is not None and self.busy:
             raise SimError(DeviceError.BUSY, f"Job {self.current.job_id} in progress")
         if self.recipe_body is None:
             raise SimError(DeviceError.NO_RECIPE, "No process program loaded")
@@ -251,7 +253,7 @@ class SimTool:
                     row["status"] = WaferStatus.ABORTED
                     self._log_wafer(job, row)
             job.state = JobState.ABORTED
-        except Exception as exc:  # noqa: BLE001 - a controller fault must surface as an alarm, not a hang
+        except Exception as exc:
             log.exception("%s: job %s failed", self.tool_id, job.job_id)
             for row in job.results:
                 if row["status"] == WaferStatus.IN_PROCESS:
@@ -299,7 +301,7 @@ class SimTool:
     async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    async def with_alarm_hold(self, job: SimJob, step) -> None:  # noqa: ANN001
+    async def with_alarm_hold(self, job: SimJob, step: Callable[[], Awaitable[None]]) -> None:
         """Run a step; on an alarm, hold until the host resumes (then retry) or aborts."""
         while True:
             try:
@@ -315,6 +317,8 @@ class SimTool:
     async def wait_for_resume(self, job: SimJob) -> None:
         """Park the job (E40 PAUSED) until the host resumes it; an abort cancels the wait."""
         job.state, job.phase = JobState.PAUSED, ""
+        if job.resume_event is None:       # a job parks only once started, and starting makes its event
+            job.resume_event = asyncio.Event()
         job.resume_event.clear()
         await job.resume_event.wait()
 
@@ -327,7 +331,7 @@ class SimTool:
         job.phase = name
         await self.clock.sleep(sim_seconds)
 
-    async def integrate(self, step, dt: float = 1.0, tick_wall_s: float = 0.02) -> None:  # noqa: ANN001
+    async def integrate(self, step: Callable[[float], bool], dt: float = 1.0, tick_wall_s: float = 0.02) -> None:
         """Advance a model on the virtual clock: call `step(dt)` for every `dt` of simulated time
         that has passed, until it returns True. The model's numbers do not depend on wall timing."""
         last = self.clock.now()

@@ -4,13 +4,15 @@ that are not fixtures live in tests/support.py."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-import line.prefect_env  # noqa: F401
+import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is imported
+
+# isort: split
 from sim_hw.line import SimLine
 from tests.support import require_pg, scratch_database, simulated, simulated_line_file, write_line
 

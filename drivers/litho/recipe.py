@@ -15,8 +15,8 @@ class LithoRecipe(BaseModel):
     sacrificial island that a release etch later removes from `release_distance_um` away."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    resist: Literal[FILMS]  # type: ignore[valid-type]
-    role: Literal[ROLES] = "resist"  # type: ignore[valid-type]
+    resist: Literal[FILMS]  # type: ignore[valid-type]  # choices from the interface's tuple, one source
+    role: Literal[ROLES] = "resist"  # type: ignore[valid-type]  # choices from the interface's tuple, one source
     thickness_um: float = limited(LIMITS, "thickness_um", description="target coat thickness")
     spin_rpm: float = limited(LIMITS, "spin_rpm")
     spin_s: float = limited(LIMITS, "spin_s")
@@ -29,7 +29,7 @@ class LithoRecipe(BaseModel):
     release_distance_um: float | None = limited(LIMITS, "release_distance_um", default=None)
 
     @model_validator(mode="after")
-    def _roles(self) -> "LithoRecipe":
+    def _roles(self) -> LithoRecipe:
         expected = {"PSPI": "passivation", "SAC-POLY": "sacrificial"}.get(self.resist, "resist")
         if self.role != expected:
             raise ValueError(f"{self.resist} is coated as {expected}, not {self.role}")

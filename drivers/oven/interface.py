@@ -28,14 +28,14 @@ LIMITS: dict[str, Limit] = {
 RECIPE_REGS = repeated("segments", MAX_SEGMENTS, 2000, [("ramp_c_per_min", "f32", "°C/min"),
                                                         ("target_c", "f32", "°C"), ("hold_s", "f32", "s")]) + (
     Reg("n2_purge", 2060, "bool", writable=True),
-    Reg("o2_limit_ppm", 2061, "f32", "ppm", writable=True),
-    Reg("n2_flow_slm", 2063, "f32", "slm", writable=True),
-    Reg("cool_c_per_min", 2065, "f32", "°C/min", writable=True),
-    Reg("liquidus_c", 2067, "f32", "°C", writable=True),
+    Reg("o2_limit_ppm", 2061, "f32", unit="ppm", writable=True),
+    Reg("n2_flow_slm", 2063, "f32", unit="slm", writable=True),
+    Reg("cool_c_per_min", 2065, "f32", unit="°C/min", writable=True),
+    Reg("liquidus_c", 2067, "f32", unit="°C", writable=True),
 )
 READBACK_REGS = (
-    Reg("oven_c", 3000, "f32", "°C"), Reg("wafer_c", 3002, "f32", "°C"), Reg("setpoint_c", 3004, "f32", "°C"),
-    Reg("o2_ppm", 3006, "f32", "ppm"), Reg("segment", 3008, "u16"),
+    Reg("oven_c", 3000, "f32", unit="°C"), Reg("wafer_c", 3002, "f32", unit="°C"), Reg("setpoint_c", 3004, "f32", unit="°C"),
+    Reg("o2_ppm", 3006, "f32", unit="ppm"), Reg("segment", 3008, "u16"),
 )
 RESULT_FIELDS = ("peak_c", "tal_s", "o2_max_hot_ppm", "time_above_230_s")
 

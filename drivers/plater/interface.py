@@ -37,20 +37,20 @@ LIMITS: dict[str, Limit] = {
 RECIPE_REGS = (
     Reg("bath", 2000, "enum", choices=BATHS, writable=True),
     Reg("deposit_role", 2001, "enum", choices=DEPOSIT_ROLES, writable=True),
-    Reg("current_density_asd", 2002, "f32", "A/dm²", writable=True),
-    Reg("time_s", 2004, "f32", "s", writable=True),
-    Reg("open_area_cm2", 2006, "f32", "cm²", writable=True),
-    Reg("target_thickness_um", 2008, "f32", "µm", writable=True),
-    Reg("efficiency_pct", 2010, "f32", "%", writable=True),
-    Reg("bath_temperature_c", 2012, "f32", "°C", writable=True),
-    Reg("agitation_rpm", 2014, "f32", "rpm", writable=True),
-    Reg("prewet_s", 2016, "f32", "s", writable=True),
-    Reg("srd_s", 2018, "f32", "s", writable=True),
+    Reg("current_density_asd", 2002, "f32", unit="A/dm²", writable=True),
+    Reg("time_s", 2004, "f32", unit="s", writable=True),
+    Reg("open_area_cm2", 2006, "f32", unit="cm²", writable=True),
+    Reg("target_thickness_um", 2008, "f32", unit="µm", writable=True),
+    Reg("efficiency_pct", 2010, "f32", unit="%", writable=True),
+    Reg("bath_temperature_c", 2012, "f32", unit="°C", writable=True),
+    Reg("agitation_rpm", 2014, "f32", unit="rpm", writable=True),
+    Reg("prewet_s", 2016, "f32", unit="s", writable=True),
+    Reg("srd_s", 2018, "f32", unit="s", writable=True),
 )
 READBACK_REGS = (
-    Reg("installed_bath", 3000, "enum", choices=BATHS), Reg("bath_temp_c", 3001, "f32", "°C"),
-    Reg("bath_level_pct", 3003, "f32", "%"), Reg("bath_flow_lpm", 3005, "f32", "l/min"),
-    Reg("bath_ah", 3007, "f32", "Ah"), Reg("cells", 3009, "u16"), Reg("cells_busy", 3010, "u16"),
+    Reg("installed_bath", 3000, "enum", choices=BATHS), Reg("bath_temp_c", 3001, "f32", unit="°C"),
+    Reg("bath_level_pct", 3003, "f32", unit="%"), Reg("bath_flow_lpm", 3005, "f32", unit="l/min"),
+    Reg("bath_ah", 3007, "f32", unit="Ah"), Reg("cells", 3009, "u16"), Reg("cells_busy", 3010, "u16"),
 )
 RESULT_FIELDS = ("thickness_um", "charge_ah", "current_a", "voltage_max_v", "nonuniformity_pct", "cell")
 

@@ -2,7 +2,8 @@
 speaks SCPI on its own socket (the line config's `endpoints`: cell1…cellN)."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from drivers.errors import CommandRejected, CommunicationLost
 from drivers.modbus_backend import ModbusJobBackend

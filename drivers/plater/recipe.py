@@ -11,8 +11,8 @@ from drivers.plater.interface import BATHS, DEPOSIT_ROLES, LIMITS
 
 class PlaterRecipe(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    bath: Literal[BATHS]  # type: ignore[valid-type]
-    deposit_role: Literal[DEPOSIT_ROLES]  # type: ignore[valid-type]
+    bath: Literal[BATHS]  # type: ignore[valid-type]  # choices from the interface's tuple, one source
+    deposit_role: Literal[DEPOSIT_ROLES]  # type: ignore[valid-type]  # choices from the interface's tuple, one source
     current_density_asd: float = limited(LIMITS, "current_density_asd")
     time_s: float = limited(LIMITS, "time_s")
     open_area_cm2: float = limited(LIMITS, "open_area_cm2", description="plated area the current is set for")

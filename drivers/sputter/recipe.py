@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from drivers.limits import limited
 from drivers.sputter.interface import LIMITS, MATERIALS
 
-Material = Literal[MATERIALS]  # type: ignore[valid-type]
+Material = Literal[MATERIALS]  # type: ignore[valid-type]  # choices from the interface's tuple, one source
 LayerRole = Literal["adhesion", "barrier", "wetting", "seed", "ubm", "rdl", "spacing", "sacrificial", "cap", "cup"]
 
 

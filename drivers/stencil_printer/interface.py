@@ -30,19 +30,19 @@ RECIPE_REGS = (
     Reg("paste", 2000, "enum", choices=PASTES, writable=True),
     Reg("mode", 2001, "enum", choices=MODES, writable=True),
     Reg("stencil_id", 2002, "str", 8, writable=True),
-    Reg("stencil_thickness_um", 2010, "f32", "µm", writable=True),
-    Reg("aperture_um", 2012, "f32", "µm", writable=True),
-    Reg("print_speed_mm_s", 2014, "f32", "mm/s", writable=True),
-    Reg("squeegee_pressure_n_mm", 2016, "f32", "N/mm", writable=True),
-    Reg("snap_off_mm", 2018, "f32", "mm", writable=True),
-    Reg("separation_speed_mm_s", 2020, "f32", "mm/s", writable=True),
+    Reg("stencil_thickness_um", 2010, "f32", unit="µm", writable=True),
+    Reg("aperture_um", 2012, "f32", unit="µm", writable=True),
+    Reg("print_speed_mm_s", 2014, "f32", unit="mm/s", writable=True),
+    Reg("squeegee_pressure_n_mm", 2016, "f32", unit="N/mm", writable=True),
+    Reg("snap_off_mm", 2018, "f32", unit="mm", writable=True),
+    Reg("separation_speed_mm_s", 2020, "f32", unit="mm/s", writable=True),
     Reg("wipe_every", 2022, "u16", writable=True),
     Reg("print_over#", 2023, "u16", writable=True),
     *(Reg(f"print_over[{i}]", 2024 + 8 * i, "str", 8, writable=True) for i in range(4)),
 )
 READBACK_REGS = (
-    Reg("prints_since_wipe", 3000, "u16"), Reg("paste_age_min", 3001, "f32", "min"),
-    Reg("align_x_um", 3003, "f32", "µm"), Reg("align_y_um", 3005, "f32", "µm"),
+    Reg("prints_since_wipe", 3000, "u16"), Reg("paste_age_min", 3001, "f32", unit="min"),
+    Reg("align_x_um", 3003, "f32", unit="µm"), Reg("align_y_um", 3005, "f32", unit="µm"),
     Reg("loaded_stencil", 3007, "str", 8), Reg("loaded_paste", 3015, "enum", choices=PASTES),
 )
 RESULT_FIELDS = ("volume_pct", "height_um", "offset_um", "area_ratio")

@@ -11,8 +11,8 @@ from drivers.stencil_printer.interface import LIMITS, MODES, PASTES
 
 class StencilPrintRecipe(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    paste: Literal[PASTES]  # type: ignore[valid-type]
-    mode: Literal[MODES]  # type: ignore[valid-type]
+    paste: Literal[PASTES]  # type: ignore[valid-type]  # choices from the interface's tuple, one source
+    mode: Literal[MODES]  # type: ignore[valid-type]  # choices from the interface's tuple, one source
     stencil_id: str = Field(max_length=16, pattern=r"^[A-Z0-9-]+$")
     stencil_thickness_um: float = limited(LIMITS, "stencil_thickness_um", description="ignored for fill_holes")
     aperture_um: float = limited(LIMITS, "aperture_um")
@@ -24,7 +24,7 @@ class StencilPrintRecipe(BaseModel):
     print_over: list[str] = Field(default_factory=list, description="regions the stencil prints on (pads mode)")
 
     @model_validator(mode="after")
-    def _where(self) -> "StencilPrintRecipe":
+    def _where(self) -> StencilPrintRecipe:
         if (self.mode == "pads") != bool(self.print_over):
             raise ValueError("pads mode prints over named regions (print_over); fill_holes fills where the resist is open")
         return self

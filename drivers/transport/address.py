@@ -17,7 +17,7 @@ class Address:
     port: int
     unit: int = 1
 
-    def with_port(self, port: int) -> "Address":
+    def with_port(self, port: int) -> Address:
         return Address(self.protocol, self.host, port, self.unit)
 
     def __str__(self) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ModbusException
@@ -49,17 +51,17 @@ class ModbusTransport:
         out: list[int] = []
         for offset in range(0, count, MAX_READ):
             n = min(MAX_READ, count - offset)
-            out += self._call(lambda c, a=address + offset, n=n: c.read_holding_registers(a, count=n, device_id=self.unit),
+            out += self._call(lambda c, a=address + offset, n=n: c.read_holding_registers(a, count=n, device_id=self.unit),  # type: ignore[misc]  # mypy cannot type a lambda's bound defaults
                               f"read {address + offset}+{n}").registers
         return out
 
     def write(self, address: int, values: list[int]) -> None:
         for offset in range(0, len(values), MAX_WRITE):
             chunk = values[offset: offset + MAX_WRITE]
-            self._call(lambda c, a=address + offset, v=chunk: c.write_registers(a, v, device_id=self.unit),
+            self._call(lambda c, a=address + offset, v=chunk: c.write_registers(a, v, device_id=self.unit),  # type: ignore[misc]  # as above
                        f"write {address + offset}+{len(chunk)}")
 
-    def _call(self, fn, what: str):  # noqa: ANN001, ANN202
+    def _call(self, fn: Callable[[Any], Any], what: str) -> Any:
         last: Exception | None = None
         for attempt in range(self.reconnect_attempts + 1):
             with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Any
 
 import pyvisa
 from pyvisa import constants
@@ -57,7 +58,7 @@ class VisaTransport:
         self.reconnect_attempts = reconnect_attempts
         self.reconnect_delay_s = reconnect_delay_s
         self.reconnects = 0
-        self._res = None
+        self._res: Any = None    # a pyvisa resource (untyped)
         self._lock = threading.RLock()
 
     @property

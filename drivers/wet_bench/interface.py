@@ -21,16 +21,16 @@ LIMITS: dict[str, Limit] = {
 
 RECIPE_REGS = (
     Reg("chemistry", 2000, "enum", choices=CHEMISTRIES, writable=True),
-    Reg("temperature_c", 2001, "f32", "°C", writable=True),
-    Reg("time_s", 2003, "f32", "s", writable=True),
-    Reg("flow_lpm", 2005, "f32", "l/min", writable=True),
-    Reg("rinse_s", 2007, "f32", "s", writable=True),
+    Reg("temperature_c", 2001, "f32", unit="°C", writable=True),
+    Reg("time_s", 2003, "f32", unit="s", writable=True),
+    Reg("flow_lpm", 2005, "f32", unit="l/min", writable=True),
+    Reg("rinse_s", 2007, "f32", unit="s", writable=True),
     Reg("dry", 2009, "enum", choices=DRYERS, writable=True),
     Reg("megasonic", 2010, "bool", writable=True),
 )
 READBACK_REGS = (
-    Reg("bath_temp_c", 3000, "f32", "°C"), Reg("bath_level_pct", 3002, "f32", "%"),
-    Reg("bath_age_h", 3004, "f32", "h"), Reg("flow_actual_lpm", 3006, "f32", "l/min"),
+    Reg("bath_temp_c", 3000, "f32", unit="°C"), Reg("bath_level_pct", 3002, "f32", unit="%"),
+    Reg("bath_age_h", 3004, "f32", unit="h"), Reg("flow_actual_lpm", 3006, "f32", unit="l/min"),
     Reg("bath_chemistry", 3008, "enum", choices=CHEMISTRIES),
 )
 RESULT_FIELDS = ("removed_nm", "undercut_um", "release_um", "stiction")

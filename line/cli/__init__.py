@@ -2,7 +2,9 @@
 may start simulators and read their world model (to verify a demo's products)."""
 from __future__ import annotations
 
-import line.prefect_env  # noqa: F401  (before anything imports Prefect)
+import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is imported
+
+# isort: split
 
 import typer
 

@@ -24,7 +24,7 @@ def webhook(url: str = typer.Argument(..., help="URL that gets each alarm as a J
 
     try:
         automation_id = install_alarm_webhook(url)
-    except Exception as exc:  # noqa: BLE001 - the server's answer is the operator's message
+    except Exception as exc:
         err.print(f"[red]error[/red] could not install the alarm automation at {api_url()}: {exc}", soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print(f"automation [bold]{ALARM_AUTOMATION}[/bold] ({automation_id}): every tool alarm → {url}",
@@ -38,7 +38,7 @@ def off() -> None:
 
     try:
         removed = remove_alarm_webhook()
-    except Exception as exc:  # noqa: BLE001 - the server's answer (or its absence) is the operator's message
+    except Exception as exc:
         err.print(f"[red]error[/red] could not remove the alarm automation at {api_url()}: {exc}", soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print("removed" if removed else "there was no alarm automation")

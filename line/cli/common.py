@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import typer
-from rich.markup import escape
 from rich.console import Console
+from rich.markup import escape
 
 from line.yamlio import DocumentError
 

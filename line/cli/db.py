@@ -14,7 +14,8 @@ import typer
 from sqlalchemy.engine import make_url
 
 from line.cli.common import console, err
-from line.ledger.database import current_revision, default_url, head_revision, make_engine, upgrade as alembic_upgrade
+from line.ledger.database import current_revision, default_url, head_revision, make_engine
+from line.ledger.database import upgrade as alembic_upgrade
 
 app = typer.Typer(no_args_is_help=True, help="The ledger database: schema revision, upgrade, backup.")
 
@@ -47,6 +48,9 @@ def backup(to: Path = typer.Option(None, "--to", help="file to write (default: a
     """A consistent copy of the ledger while the line runs: SQLite's online backup, or pg_dump -Fc."""
     url = make_url(default_url())
     stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
+    if not url.database:
+        err.print(f"[red]error[/red] the ledger URL {url.render_as_string(hide_password=True)} names no database")
+        raise typer.Exit(1)
     if url.get_backend_name() == "sqlite":
         target = to or Path(f"ledger-{stamp}.db")
         src, dst = sqlite3.connect(url.database), sqlite3.connect(target)

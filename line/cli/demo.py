@@ -4,9 +4,12 @@ in the world model against its route and its claim elements."""
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -17,7 +20,7 @@ from rich.table import Table
 from line.cli.common import LineOption, console, existing, or_exit, warm_up
 from line.cli.products import check_product
 from line.cli.sim import sim_line
-from line.config import load_line
+from line.config import load_line, rebind_ports, save_line
 from line.ledger import Ledger
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.route import load_route
@@ -52,7 +55,7 @@ def products(wafers: int = typer.Option(5, "--wafers", "-n", min=1, max=25, help
 
     cfg = or_exit(lambda: load_line(existing(line)))
     catalog = RecipeCatalog("recipes", cfg.tools)
-    routes = [or_exit(lambda p=p: load_route(existing(p), catalog)) for p in PRODUCT_ROUTES]
+    routes = [or_exit(partial(load_route, existing(p), catalog)) for p in PRODUCT_ROUTES]
     simline = sim_line(cfg, any_port=True, speed=speed).start_in_thread()
     for h in logging.getLogger("prefect").handlers:
         h.setLevel(logging.WARNING)
@@ -68,10 +71,11 @@ def products(wafers: int = typer.Option(5, "--wafers", "-n", min=1, max=25, help
     ledger = Ledger()
     started = time.monotonic()
     results: dict[str, Any] = {}
+    bound = save_line(rebind_ports(cfg, simline.ports(), simline.endpoint_ports()),
+                      Path(tempfile.mkdtemp(prefix="bumpline-products-")) / "line.yaml")
     try:
         with ThreadPoolExecutor(max_workers=len(lots), thread_name_prefix="lot") as pool:
-            futures = {lot_id: pool.submit(lot_flow, lot_id, str(route.path), wafers, line, "recipes", None,
-                                           simline.ports(), simline.endpoint_ports())
+            futures = {lot_id: pool.submit(lot_flow, lot_id, str(route.path), wafers, bound, "recipes")
                        for lot_id, route in lots.items()}
             with Live(progress_table(ledger, lots, started), console=console, refresh_per_second=2) as live:
                 while not all(f.done() for f in futures.values()):

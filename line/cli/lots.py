@@ -3,7 +3,10 @@ line's tools (simulators or real), answer its holds, and pick up every lot whose
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+from uuid import UUID
 
 import typer
 from rich.markup import escape
@@ -15,6 +18,9 @@ from line.ledger import Ledger
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.qualification import load_runnable_route
 from line.recipes.route import Route, load_route
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 
 def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
@@ -86,7 +92,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
         mark_crashed(str(run.id), "its worker died before the lot reached the ledger; resubmitted by `bumpline resume`")
         again = run_deployment(deployment, parameters={**run.parameters, "lot_id": lot_id}, timeout=0,
                                idempotency_key=f"resubmit-{run.id}")
-        console.print(f"resubmitting {lot_id} (flow run {run.name}) as flow run {again.name}")
+        console.print(f"resubmitting {lot_id} (flow run {run.name}) as flow run {cast(FlowRun, again).name}")
     if not stranded:
         console.print("no lot was left running")
         return
@@ -102,7 +108,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
             run = run_deployment(deployment, parameters={"route": Path(routes[ref].path).stem, "lot_id": lot_id,
                                                          "wafers": n}, timeout=0,
                                  idempotency_key=f"resume-{lot_id}-{incarnation}")
-            console.print(f"resuming {lot_id} ({ref}) as flow run {run.name} of {deployment}")
+            console.print(f"resuming {lot_id} ({ref}) as flow run {cast(FlowRun, run).name} of {deployment}")
         raise typer.Exit(1 if missing else 0)
     if len(todo) > 1:
         warm_up()   # one Prefect start before the lots resume side by side
@@ -126,14 +132,19 @@ def lost_submissions(ledger: Ledger, deployment: str, stale_after_s: int,
     `stale_after_s` ago whose lot the ledger has never seen: their worker died before the lot began.
     A run started with a blank lot id gets the id it would have made itself (`default_lot_id`, the
     product looked up by the run's `route` parameter, a route file's stem, in `products`)."""
-    from datetime import datetime, timezone
-
-    from line.operate import default_lot_id
+    from datetime import datetime
 
     from prefect import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, \
-        FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
     from prefect.client.schemas.objects import StateType
+
+    from line.operate import default_lot_id
 
     with get_client(sync_client=True) as client:
         dep = client.read_deployment_by_name(deployment)
@@ -141,14 +152,14 @@ def lost_submissions(ledger: Ledger, deployment: str, stale_after_s: int,
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id])),
             flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
                 type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     lost = []
     for r in runs:
-        if (now - r.state.timestamp).total_seconds() <= stale_after_s:
+        if r.state is None or (now - r.state.timestamp).total_seconds() <= stale_after_s:
             continue
         lot_id = r.parameters.get("lot_id")
         if not lot_id and (product := products.get(str(r.parameters.get("route")))):
-            lot_id = default_lot_id(product, str(r.id), r.expected_start_time or r.created)
+            lot_id = default_lot_id(product, str(r.id), r.expected_start_time or r.created or now)
         if lot_id and ledger.lot(lot_id) is None:
             lost.append((r, lot_id))
     return lost
@@ -161,7 +172,7 @@ def mark_crashed(flow_run_id: str, message: str) -> None:
 
     try:
         with get_client(sync_client=True) as client:
-            state = client.read_flow_run(flow_run_id).state
+            state = client.read_flow_run(UUID(flow_run_id)).state
             if state is not None and not state.is_final():
                 client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)
                 console.print(f"flow run {flow_run_id} marked Crashed")

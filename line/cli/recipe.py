@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from line.config import LineConfig, load_line
 from line.ledger import Ledger
 from line.ledger.database import home
 from line.recipes.catalog import RecipeCatalog, document_kind
-from line.recipes.identity import VersionChanged, approve as approve_version, changed_message, lookup
+from line.recipes.identity import VersionChanged, changed_message, lookup
+from line.recipes.identity import approve as approve_version
 from line.recipes.linter import lint
 from line.recipes.qualification import unrunnable_steps
 from line.recipes.route import Route, load_route
@@ -93,7 +95,7 @@ def hash_(paths: list[str] = typer.Argument(...), line: str = LineOption, recipe
     cfg = or_exit(lambda: load_line(line))
     catalog = RecipeCatalog(recipes, cfg.tools)
     for path in expand(paths):
-        doc, _ = or_exit(lambda: load_any(path, catalog, cfg))
+        doc, _ = or_exit(partial(load_any, path, catalog, cfg))
         console.print(f"{doc.sha256}  {doc.ref}  {path}", highlight=False)
 
 
@@ -105,7 +107,7 @@ def approve(paths: list[str] = typer.Argument(...), by: str = typer.Option(..., 
     catalog = RecipeCatalog(recipes, cfg.tools)
     ledger = Ledger()
     for path in expand(paths):
-        doc, findings = or_exit(lambda: load_any(path, catalog, cfg))
+        doc, findings = or_exit(partial(load_any, path, catalog, cfg))
         if errors := [f for f in findings if f.severity == "error"]:
             show(errors)
             err.print(f"[red]not approved[/red] {doc.ref}: the route has the errors above")

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -22,6 +23,11 @@ from line.config import load_line, rebind_ports
 from line.ledger.database import home as ledger_home
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def control_port(simline: Any) -> int | str:
+    """The simulators' control port (the serve command always starts one)."""
+    return simline.control.port if simline.control else "none"
 
 
 def healthy(api: str) -> bool:
@@ -90,7 +96,7 @@ def serve(line: str = LineOption,
             if any_port:
                 bound = rebind_ports(cfg, simline.ports(), simline.endpoint_ports())
                 doc = bound.model_dump(mode="json", exclude_none=True)
-                doc["simulation"]["control"] = f"127.0.0.1:{simline.control.port}"
+                doc["simulation"]["control"] = f"127.0.0.1:{control_port(simline)}"
                 served_line = str(logs / "line.yaml")
                 with open(served_line, "w") as fh:
                     YAML().dump(doc, fh)
@@ -115,7 +121,7 @@ def serve(line: str = LineOption,
         table.add_row("Prefect UI", f"http://{host}:{port}")
         table.add_row("start a lot", "Deployments → run-lot/bumpline → Run → Custom run")
         table.add_row("line config", served_line)
-        table.add_row("simulators", f"{len(simline.tools)} tools, control 127.0.0.1:{simline.control.port}"
+        table.add_row("simulators", f"{len(simline.tools)} tools, control 127.0.0.1:{control_port(simline)}"
                       if simline else "none: real tools")
         table.add_row("tool alarms", f"posted to {alarm_webhook}" if alarm_webhook else "ledger and event feed")
         table.add_row("logs", str(logs))

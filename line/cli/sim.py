@@ -54,7 +54,8 @@ def up(line: str = LineOption, speed: float = typer.Option(None, help="override 
             table.add_row(t.id, t.kind, "\n".join([t.address, *(f"{n}: {a}" for n, a in t.endpoints.items())]),
                           ", ".join(sorted(simline.tools[t.id].faults.known)))
         console.print(table)
-        console.print(f"control port 127.0.0.1:{simline.control.port}  (bumpline sim fault TOOL FAULT)  — Ctrl-C stops")
+        control = simline.control.port if simline.control else "none"
+        console.print(f"control port 127.0.0.1:{control}  (bumpline sim fault TOOL FAULT)  — Ctrl-C stops")
         try:
             await asyncio.Event().wait()
         finally:

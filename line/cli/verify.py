@@ -20,7 +20,7 @@ def check_stacks(world: dict[str, Any], wafer_ids: list[str], layers: list[dict[
         below = stack[-len(want) - 1]
         if below["role"] != "pad":
             problems.append(f"{wid}: {below['material']} ({below['role']}) between the Al pad and {want[0]}")
-        for got, spec in zip(top, layers):
+        for got, spec in zip(top, layers, strict=False):
             if abs(got["thickness_nm"] - spec["thickness_nm"]) > tolerance * spec["thickness_nm"]:
                 problems.append(f"{wid}: {got['material']} {got['thickness_nm']:.1f} nm vs {spec['thickness_nm']} nm")
     return problems

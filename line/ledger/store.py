@@ -6,14 +6,16 @@ alarms are unique per step, wafer and name), so replaying what a tool reports ne
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta, timezone
-from typing import Any, Iterator
+from datetime import UTC, timedelta
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from drivers.errors import UnknownName
 from drivers.jobs import Alarm as ToolAlarmRow
 from drivers.jobs import WaferResult as ToolWaferResult
 from line.ledger import models as m
@@ -21,6 +23,8 @@ from line.ledger.database import default_url, ensure_schema, make_engine
 
 E90_FROM_TOOL = {"PROCESSED": "PROCESSED", "INCOMPLETE": "ABORTED", "ABORTED": "ABORTED",
                  "NOT_PROCESSED": "NEEDS_PROCESSING"}
+
+_Row = TypeVar("_Row")
 
 
 class Ledger:
@@ -45,6 +49,14 @@ class Ledger:
             return
         with self._sessions.begin() as s:
             yield s
+
+    @staticmethod
+    def must(s: Session, model: type[_Row], key: Any) -> _Row:
+        """The row with this key; a row that must exist and does not is a loud error, not a None."""
+        row = s.get(model, key)
+        if row is None:
+            raise UnknownName(f"the ledger has no {model.__name__} {key!r}")
+        return row
 
     @contextmanager
     def together(self) -> Iterator[None]:
@@ -82,6 +94,11 @@ class Ledger:
         with self.session() as s:
             return s.get(m.Lot, lot_id)
 
+    def known_lot(self, lot_id: str) -> m.Lot:
+        """A lot that must be in the ledger (refused loudly when it is not)."""
+        with self.session() as s:
+            return self.must(s, m.Lot, lot_id)
+
     def lots(self) -> list[m.Lot]:
         with self.session() as s:
             return list(s.scalars(select(m.Lot).order_by(m.Lot.created_at)))
@@ -92,7 +109,7 @@ class Ledger:
 
     def set_lot_status(self, lot_id: str, status: str, reason: str = "", trigger: str = "") -> None:
         with self.session() as s:
-            lot = s.get(m.Lot, lot_id)
+            lot = self.must(s, m.Lot, lot_id)
             if lot.status != status:
                 s.add(m.Event(entity="lot", entity_id=lot_id, source=lot.status, dest=status,
                               trigger=trigger or status.lower(), data={"reason": reason} if reason else {}))
@@ -126,7 +143,7 @@ class Ledger:
 
     def step_run(self, step_run_id: int) -> m.StepRun:
         with self.session() as s:
-            return s.get(m.StepRun, step_run_id)
+            return self.must(s, m.StepRun, step_run_id)
 
     def step_runs(self, lot_id: str) -> list[m.StepRun]:
         with self.session() as s:
@@ -139,7 +156,7 @@ class Ledger:
 
     def finish_step(self, step_run_id: int, status: str) -> None:
         with self.session() as s:
-            run = s.get(m.StepRun, step_run_id)
+            run = self.must(s, m.StepRun, step_run_id)
             if run.status != status:
                 s.add(m.Event(entity="step", entity_id=f"{run.lot_id}/{run.step_id}", source=run.status,
                               dest=status, trigger="finish", step_run_id=run.id))
@@ -257,7 +274,7 @@ class Ledger:
             with self.session() as s:
                 lease = s.get(m.ToolLease, tool_id)
                 if lease is not None:
-                    expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=timezone.utc)
+                    expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC)
                     if lease.holder != holder and expires > now:
                         return False
                     s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
@@ -284,7 +301,8 @@ class Ledger:
 
     def release_lease(self, tool_id: str, holder: str) -> None:
         with self.session() as s:
-            n = s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id, m.ToolLease.holder == holder)).rowcount
+            n = cast(CursorResult, s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
+                                                                        m.ToolLease.holder == holder))).rowcount
             if n:
                 s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="release",
                               data={"holder": holder}))
@@ -300,13 +318,14 @@ class Ledger:
             lease = s.get(m.ToolLease, tool_id)
             if lease is None:
                 return None
-            expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=timezone.utc)
+            expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC)
             return lease.holder, expires <= m.utcnow()
 
     def break_lease(self, tool_id: str, holder: str, reason: str) -> None:
         """Take a dead holder's lease away now (its process is known to be gone), with the reason."""
         with self.session() as s:
-            n = s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id, m.ToolLease.holder == holder)).rowcount
+            n = cast(CursorResult, s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
+                                                                        m.ToolLease.holder == holder))).rowcount
             if n:
                 s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="break",
                               data={"holder": holder, "reason": reason}))

@@ -52,6 +52,8 @@ def register(ledger: Ledger, doc_kind: str, name: str, version: int, sha256: str
         except IntegrityError:
             pass  # registered concurrently; compare below
         row = lookup(ledger, doc_kind, name, version)
+        if row is None:
+            raise NotApproved(f"{name}@v{version} could not be registered in the ledger")
     if row.sha256 != sha256:
         raise VersionChanged(changed_message(row, sha256, path))
     return row
@@ -61,11 +63,11 @@ def approve(ledger: Ledger, doc_kind: str, name: str, version: int, sha256: str,
     row = register(ledger, doc_kind, name, version, sha256, path)
     if row.status != "approved":
         with ledger.session() as s:
-            r = s.get(m.RecipeVersion, row.id)
+            r = Ledger.must(s, m.RecipeVersion, row.id)
             r.status, r.approved_by, r.approved_at = "approved", by, m.utcnow()
             s.add(m.Event(entity="recipe", entity_id=f"{name}@v{version}", source="draft", dest="approved",
                           trigger="approve", data={"by": by, "sha256": sha256}))
-        row = lookup(ledger, doc_kind, name, version)
+        row = register(ledger, doc_kind, name, version, sha256, path)
     return row
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from drivers.effects import Clean, Deposit, Effect, Etch, Heat, Measure, Open
 from drivers.materials import POLYMER_DECOMPOSE_C, SOLDERS, conducts
-from drivers.registry import DRIVERS
 from drivers.oven.spec import FACTS as OVEN
+from drivers.registry import DRIVERS
 from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius, nominal_rate
 from line.recipes.route import ResolvedStep, Route
 from line.yamlio import Problem, format_path
@@ -188,7 +188,7 @@ class Linter:
         if not sacrificial:
             self.report(rs, "release-mismatch", "a release step, but no sacrificial layer is on the wafer")
             return
-        for n, layer in sacrificial:
+        for _n, layer in sacrificial:
             rate = nominal_rate(e.chemistry, layer.material)
             if rate <= 0:
                 self.report(rs, "release-mismatch", f"{e.chemistry} does not etch the {layer.material} sacrificial layer")

@@ -15,8 +15,7 @@ from drivers.registry import DRIVERS
 from line.config import ToolKind
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.tool_recipe import RecipeMetadata, ToolRecipe
-from line.yamlio import (DocumentError, Problem, format_path, load_yaml, locate, plain, validate,
-                         validation_problems)
+from line.yamlio import DocumentError, Problem, format_path, load_yaml, locate, plain, validate, validation_problems
 
 REF = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*)@v(?P<version>\d+)$")
 PATH_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
@@ -45,7 +44,7 @@ class Spec(Strict):
     usl: float | None = None
 
     @model_validator(mode="after")
-    def _limits(self) -> "Spec":
+    def _limits(self) -> Spec:
         if self.lsl is None and self.usl is None:
             raise ValueError("a spec needs an lsl, a usl or both")
         lo = self.lsl if self.lsl is not None else float("-inf")
@@ -81,7 +80,7 @@ class RouteSpec(Strict):
     steps: list[Step] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "RouteSpec":
+    def _consistent(self) -> RouteSpec:
         total = sum(r.area_pct for r in self.incoming.values())
         if abs(total - 100) > 0.01:
             raise ValueError(f"incoming region areas add up to {total:g} %, not 100 %")
@@ -177,6 +176,8 @@ def resolve_step(route: Route, i: int, step: Step, catalog: RecipeCatalog,
                                 f"step {step.id}: {msg}"))
 
     m = REF.match(step.recipe)
+    if m is None:               # the Step model validated the reference: this is a broken invariant
+        raise DocumentError([Problem(route.path, *route.where(i, "recipe"), "recipe", "recipe-ref", step.recipe)])
     recipe = catalog.get(m["name"], int(m["version"]))
     if recipe is None:
         have = catalog.versions(m["name"])

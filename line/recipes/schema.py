@@ -16,7 +16,7 @@ def json_schema(kind: str | None) -> dict[str, Any]:
         schema["title"] = "bumpline Route"
         return schema
     params = driver_class(kind).recipe_model
-    spec = create_model(f"{kind}_spec", __base__=ToolRecipeSpec, tool_kind=(Literal[kind], ...),  # type: ignore[valid-type]
+    spec = create_model(f"{kind}_spec", __base__=ToolRecipeSpec, tool_kind=(Literal[kind], ...),
                         parameters=(params, ...))
     doc = create_model(f"{kind}_recipe", __base__=ToolRecipeDoc, spec=(spec, ...))
     schema = doc.model_json_schema()

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.litho.spec import FACTS, SPEC
 from drivers.litho.recipe import LithoRecipe
+from drivers.litho.spec import FACTS, SPEC
 from sim_hw.litho import physics
 from sim_hw.registry import SimKind, scpi_main
-from sim_hw.tool import AlarmStop, SimJob, SimTool
+from sim_hw.tool import SimJob, SimTool
 from sim_hw.world import Layer
-
 
 
 class LithoSim(SimTool):

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.metrology import interface
-from drivers.metrology.spec import FACTS, SPEC
-from drivers.metrology.recipe import MetrologyRecipe
 from drivers.materials import conducts
+from drivers.metrology.recipe import MetrologyRecipe
+from drivers.metrology.spec import FACTS, SPEC
 from sim_hw.metrology import physics
 from sim_hw.registry import SimKind, scpi_main
-from sim_hw.tool import AlarmStop, SimJob, SimTool
+from sim_hw.tool import SimJob, SimTool
 from sim_hw.world import Wafer
 
 NOISE = {"film_thickness": (0.003, 0.5), "bump_height": (0.005, 0.1), "paste_volume": (0.02, 0.0),

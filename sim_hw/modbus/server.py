@@ -15,6 +15,7 @@ from pymodbus.datastore import ModbusServerContext
 from pymodbus.datastore.context import ModbusBaseDeviceContext
 from pymodbus.server import ModbusTcpServer
 
+from drivers.errors import BumplineError
 from drivers.modbus_jobs import COMMANDS, MAX_ALARMS, MAX_SLOTS, PlcInterface
 from drivers.modbus_spec import block_hash, decode_recipe
 from drivers.vocabulary import DeviceError
@@ -138,12 +139,12 @@ class PlcContext(ModbusBaseDeviceContext):
     def reset(self) -> None:
         """Nothing to reset: the image is the model's."""
 
-    def getValues(self, func_code: int, address: int, count: int = 1):  # noqa: N802, ANN201 - pymodbus API
+    def getValues(self, func_code: int, address: int, count: int = 1):  # noqa: ANN201 - pymodbus API
         if func_code not in (3, 4):
             return ExcCodes.ILLEGAL_FUNCTION
         return self.image.read(address, count)
 
-    def setValues(self, func_code: int, address: int, values):  # noqa: N802, ANN001, ANN201
+    def setValues(self, func_code: int, address: int, values: list[int] | list[bool]) -> ExcCodes | None:
         if func_code not in (6, 16):
             return ExcCodes.ILLEGAL_FUNCTION
         return self.image.write(address, list(values))
@@ -155,7 +156,7 @@ class _Server(ModbusTcpServer):
     refuse_until = 0.0
     hang_until = 0.0
 
-    def callback_new_connection(self):  # noqa: ANN201 - pymodbus API
+    def callback_new_connection(self) -> Any:
         handler = super().callback_new_connection()
         made = handler.connection_made
 
@@ -172,8 +173,14 @@ class _Server(ModbusTcpServer):
 
 def silence(transport: asyncio.BaseTransport, for_s: float) -> None:
     """Stop reading a connection for `for_s` seconds (requests queue up unanswered, as on a hung PLC)."""
+    if not isinstance(transport, asyncio.ReadTransport):
+        return
+
+    def resume() -> None:
+        if not transport.is_closing():
+            transport.resume_reading()
     transport.pause_reading()
-    asyncio.get_running_loop().call_later(for_s, lambda: transport.is_closing() or transport.resume_reading())
+    asyncio.get_running_loop().call_later(for_s, resume)
 
 
 class PlcServer:
@@ -187,7 +194,7 @@ class PlcServer:
         context = ModbusServerContext(devices=PlcContext(self.image), single=True)
         self._server = _Server(context, address=(self.host, self.port))
         await self._server.serve_forever(background=True)
-        self.port = self._server.transport.sockets[0].getsockname()[1]
+        self.port = self._server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]  # an asyncio Server
 
     async def stop(self) -> None:
         if self._server:
@@ -199,14 +206,20 @@ class PlcServer:
         if fault := self.tool.faults.take("hang"):
             self.hang(fault.params["for_s"])
 
+    @property
+    def server(self) -> _Server:
+        if self._server is None:
+            raise BumplineError("the PLC server is not started")
+        return self._server
+
     def drop_connections(self, for_s: float) -> None:
-        self._server.refuse_until = time.monotonic() + for_s
-        for conn in list(self._server.active_connections.values()):
+        self.server.refuse_until = time.monotonic() + for_s
+        for conn in list(self.server.active_connections.values()):
             conn.close()
 
     def hang(self, for_s: float) -> None:
         """Fault: every connection, open or new, goes silent for a while (SCPI tools do the same)."""
-        self._server.hang_until = time.monotonic() + for_s
-        for conn in list(self._server.active_connections.values()):
+        self.server.hang_until = time.monotonic() + for_s
+        for conn in list(self.server.active_connections.values()):
             if conn.transport:
                 silence(conn.transport, for_s)

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim_hw.world import Wafer
-
 from drivers.materials import POLYMER_DECOMPOSE_C, SOLDERS
 from drivers.oven.spec import FACTS
-
+from sim_hw.world import Wafer
 
 
 def apply_thermal(wafer: Wafer, tool: str, job: str, history: dict[str, Any]) -> None:

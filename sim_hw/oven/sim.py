@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.oven import interface
-from drivers.oven.spec import FACTS, SPEC
-from drivers.oven.recipe import OvenRecipe
 from drivers.oven import thermal as physics
+from drivers.oven.recipe import OvenRecipe
+from drivers.oven.spec import FACTS, SPEC
 from sim_hw.oven.effects import apply_thermal
 from sim_hw.registry import SimKind, plc_main, scpi_main
-from sim_hw.tool import AlarmStop, BatchSimTool, SimJob
-
+from sim_hw.tool import BatchSimTool, SimJob
 
 
 class OvenSim(BatchSimTool):
@@ -57,7 +55,8 @@ class OvenSim(BatchSimTool):
             overshoot_c=overshoot.params["c"] if overshoot else 0.0)
         job.phase = "HEAT"
         self.batch_started = True
-        hist = {"o2_max_hot_ppm": 0.0, "above": {FACTS.paste_cure.threshold_c: 0.0, **{c.threshold_c: 0.0 for c in FACTS.pi_cures}}}
+        hist: dict[str, Any] = {"o2_max_hot_ppm": 0.0,
+                                "above": {FACTS.paste_cure.threshold_c: 0.0, **{c.threshold_c: 0.0 for c in FACTS.pi_cures}}}
 
         def heat_step(dt: float) -> bool:
             done = m.step(dt)

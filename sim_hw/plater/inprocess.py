@@ -1,17 +1,18 @@
 """The plater's cells (`drivers.plater.backend`), in process: the simulated rectifiers' handlers."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drivers.plater.interface import QUES_CV, QUES_NO_LOAD, QUES_OT, QUES_OV
 from sim_hw.inprocess import InProcessBackend
+from sim_hw.plater.sim import PlaterSim
 
 QUES_FLAGS = {QUES_CV: "CV", QUES_OV: "OV", QUES_OT: "OT", QUES_NO_LOAD: "NO_LOAD"}
 
 
 class InProcessPlater(InProcessBackend):
     def _rectifiers(self) -> dict[str, Any]:
-        return {f"cell{r.cell}": r for r in self.tool.rectifiers}   # type: ignore[attr-defined]
+        return {f"cell{r.cell}": r for r in cast(PlaterSim, self.tool).rectifiers}
 
     def cells(self) -> list[str]:
         return list(self._rectifiers())

@@ -4,15 +4,15 @@ the host may run it (dummy plating)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from drivers.plater.interface import QUES_CV, QUES_NO_LOAD
+from drivers.spec import COMMON_FAULTS
 from drivers.vocabulary import DeviceError, ToolState
 from sim_hw.clock import VirtualClock
-from drivers.spec import COMMON_FAULTS
 from sim_hw.faults import FaultBook
 from sim_hw.tool import SimError
-
 
 
 class RectifierSim:

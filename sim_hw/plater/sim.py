@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
-from drivers.vocabulary import DeviceError, WaferStatus
-from drivers.plater.spec import FACTS, SPEC
-from drivers.plater.recipe import PlaterRecipe
 from drivers.materials import conducts, sheet_resistance
+from drivers.plater.recipe import PlaterRecipe
+from drivers.plater.spec import FACTS, SPEC
+from drivers.vocabulary import DeviceError, WaferStatus
 from sim_hw.plater import physics
 from sim_hw.plater.rectifier import RectifierSim
 from sim_hw.registry import SimKind
@@ -139,8 +139,8 @@ class PlaterSim(SimTool):
             def step(dt: float) -> bool:
                 if not rect.output:
                     raise self.alarm("RECTIFIER_OFF", f"cell {n} output switched off while plating {row['wafer_id']}")
-                if self._cell_fault("anode_passivation", n):
-                    rate = self.faults.active("anode_passivation").params["ohm_per_s"]
+                if (passivating := self.faults.active("anode_passivation")) and self._cell_fault("anode_passivation", n):
+                    rate = passivating.params["ohm_per_s"]
                     state["r_anode"] += rate * dt
                 amps, volts, cv = physics.operating_point(self.bath, i_set, physics.R_SOLUTION_OHM + contact + state["r_anode"])
                 rect.drive(amps, volts, cv)
@@ -187,12 +187,12 @@ class PlaterSim(SimTool):
                    current_a=round(mean_a, 4), voltage_max_v=round(state["v_max"], 3), nonuniformity_pct=round(nu, 3))
 
 
-def _servers(tool: PlaterSim, host: str, ports: dict[str, int]) -> dict[str, Any]:
+def _servers(tool: SimTool, host: str, ports: dict[str, int]) -> dict[str, Any]:
     from sim_hw.modbus.server import PlcServer
     from sim_hw.scpi.server import ScpiServer
 
     servers: dict[str, Any] = {"main": PlcServer(SPEC.wire("modbus"), tool, host, ports.get("main", 0))}
-    for rect in tool.rectifiers:
+    for rect in cast(PlaterSim, tool).rectifiers:
         name = f"cell{rect.cell}"
         servers[name] = ScpiServer(SPEC.wire("rectifier"), rect, host, ports.get(name, 0))
     return servers

@@ -13,8 +13,7 @@ import time
 from collections import deque
 from typing import Any
 
-from drivers.scpi_spec import (STB_EAV, STB_ESB, STB_MSS, STB_OPER, STB_QUES, ScpiInterface,
-                               decode_values, encode_values)
+from drivers.scpi_spec import STB_EAV, STB_ESB, STB_MSS, STB_OPER, STB_QUES, ScpiInterface, decode_values, encode_values
 from drivers.vocabulary import DeviceError, ToolState
 from sim_hw.tool import SimError
 
@@ -115,7 +114,7 @@ class ScpiServer:
         except (ValueError, TypeError) as exc:
             session.push(DeviceError.ILLEGAL_VALUE, f"Illegal parameter value; {cmd.header}: {exc}")
             return None
-        for arg, value in zip(cmd.params, args):
+        for arg, value in zip(cmd.params, args, strict=False):
             if (rule := arg.check(value)) is not None:
                 session.push(DeviceError.OUT_OF_RANGE, f"Data out of range; {arg.name} {rule}")
                 return None
@@ -124,7 +123,7 @@ class ScpiServer:
         except SimError as exc:
             session.push(exc.code, exc.text)
             return None
-        except Exception as exc:  # noqa: BLE001 - a simulator bug must not kill the server
+        except Exception as exc:
             log.exception("%s: handler %s failed", self.tool.tool_id, cmd.handler)
             session.push(DeviceError.EXECUTION, f"Execution error; {exc}")
             return None

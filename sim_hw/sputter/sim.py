@@ -4,15 +4,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from drivers.sputter import interface
+from drivers.sputter import interface, vacuum
+from drivers.sputter.recipe import SputterLayer, SputterRecipe
 from drivers.sputter.spec import FACTS, SPEC
-from drivers.sputter.recipe import SputterRecipe
-from drivers.sputter import vacuum
-from sim_hw.sputter import physics
 from sim_hw.registry import SimKind, scpi_main
-from sim_hw.tool import AlarmStop, SimJob, SimTool
+from sim_hw.sputter import physics
+from sim_hw.tool import SimJob, SimTool
 from sim_hw.world import Layer
-
 
 
 class SputterSim(SimTool):
@@ -114,7 +112,7 @@ class SputterSim(SimTool):
                             f"base pressure {self.base_torr:.2e} Torr above {recipe.base_pressure_limit_torr:.1e} Torr: "
                             "plasma refused")
 
-    async def _deposit(self, job: SimJob, row: dict[str, Any], index: int, layer) -> None:  # noqa: ANN001
+    async def _deposit(self, job: SimJob, row: dict[str, Any], index: int, layer: SputterLayer) -> None:
         job.phase = "DEPOSIT"
         if self.faults.take("target_worn"):
             self.target_kwh[layer.material] = max(self.target_kwh[layer.material], physics.TARGET_LIFE_KWH)
@@ -127,7 +125,7 @@ class SputterSim(SimTool):
         arc = self.faults.active("hard_arc")
         arc_here = arc is not None and arc.params["slot"] in (None, row["slot"]) \
             and (arc.params["layer"] or len(self.recipe(job).layers)) == index
-        if arc_here:
+        if arc is not None and arc_here:
             duration = layer.time_s * arc.params["fraction"]
         started = self.clock.now()
         self.power_kw = layer.power_kw
@@ -148,7 +146,7 @@ class SputterSim(SimTool):
                             f"layer {index} stopped at {duration:.0f}/{layer.time_s:.0f} s; power off")
         self._lay_down(job, row, layer, rate, duration, complete=True)
 
-    def _count_micro_arcs(self, row: dict[str, Any], layer, duration_s: float) -> None:  # noqa: ANN001
+    def _count_micro_arcs(self, row: dict[str, Any], layer: SputterLayer, duration_s: float) -> None:
         fault = self.faults.active("micro_arcs")
         per_min = fault.params["per_min"] if fault else physics.MICRO_ARC_RATE_PER_KW_MIN * layer.power_kw
         # Poisson count over the deposition time; each micro-arc is quenched in µs and recovered.
@@ -159,7 +157,7 @@ class SputterSim(SimTool):
         self.micro_arcs += n
         row["micro_arcs"] = row.get("micro_arcs", 0) + n
 
-    def _lay_down(self, job: SimJob, row: dict[str, Any], layer, rate: float, seconds: float,  # noqa: ANN001
+    def _lay_down(self, job: SimJob, row: dict[str, Any], layer: SputterLayer, rate: float, seconds: float,
                   complete: bool) -> None:
         thickness = rate * seconds / 60.0
         self.target_kwh[layer.material] += layer.power_kw * seconds / 3600.0

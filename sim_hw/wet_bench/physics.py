@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drivers.wet_bench.chemistry import nominal_rate
-
 from sim_hw.world import Layer, Wafer
-
 
 
 def rate_nm_min(chemistry: str, layer: Layer) -> float:

@@ -4,13 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.wet_bench import interface
-from drivers.wet_bench.spec import FACTS, SPEC
 from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius
 from drivers.wet_bench.recipe import WetBenchRecipe
+from drivers.wet_bench.spec import FACTS, SPEC
 from sim_hw.registry import SimKind, plc_main
-from sim_hw.tool import AlarmStop, BatchSimTool, SimJob
+from sim_hw.tool import BatchSimTool, SimJob
 from sim_hw.wet_bench import physics
-
 
 
 class WetBenchSim(BatchSimTool):

@@ -27,7 +27,7 @@ SOCKETS = [p for p in EVERY_TIER if p.values[0] == "socket"]
 LINK = pytest.mark.timeout(120)
 
 
-def started(b, job: str = "J1"):  # noqa: ANN001, ANN201
+def started(b, job: str = "J1"):
     d = b.driver
     d.connect()
     d.setup(job, WAFERS, body(d.kind))
@@ -35,7 +35,7 @@ def started(b, job: str = "J1"):  # noqa: ANN001, ANN201
     return d
 
 
-def assert_complete(b, status, job: str = "J1") -> None:  # noqa: ANN001
+def assert_complete(b, status, job: str = "J1") -> None:
     d = b.driver
     assert status.job_state == JobState.PROCESS_COMPLETE
     results = d.results()

@@ -4,10 +4,11 @@ real protocol, driven over pyvisa-py or pymodbus). Each yields a `Bench`: the dr
 the tool (simulated or mocked) how many times a job was started."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from drivers.base import ToolDriver
 from drivers.mock import RecordingBackend, Script
@@ -69,7 +70,8 @@ def bench(tier: str, kind: str, vendor: str = "", wafers: list[str] | None = Non
     tool_id = "T1"
     if tier == "mock":
         backend = RecordingBackend(tool_id, SPECS[kind], Script(readings=dict(MOCK_READINGS.get(kind, {}))))
-        make = lambda: driver_class(kind)(tool_id, backend=backend)               # noqa: E731
+        def make() -> ToolDriver:
+            return driver_class(kind)(tool_id, backend=backend)
         yield Bench(make(), make, lambda job: backend.jobs[job].start_count if job in backend.jobs else 0, tier,
                     backend=backend)
         return

@@ -34,7 +34,7 @@ def alarm_inbox():
     received: list[dict] = []
 
     class Inbox(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
             self.send_response(204)
             self.end_headers()
@@ -76,7 +76,7 @@ def served(tmp_path, alarm_inbox):
         assert "stopped: runner, simulators, Prefect server" in text, text[-3000:]
 
 
-def state_badge(page, name: str):  # noqa: ANN001, ANN201
+def state_badge(page, name: str):
     return page.locator('[data-slot="badge"]').filter(has_text=re.compile(rf"^\s*{name}\s*$")).first
 
 

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psutil
 import pytest
@@ -18,8 +18,20 @@ import pytest
 from line.cli.serve import healthy
 from line.ledger import Ledger
 from line.operate import default_lot_id
-from tests.support import (ROOT, cli, cli_env, free_port, http_json, job_processing, kill_tree, require_pg,
-                           scratch_database, spawn, stop, wait_until)
+from tests.support import (
+    ROOT,
+    cli,
+    cli_env,
+    free_port,
+    http_json,
+    job_processing,
+    kill_tree,
+    require_pg,
+    scratch_database,
+    spawn,
+    stop,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.timeout(600)]
 PY = sys.executable
@@ -47,7 +59,7 @@ def taken_then_lost(api: str, route: str) -> dict:
     """A run of run-lot/bumpline with a blank lot id that a worker took and died with before the lot
     reached the ledger: scheduled an hour ahead (no live worker takes it), then forced Running."""
     dep = http_json(api, "GET", "/deployments/name/run-lot/bumpline")
-    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     run = http_json(api, "POST", f"/deployments/{dep['id']}/create_flow_run", {
         "parameters": {"route": route, "wafers": 1},
         "state": {"type": "SCHEDULED", "state_details": {"scheduled_time": later}}})
@@ -55,7 +67,7 @@ def taken_then_lost(api: str, route: str) -> dict:
     return run
 
 
-def stall_jobs_of(sim, lots) -> None:  # noqa: ANN001
+def stall_jobs_of(sim, lots) -> None:
     """Every job of these lots stays PROCESSING on its tool (wafers done) until released."""
     for tool in sim.tools:
         sim.call(sim.inject, tool, "stall", job=",".join(f"{lot}." for lot in lots), persistent=True)

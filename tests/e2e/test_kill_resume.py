@@ -37,7 +37,7 @@ def test_kill_9_mid_step_in_several_lots_then_resume(prefect_server, sim_line_fi
              for lot, (route, _) in kills.items()}
     ledger = Ledger(db_url)
     for lot, proc in procs.items():                       # kill each orchestrator while its step runs
-        wait_until(lambda: job_processing(sim, jobs[lot]) and started_on_the_tool(ledger, jobs[lot])
+        wait_until(lambda lot=lot, proc=proc: job_processing(sim, jobs[lot]) and started_on_the_tool(ledger, jobs[lot])
                    or proc.poll() is not None, 180, f"{jobs[lot]} processing")
         assert proc.poll() is None, proc.stdout.read()
         os.kill(proc.pid, signal.SIGKILL)
@@ -49,7 +49,7 @@ def test_kill_9_mid_step_in_several_lots_then_resume(prefect_server, sim_line_fi
     out = cli("resume", "--line", line_file, env=env, timeout=230)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("marked Crashed") == len(kills)         # Prefect is told what happened to the dead runs
-    for lot, (route, killed_at) in kills.items():
+    for lot, (_route, killed_at) in kills.items():
         assert f"{lot} COMPLETE" in out.stdout
         assert ledger.lot(lot).status == "COMPLETE"
         runs = ledger.step_runs(lot)

@@ -10,7 +10,7 @@ import pytest
 from line.holds import NotYetWaiting, waiting_flow_run
 from line.ledger import Ledger
 from line.lot_flow import lot_flow
-from tests.flow.lots import AFTER_C03, C, PRINTERS, RECIPES, SPUTTERS, InThread, all_leases_free, bring_on, lot_jobs
+from tests.flow.lots import AFTER_C03, PRINTERS, RECIPES, SPUTTERS, C, InThread, all_leases_free, bring_on, lot_jobs
 from tests.support import cli, cli_env, wait_until
 
 pytestmark = pytest.mark.prefect

@@ -19,7 +19,7 @@ from line.ledger import Ledger
 from line.lot_flow import lot_flow
 from line.recipes.identity import approve
 from line.yamlio import DocumentError
-from tests.flow.lots import A, C, RECIPES, InThread, all_leases_free, bring_on, lot_jobs, modbus_answers, plc_line
+from tests.flow.lots import RECIPES, A, C, InThread, all_leases_free, bring_on, lot_jobs, modbus_answers, plc_line
 from tests.support import ROOT, SEED, bound_line, cli, cli_env, job_processing, one_step, simulated, wait_until
 
 pytestmark = pytest.mark.prefect

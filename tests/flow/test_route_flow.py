@@ -6,11 +6,11 @@ import threading
 from typing import NamedTuple
 
 import pytest
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
 from line.cli.products import check_product
 from line.config import load_line
 from line.dashboard import e10_window, tool_rows, wip_rows
-from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 from line.ledger import Ledger
 from line.lot_flow import lot_flow
 from line.recipes.catalog import RecipeCatalog
@@ -34,11 +34,11 @@ class SimulatedLine(NamedTuple):
     file: str
 
     @property
-    def tools(self):  # noqa: ANN201
+    def tools(self):
         return self.sim.tools
 
     @property
-    def world(self):  # noqa: ANN201
+    def world(self):
         return self.sim.world
 
 
@@ -122,7 +122,7 @@ def test_racing_lots_never_double_book_a_tool(prefect_server, line, tmp_path, sq
     assert all(o["status"] == "COMPLETE" for o in outs.values()), outs
     for tool_id, tool in line.tools.items():
         spans = sorted((j.started_s, j.ended_s) for j in tool.jobs.values() if j.started_s is not None)
-        for (s1, e1), (s2, _) in zip(spans, spans[1:]):
+        for (_s1, e1), (s2, _) in zip(spans, spans[1:], strict=False):
             assert s2 >= e1, f"{tool_id} ran two jobs at once"
     ledger = Ledger(db)
     assert all(ledger.lease_holder(t) is None for t in line.tools)

@@ -9,9 +9,9 @@ from line.ledger import Ledger
 from line.recipes.identity import approve
 from line.recipes.tool_recipe import load_tool_recipe
 from line.steps import ToolStep
-from tests.support import SEED
 from tests.hil.helpers import driver
 from tests.recipes import seed
+from tests.support import SEED
 
 
 def test_a_body_that_does_not_hash_to_its_identity_is_refused_at_setup(sim):

@@ -4,11 +4,10 @@ from __future__ import annotations
 import statistics
 import time
 
-import pyvisa
 import pytest
+import pyvisa
 
-from drivers.errors import (CommandRejected, CommunicationLost, InterlockViolation, JobConflict, OutOfRange,
-                            ToolAlarm)
+from drivers.errors import CommandRejected, CommunicationLost, InterlockViolation, JobConflict, OutOfRange, ToolAlarm
 from drivers.limits import Limit
 from drivers.sputter.driver import SputterDriver
 from drivers.sputter.interface import LIMITS

@@ -4,9 +4,9 @@ from __future__ import annotations
 import time
 
 import sqlalchemy as sa
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 
 from drivers.jobs import Alarm, Measurement, WaferResult
 from line.ledger import Ledger
@@ -100,7 +100,7 @@ def test_concurrent_first_use_migrates_once(db_url):
     def start() -> None:
         try:
             Ledger(db_url).dispose()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - whatever a racing start raises is the finding
             errors.append(exc)
     threads = [threading.Thread(target=start) for _ in range(3)]
     for t in threads:

@@ -1,5 +1,5 @@
 """E10 time in state from the ledger's tool events, on SQLite and PostgreSQL."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -7,7 +7,7 @@ from line.ledger import Ledger
 from line.ledger import models as m
 from line.utilization import e10_report
 
-T0 = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 def at(minutes: float) -> datetime:

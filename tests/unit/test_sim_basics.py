@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from sim_hw.clock import VirtualClock
 from drivers.spec import fault
+from sim_hw.clock import VirtualClock
 from sim_hw.faults import FaultBook
 from sim_hw.world import Layer, WorldModel
 
