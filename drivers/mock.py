@@ -81,6 +81,7 @@ class RecordingBackend:
     def load_recipe(self, body: dict[str, Any]) -> str:
         self._record("load_recipe", body)
         self.recipe = body
+        self.script.readings = {**self.spec.healthy_readings(body), **self.script.readings}
         return body_hash(body)
 
     def create_job(self, job_id: str, wafers: list[str]) -> None:

@@ -121,6 +121,9 @@ class KindSpec:
     """the kind's process facts (a frozen dataclass) shared by its paper model and its simulator"""
     readings: tuple[str, ...] = field(default=())
     """live values reported with every status (`JobStatus.readings`)"""
+    healthy_readings: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda body: {})
+    """what a healthy tool reads while it runs this recipe body (every interlock satisfied): the
+    readings the mock tier reports"""
 
     def __post_init__(self) -> None:
         if unknown := set(self.guarded_phases) - set(self.phases):

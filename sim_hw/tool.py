@@ -118,6 +118,11 @@ class SimTool:
         """Live values reported with every status (kinds add theirs)."""
         return {}
 
+    @classmethod
+    def typical_incoming(cls, world: WorldModel, wafer_id: str) -> None:
+        """Make a wafer what this kind's step usually receives (a test of the kind alone, with no
+        route before it, starts there); the default: a bare incoming wafer."""
+
     def _status(self, job: SimJob | None) -> tuple:
         if job is None:
             return ("", self.tool_state, JobState.NONE, "", 0, 0, 0, self.readings())

@@ -73,4 +73,5 @@ SPEC = KindSpec(
             fault("interlock_defeat", "the tool heats without waiting for the purge (tests the host-side O2 interlock)")),
     job_time_s=job_time_s, wires={"modbus": interface.INTERFACE, "scpi": interface.SCPI_INTERFACE}, facts=FACTS,
     readings=interface.INTERFACE.readbacks,
+    healthy_readings=lambda body: {"o2_ppm": min(FACTS.o2_floor_ppm, body["o2_limit_ppm"])},
 )

@@ -56,4 +56,6 @@ SPEC = KindSpec(
                   pct=(float, 60.0, "%"), during=(str, "", "a phase name"))),
     job_time_s=job_time_s, wires={"modbus": interface.INTERFACE, "rectifier": interface.RECTIFIER}, facts=FACTS,
     readings=interface.INTERFACE.readbacks,
+    healthy_readings=lambda body: {"installed_bath": body["bath"], "bath_level_pct": FACTS.level_nominal_pct,
+                                   "bath_temp_c": sum(FACTS.temp_bands[body["bath"]]) / 2},
 )

@@ -54,4 +54,5 @@ SPEC = KindSpec(
             fault("interlock_defeat", "the tool skips its own base-pressure check (tests the host-side interlock)")),
     job_time_s=job_time_s, wires={"scpi": interface.INTERFACE}, facts=FACTS,
     readings=("base_torr", "pressure_torr", "power_kw"),
+    healthy_readings=lambda body: {"base_torr": body["base_pressure_limit_torr"] / 10, "pressure_torr": 3e-3},
 )

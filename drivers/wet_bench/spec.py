@@ -49,4 +49,5 @@ SPEC = KindSpec(
             fault("interlock_defeat", "the tool loads wafers into an off-temperature bath (tests the host interlock)")),
     job_time_s=job_time_s, wires={"modbus": interface.INTERFACE}, facts=FACTS,
     readings=interface.INTERFACE.readbacks,
+    healthy_readings=lambda body: {"bath_temp_c": body["temperature_c"]},
 )

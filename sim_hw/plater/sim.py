@@ -13,12 +13,19 @@ from sim_hw.plater import physics
 from sim_hw.plater.rectifier import RectifierSim
 from sim_hw.registry import SimKind
 from sim_hw.tool import AlarmStop, SimError, SimJob, SimTool
-from sim_hw.world import Layer, Wafer
+from sim_hw.world import Layer, Wafer, WorldModel
 
 PHASE_ORDER = ("PLATE", "PREWET", "SRD")
 
 
 class PlaterSim(SimTool):
+    @classmethod
+    def typical_incoming(cls, world: WorldModel, wafer_id: str) -> None:
+        """A plater receives wafers with a conductive seed (Ti adhesion, Cu seed) on every region."""
+        regions = tuple(world.wafer(wafer_id).regions)
+        world.deposit(wafer_id, regions, Layer("Ti", 100.0, "adhesion"))
+        world.deposit(wafer_id, regions, Layer("Cu", 300.0, "seed"))
+
     spec = SPEC
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
