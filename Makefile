@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/bumpline demo
 
 test: $(STAMP) browser check
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 # Lint, types and the import layering (pyproject.toml says which rules, and why each exception).
 check: $(STAMP)

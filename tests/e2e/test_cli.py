@@ -36,7 +36,9 @@ def test_sim_up_serves_every_tool_and_takes_faults(sim_up):
     d.close()
     out = cli("sim", "fault", "PVD01", "hard_arc", "slot=2", "--line", str(line))
     assert out.returncode == 0, out.stderr
-    assert control.request("faults", tool="PVD01") == {"hard_arc": {"params": {"slot": 2}, "one_shot": True}}
+    # typed as declared, with the declared defaults of the parameters not given
+    assert control.request("faults", tool="PVD01") == {
+        "hard_arc": {"params": {"slot": 2, "layer": None, "fraction": 0.5}, "one_shot": True}}
     bad = cli("sim", "fault", "PVD01", "smoke", "--line", str(line))
     assert bad.returncode == 1 and "unknown fault" in bad.stderr
 
