@@ -28,7 +28,7 @@ test: $(STAMP) browser check
 check: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 # The browser test drives Debian's Chromium (a test tool's own browser download fails here).
 browser:
