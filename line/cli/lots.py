@@ -92,7 +92,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
         mark_crashed(str(run.id), "its worker died before the lot reached the ledger; resubmitted by `bumpline resume`")
         again = run_deployment(deployment, parameters={**run.parameters, "lot_id": lot_id}, timeout=0,
                                idempotency_key=f"resubmit-{run.id}")
-        console.print(f"resubmitting {lot_id} (flow run {run.name}) as flow run {cast(FlowRun, again).name}")
+        console.print(f"resubmitting {lot_id} (flow run {run.name}) as flow run {cast('FlowRun', again).name}")
     if not stranded:
         console.print("no lot was left running")
         return
@@ -108,7 +108,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
             run = run_deployment(deployment, parameters={"route": Path(routes[ref].path).stem, "lot_id": lot_id,
                                                          "wafers": n}, timeout=0,
                                  idempotency_key=f"resume-{lot_id}-{incarnation}")
-            console.print(f"resuming {lot_id} ({ref}) as flow run {cast(FlowRun, run).name} of {deployment}")
+            console.print(f"resuming {lot_id} ({ref}) as flow run {cast('FlowRun', run).name} of {deployment}")
         raise typer.Exit(1 if missing else 0)
     if len(todo) > 1:
         warm_up()   # one Prefect start before the lots resume side by side
