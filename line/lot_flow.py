@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, get_run_context
 from prefect.states import Completed, State
+from prefect.utilities.annotations import quote
 
 from drivers.errors import BumplineError
 from line.dashboard import publish_line, publish_lot
@@ -88,7 +89,8 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
         try:
             with lot_lease(ledger, lot_id, orchestrator_id(run_id)):
                 def run_step(step: PlannedStep, rework: int, live: list[str]) -> StepOutcome:
-                    out = route_step_task(plan, step.id, lot_id, live, db_url, rework, run_id)
+                    # quoted: Prefect passes the plan as it is instead of walking it (~15 ms CPU a step)
+                    out = route_step_task(quote(plan), step.id, lot_id, live, db_url, rework, run_id)
                     return out.result() if isinstance(out, State) else out   # a held step returns its state
 
                 return _run_plan(ledger, plan, lot_id, hold_timeout_s, run_step)

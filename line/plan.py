@@ -11,6 +11,7 @@ took off the line mid-lot is not used, and a step no tool may run any more holds
 """
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +89,17 @@ def single_step_plan(recipe: ToolRecipe, line: LineConfig, tool_id: str = "", st
     return LotPlan(f"single-step:{recipe.path}", "", line, (step,))
 
 
+KIND_LINE = re.compile(r"^kind:[ \t]*(Route|ToolRecipe)[ \t]*(#.*)?$", re.M)
+
+
 def document_kind(path: str | Path) -> str:
+    """Route or ToolRecipe: read from the document's top-level `kind:` line (a plan is made per flow
+    run; the full parse follows, cached); a document without one is parsed to say what is wrong."""
+    try:
+        if m := KIND_LINE.search(Path(path).read_text(encoding="utf-8")):
+            return m.group(1)
+    except (OSError, UnicodeDecodeError):
+        pass
     doc = load_yaml(path)
     kind = doc.get("kind") if isinstance(doc, dict) else None
     if kind not in ("Route", "ToolRecipe"):
