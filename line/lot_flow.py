@@ -11,7 +11,7 @@ import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is im
 # isort: split
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -90,7 +90,8 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
             with lot_lease(ledger, lot_id, orchestrator_id(run_id)):
                 def run_step(step: PlannedStep, rework: int, live: list[str]) -> StepOutcome:
                     # quoted: Prefect passes the plan as it is instead of walking it (~15 ms CPU a step)
-                    out = route_step_task(quote(plan), step.id, lot_id, live, db_url, rework, run_id)
+                    quoted = cast(LotPlan, quote(plan))   # Prefect unwraps it before the task runs
+                    out = route_step_task(quoted, step.id, lot_id, live, db_url, rework, run_id)
                     return out.result() if isinstance(out, State) else out   # a held step returns its state
 
                 return _run_plan(ledger, plan, lot_id, hold_timeout_s, run_step)
