@@ -40,6 +40,9 @@ class MeasurementSpec:
     doc: str = ""
     field: str = ""
     target_field: str = ""
+    recipe_targets: Callable[[dict[str, Any], str], list[float]] | None = None
+    """what the recipe body itself aims this measurement at (e.g. a layer's thickness), if it says:
+    a route spec whose window holds none of them can never pass"""
 
     def matches(self, name: str) -> bool:
         return fnmatchcase(name, self.name)

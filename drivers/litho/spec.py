@@ -30,8 +30,10 @@ def job_time_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> float:
 SPEC = KindSpec(
     kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, recipe_model=LithoRecipe, limits=interface.LIMITS,
     alarms=(AlarmSpec(4001, "RESIST_LOW", "resist dispense bottle empty"),),
-    measurements=(MeasurementSpec("resist.thickness", "µm", "coated film thickness", "thickness_um", "target_um"),
-                  MeasurementSpec("dose", "mJ/cm²", "delivered exposure dose", "dose_mj_cm2", "dose_set_mj_cm2")),
+    measurements=(MeasurementSpec("resist.thickness", "µm", "coated film thickness", "thickness_um", "target_um",
+                                  recipe_targets=lambda body, name: [float(body["thickness_um"])]),
+                  MeasurementSpec("dose", "mJ/cm²", "delivered exposure dose", "dose_mj_cm2", "dose_set_mj_cm2",
+                                  recipe_targets=lambda body, name: [float(body["dose_mj_cm2"])])),
     faults=(fault("resist_low", "dispense bottle runs dry: RESIST_LOW before the next coat"),
             fault("lamp_low", "lamp intensity falls to `factor` of nominal: openings under-exposed",
                   factor=(float, 0.5, "of nominal intensity"))),

@@ -40,7 +40,7 @@ SPEC = KindSpec(
             AlarmSpec(8004, "NO_CURRENT", "no current flows at compliance voltage (contact ring or seed)"),
             AlarmSpec(8005, "RECTIFIER_OFF", "a rectifier output was switched off during plating")),
     measurements=(MeasurementSpec("plated.thickness", "µm", "plated thickness (Faraday, from the charge)",
-                                  "thickness_um"),
+                                  "thickness_um", recipe_targets=lambda body, name: [float(body["target_thickness_um"])]),
                   MeasurementSpec("plated.charge", "Ah", "charge passed", "charge_ah"),
                   MeasurementSpec("plated.current", "A", "mean current", "current_a"),
                   MeasurementSpec("plated.voltage_max", "V", "highest cell voltage", "voltage_max_v"),

@@ -38,7 +38,9 @@ SPEC = KindSpec(
             AlarmSpec(1002, "INTERLOCK_BASE_PRESSURE", "base pressure above the recipe limit: plasma refused"),
             AlarmSpec(2001, "HARD_ARC", "hard arc on a target: power off, layer incomplete"),
             AlarmSpec(2002, "TARGET_END_OF_LIFE", "a target has delivered its rated energy")),
-    measurements=(MeasurementSpec("thickness.*", "nm", "deposited thickness of each layer, by material"),
+    measurements=(MeasurementSpec("thickness.*", "nm", "deposited thickness of each layer, by material",
+                                  recipe_targets=lambda body, name: [float(layer["thickness_nm"]) for layer in body["layers"]
+                                                                     if f"thickness.{layer['material']}" == name]),
                   MeasurementSpec("preclean.removed", "nm", "native oxide removed by the Ar pre-clean",
                                   field="preclean_removed_nm"),
                   MeasurementSpec("arcs.micro", "count", "micro-arcs quenched while depositing", field="micro_arcs")),

@@ -22,7 +22,7 @@ from line.recipes.linter import lint
 from line.recipes.qualification import unrunnable_steps
 from line.recipes.route import Route, load_route
 from line.recipes.schema import json_schema, modeline
-from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe
+from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe, recipe_findings
 from line.yamlio import DocumentError, Problem
 
 app = typer.Typer(no_args_is_help=True, help="Validate, hash, approve, diff recipes and routes; export schemas.")
@@ -42,7 +42,8 @@ def load_any(path: Path, catalog: RecipeCatalog, cfg: LineConfig) -> tuple[ToolR
     if document_kind(path) == "Route":
         route = load_route(path, catalog)
         return route, lint(route) + unrunnable_steps(route, cfg)
-    return load_tool_recipe(path, cfg.tools), []
+    recipe = load_tool_recipe(path, cfg.tools)
+    return recipe, recipe_findings(recipe)
 
 
 def doc_kind(doc: ToolRecipe | Route) -> str:

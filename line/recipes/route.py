@@ -3,6 +3,8 @@ claim elements the product must have, per-step recipe references, overrides and 
 from __future__ import annotations
 
 import copy
+import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drivers.jobs import body_hash
-from drivers.registry import DRIVERS
+from drivers.registry import DRIVERS, SPECS
 from line.config import ToolKind
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.tool_recipe import RecipeMetadata, ToolRecipe
@@ -19,6 +21,8 @@ from line.yamlio import DocumentError, Problem, format_path, load_yaml, locate, 
 
 REF = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*)@v(?P<version>\d+)$")
 PATH_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
+MEASUREMENT_NAMES = sorted({m.name for spec in SPECS.values() for m in spec.measurements})
+MEASUREMENT_EXAMPLES: dict[str, Any] = {"examples": MEASUREMENT_NAMES}   # the JSON Schema offers them
 
 
 class Strict(BaseModel):
@@ -37,7 +41,8 @@ class Region(Strict):
 
 
 class Spec(Strict):
-    measurement: str
+    measurement: str = Field(description="a measurement the step's tool kind reports (its spec declares them)",
+                             json_schema_extra=MEASUREMENT_EXAMPLES)
     unit: str = ""
     target: float | None = None
     lsl: float | None = None
@@ -47,6 +52,10 @@ class Spec(Strict):
     def _limits(self) -> Spec:
         if self.lsl is None and self.usl is None:
             raise ValueError("a spec needs an lsl, a usl or both")
+        if not all(math.isfinite(v) for v in (self.lsl, self.usl, self.target) if v is not None):
+            raise ValueError("lsl, usl and target must be finite numbers (a NaN limit can never trip)")
+        if self.lsl is not None and self.usl is not None and not self.lsl < self.usl:
+            raise ValueError(f"needs lsl < usl, not {self.lsl:g} ≥ {self.usl:g}")
         lo = self.lsl if self.lsl is not None else float("-inf")
         hi = self.usl if self.usl is not None else float("inf")
         if lo > hi or (self.target is not None and not lo <= self.target <= hi):
@@ -205,7 +214,34 @@ def resolve_step(route: Route, i: int, step: Step, catalog: RecipeCatalog,
                                             f"{p.message}")
         return None
     final = params.model_dump(mode="json")
+    for j, spec in enumerate(step.specs):
+        for sub, rule, msg in spec_problems(step.tool_kind, spec, final, step.recipe):
+            problem(("specs", j) + sub, rule, msg)
     return ResolvedStep(i, step, recipe, params, final, body_hash(final))
+
+
+def spec_problems(kind: str, spec: Spec, body: dict[str, Any], ref: str) -> list[tuple[tuple, str, str]]:
+    """A spec that cannot work: a measurement the kind does not report, a unit it does not use, a
+    window that holds none of the recipe's own targets (so the step could never pass)."""
+    declared = SPECS[kind].measurement(spec.measurement)
+    if declared is None:
+        names = [m.name for m in SPECS[kind].measurements]
+        near = difflib.get_close_matches(spec.measurement, names, n=1)
+        return [(("measurement",), "unknown-measurement",
+                 f"a {kind} reports no {spec.measurement!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+                 + f"; it reports: {', '.join(names)}")]
+    out: list[tuple[tuple, str, str]] = []
+    if spec.unit and declared.unit and spec.unit != declared.unit:
+        out.append((("unit",), "unit-mismatch", f"{spec.measurement} is reported in {declared.unit}, not {spec.unit}"))
+    targets = declared.recipe_targets(body, spec.measurement) if declared.recipe_targets else []
+    lo = spec.lsl if spec.lsl is not None else -math.inf
+    hi = spec.usl if spec.usl is not None else math.inf
+    if targets and not any(lo <= t <= hi for t in targets):
+        window = f"[{'' if spec.lsl is None else f'{spec.lsl:g}'}, {'' if spec.usl is None else f'{spec.usl:g}'}]"
+        out.append((("lsl",), "spec-excludes-target",
+                    f"{ref} aims {spec.measurement} at {', '.join(f'{t:g}' for t in targets)} {declared.unit}, outside "
+                    f"the spec {window}: the step could never pass"))
+    return out
 
 
 def claim_problems(route: Route) -> list[Problem]:

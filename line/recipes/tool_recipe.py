@@ -88,3 +88,18 @@ def tools_for(line: LineConfig | None, tool_id: str | None = None) -> list[ToolC
     if line is None:
         return []
     return [line.tool(tool_id)] if tool_id else list(line.tools)
+
+
+def recipe_findings(recipe: ToolRecipe) -> list[Problem]:
+    """The kind's recipe-level rules (Faraday consistency, stencil area ratio, three-ball …) on a tool
+    recipe validated on its own, located in its file — the same rules a route runs at each step."""
+    findings = DRIVERS[recipe.tool_kind].paper_model().checks(recipe.parameters)
+    if not findings:
+        return []
+    doc = load_yaml(recipe.path)
+    out = []
+    for f in findings:
+        loc = ("spec", "parameters", *f.path)
+        line, col = locate(doc, loc)
+        out.append(Problem(recipe.path, line, col, format_path(loc), f.rule, f"{recipe.ref}: {f.message}"))
+    return out

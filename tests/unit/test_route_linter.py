@@ -73,6 +73,7 @@ def test_etchant_against_every_exposed_material():
 def test_cyanide_gold_with_a_resist_mold():
     text = A.replace("recipe: ep-cu-1um-spacing@v1, creates: [c1.spacing_pad],",
                      "recipe: ep-au-0p5um-sulfite@v1, overrides: {bath: Au-cyanide}, creates: [c1.spacing_pad],")
+    text = text.replace("target: 1.0, lsl: 0.9, usl: 1.1", "target: 0.5, lsl: 0.45, usl: 0.55")   # the spec follows the recipe
     p = one(errors(text), "cyanide-with-resist")
     assert "Au-cyanide" in p.message and "AZ4620" in p.message and "step A04" in p.message
 
@@ -82,6 +83,9 @@ def test_plating_needs_a_seed():
     text = text.replace("recipe: pvd-ti100-cu300-seed@v1,\n       specs: [{measurement: thickness.Ti",
                         "recipe: met-film-cu-pad@v1,\n       specs: [{measurement: thickness.Ti")
     text = text.replace("operation: seed-deposition-skipped, tool_kind: sputter", "operation: seed-deposition-skipped, tool_kind: metrology")
+    text = text.replace("{measurement: thickness.Ti, unit: nm, target: 100, lsl: 90, usl: 110},\n"
+                        "               {measurement: thickness.Cu, unit: nm, target: 300, lsl: 270, usl: 330}",
+                        "{measurement: film_thickness.mean, unit: nm, usl: 1000}")   # a metrology step's own spec
     p = one(errors(text), "plating-needs-seed")
     assert "step A04" in p.message
 
