@@ -38,6 +38,19 @@ from drivers.vocabulary import JobState, ToolState, WaferStatus
 Observer = Callable[[StateChange], None]
 
 
+class _NoPaperModel:
+    """A kind that declares no paper model: no recipe rules, no effects the linter could follow."""
+
+    def effects(self, recipe: BaseModel) -> list[Any]:
+        return []
+
+    def checks(self, recipe: BaseModel) -> list[Any]:
+        return []
+
+
+NO_PAPER_MODEL = _NoPaperModel()
+
+
 class ToolDriver:
     spec: ClassVar[KindSpec]
     kind: ClassVar[str]
@@ -54,11 +67,18 @@ class ToolDriver:
             cls.recipe_model, cls.limits = s.recipe_model, s.limits
 
     @classmethod
-    def paper_model(cls):  # noqa: ANN206 - a module with effects(recipe) and checks(recipe)
-        """The kind's nominal process model (`drivers/<kind>/model.py`), for the route linter."""
+    def paper_model(cls) -> Any:
+        """The kind's nominal process model (`drivers/<kind>/model.py`: `effects(recipe)` and
+        `checks(recipe)`), for the route linter; a kind without one has `NO_PAPER_MODEL`."""
         import importlib
 
-        return importlib.import_module(f"{cls.__module__.rsplit('.', 1)[0]}.model")
+        name = f"{cls.__module__.rsplit('.', 1)[0]}.model"
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            return NO_PAPER_MODEL
 
     def __init__(self, tool_id: str, address: str = "", *, backend: JobBackend | None = None,
                  vendor: str = "", endpoints: Mapping[str, str] | None = None,

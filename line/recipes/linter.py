@@ -12,6 +12,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.base import NO_PAPER_MODEL
 from drivers.effects import Clean, Deposit, Effect, Etch, Heat, Measure, Open
 from drivers.materials import POLYMER_DECOMPOSE_C, SOLDERS, conducts
 from drivers.oven.spec import FACTS as OVEN
@@ -62,6 +63,10 @@ class Linter:
     def run(self) -> list[Problem]:
         for rs in self.route.steps:
             model = DRIVERS[rs.step.tool_kind].paper_model()
+            if model is NO_PAPER_MODEL:
+                self.report(rs, "no-paper-model", f"the {rs.step.tool_kind} kind has no paper model "
+                                                  f"(drivers/{rs.step.tool_kind}/model.py): what this step does to the "
+                                                  "wafer is not checked", severity="warning")
             for f in model.checks(rs.parameters):
                 self.report(rs, f.rule, f"{format_path(f.path)}: {f.message}")
             for effect in model.effects(rs.parameters):
