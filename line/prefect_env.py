@@ -1,5 +1,5 @@
 """Prefect settings this machine needs, applied before Prefect is imported (an env var set by the
-user always wins). Measured in reference/prefect.md: a cold ephemeral server takes 23–36 s here,
+user always wins). Measured on this kind of machine: a cold ephemeral server takes 23–36 s here,
 past Prefect's 20 s default; telemetry has nowhere to go offline."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """SEMI state models the line tracks, as `transitions` machines; every transition is a ledger event.
 
-E40 process job (states and numbered transitions after MosaicLib `E040.cs`, reference/standards.md):
+E40 process job (states and numbered transitions after SEMI E40, as MosaicLib's `E040.cs` numbers them):
   #1 create → QUEUED, #2 → SETTING_UP, #3 → WAITING_FOR_START, #5 START → PROCESSING,
   #6 → PROCESS_COMPLETE, #8 → PAUSING, #9 → PAUSED, #10 RESUME → PROCESSING, #13/#14/#15 → ABORTING,
   #16 → ABORTED, #11/#12 → STOPPING, #17 → STOPPED, #18 CANCEL (while QUEUED) → ABORTED.

@@ -1,4 +1,4 @@
-"""Litho track (coat / bake / expose / develop), SCPI. Numbers: reference/process.md §1.2."""
+"""Litho track (coat / bake / expose / develop), SCPI. Numbers: docs/process.md §1.2."""
 from __future__ import annotations
 
 from drivers.limits import Limit

@@ -1,6 +1,6 @@
 """Oven (cure / reflow, batch, PLC on Modbus TCP): profile segments, N2 purge, O2 limit.
 
-Numbers from reference/process.md §1.5 (reflow), §1.7 (PI cure), §1.4 (paste cure).
+Numbers from docs/process.md §1.5.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Electroplater: single-wafer cells in one tool. The bath controller / job sequencer is a PLC on
-Modbus TCP; every cell's rectifier speaks SCPI on its own socket. reference/process.md §1.3, §3, §4."""
+Modbus TCP; every cell's rectifier speaks SCPI on its own socket. docs/process.md §1.3."""
 from __future__ import annotations
 
 from drivers.limits import Limit
@@ -15,7 +15,7 @@ DEPOSIT_ROLES = ("spacing", "bump_pad", "rdl", "ubm", "bump", "cap", "cup", "sac
 TEMP_BANDS = {"Cu-acid": (20.0, 30.0), "Ni-sulfamate": (40.0, 55.0), "Au-sulfite": (45.0, 60.0),
               "Au-cyanide": (55.0, 70.0), "SnAg-MSA": (20.0, 30.0)}
 MIN_LEVEL_PCT = 80.0
-# Faraday: µm per (ASD·min) at 100 % efficiency, per plated metal (reference/process.md §1.3).
+# Faraday: µm per (ASD·min) at 100 % efficiency, per plated metal (docs/process.md §1.3).
 K_UM_PER_ASD_MIN = {"Cu": 0.221, "Ni": 0.205, "Au": 0.635, "Sn": 0.506}
 BATH_METAL = {"Cu-acid": ("Cu", "Cu"), "Ni-sulfamate": ("Ni", "Ni"), "Au-sulfite": ("Au", "Au"),
               "Au-cyanide": ("Au", "Au"), "SnAg-MSA": ("Sn", "SnAg")}   # (Faraday metal, deposit material)

@@ -1,6 +1,6 @@
 """Sputter interface spec, as data: SCPI commands, phases, alarms and hard limits.
 
-Numbers from reference/process.md §1.1 (300 mm DC magnetron cluster).
+Numbers from docs/process.md §1.1 (300 mm DC magnetron cluster).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stencil printer (solder or conductive paste), PLC on Modbus TCP. reference/process.md §1.4."""
+"""Stencil printer (solder or conductive paste), PLC on Modbus TCP. docs/process.md §1.4."""
 from __future__ import annotations
 
 from drivers.limits import Limit

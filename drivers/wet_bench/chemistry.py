@@ -1,4 +1,4 @@
-"""Wet chemistries as data (reference/process.md §1.6): nominal rates per material at a reference
+"""Wet chemistries as data (docs/process.md §1.6): nominal rates per material at a reference
 temperature, what each bath is meant to remove, one activation energy for temperature. The route
 linter checks every exposed material against these; the simulator etches with them."""
 from __future__ import annotations

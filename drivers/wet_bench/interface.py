@@ -1,4 +1,4 @@
-"""Wet bench (batch of up to 25; etch, strip, release), PLC on Modbus TCP. reference/process.md §1.6."""
+"""Wet bench (batch of up to 25; etch, strip, release), PLC on Modbus TCP. docs/process.md §1.6."""
 from __future__ import annotations
 
 from drivers.limits import Limit

@@ -1,6 +1,6 @@
 """The route linter: walk a route on paper — the layer stack of every region after every step,
 from each kind's nominal model, without the simulator — and check the process rules of
-reference/process.md §6 before any wafer moves.
+docs/process.md §6 before any wafer moves.
 
 Rules: resist-temperature, polymer-sacrificial-cure, etchant-attacks-exposed, cyanide-with-resist,
 plating-needs-seed, faraday-consistency, reflow-count, stencil-area-ratio, three-ball,

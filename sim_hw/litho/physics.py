@@ -1,4 +1,4 @@
-"""Litho physics (reference/process.md §1.2).
+"""Litho physics (docs/process.md §1.2).
 
 - spin coat: t = k / sqrt(rpm), k per resist (calibrated on the table's thickness/speed pairs)
 - exposure: delivered dose = lamp intensity × exposure time (time set from the recipe dose at the

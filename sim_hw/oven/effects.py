@@ -1,4 +1,4 @@
-"""What a thermal history does to the layers on a wafer (reference/process.md §1.5, §1.7, §6.1)."""
+"""What a thermal history does to the layers on a wafer (docs/process.md §1.5, §6)."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""Electroplating physics (reference/process.md §1.3).
+"""Electroplating physics (docs/process.md §1.3).
 
 Faraday: thickness µm = k · J(ASD) · CE · t(min), k = Cu 0.221, Ni 0.205, Au(I) 0.635, Sn(II) 0.506.
 The cell is a reversible voltage plus series resistances (solution, contact ring, anode film); a

@@ -1,4 +1,4 @@
-"""Sputter physics (reference/process.md §1.1), as plain functions of time and settings.
+"""Sputter physics (docs/process.md §1.1), as plain functions of time and settings.
 
 - Pump-down: `drivers.sputter.vacuum` (the kind's spec: the job-time model reads it too).
 - DC magnetron deposition: rate ∝ power, per material (production 300 mm numbers: Ti 0.2–1 µm/min,

@@ -1,4 +1,4 @@
-"""Paste transfer (reference/process.md §1.4).
+"""Paste transfer (docs/process.md §1.4).
 
 Transfer efficiency (paste released / aperture volume) rises steeply with the area ratio
 AR = d / 4t around 0.55–0.66; too little squeegee pressure leaves apertures unfilled, too much

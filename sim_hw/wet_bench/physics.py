@@ -1,4 +1,4 @@
-"""Wet etch physics (reference/process.md §1.6, §6.3).
+"""Wet etch physics (docs/process.md §1.6, §6).
 
 Rates per chemistry × material at the chemistry's reference temperature, Arrhenius in temperature
 (one activation energy, so a bath's temperature history reduces to an effective time at the

@@ -1,4 +1,4 @@
-"""Faraday's law at the reference points of reference/process.md §1.3, within 2 %."""
+"""Faraday's law at the reference points of docs/process.md §1.3, within 2 %."""
 import pytest
 
 from sim_hw.plater import physics

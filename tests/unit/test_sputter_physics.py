@@ -1,4 +1,4 @@
-"""The sputter physics against reference/process.md §1.1."""
+"""The sputter physics against docs/process.md §1.1."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""Etch rates at the reference points of reference/process.md §1.6, within 2 %."""
+"""Etch rates at the reference points of docs/process.md §1.6, within 2 %."""
 import pytest
 
 from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius
