@@ -202,7 +202,7 @@ def load_routes(products: str = "ABCD") -> dict[str, Any]:
 
 def start_wafers(sim: Any, route: Any, lot_id: str, n: int) -> list[str]:
     """Put a lot's wafers on the simulated line with their product's incoming design."""
-    design = {name: reg.model_dump() for name, reg in route.spec.incoming.items()}
+    design = route.design()
     ids = [f"{lot_id}.{slot:02d}" for slot in range(1, n + 1)]
     for w in ids:
         sim.world.start_wafer(w, design)

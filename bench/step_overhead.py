@@ -88,7 +88,7 @@ def plan_for(cfg: Any, route: Any) -> list[dict[str, Any]]:
 
 
 def run_driver(sim: Any, route: Any, plan: list[dict[str, Any]]) -> tuple[float, list[float], str]:
-    lot = new_id(f"{route.spec.product}DRV")
+    lot = new_id(f"{route.label}DRV")
     wafers = start_wafers(sim, route, lot, LOT_SIZE)
     times, ok = [], True
     t0 = time.perf_counter()
@@ -101,7 +101,7 @@ def run_driver(sim: Any, route: Any, plan: list[dict[str, Any]]) -> tuple[float,
 
 
 def run_bare(sim: Any, route: Any, plan: list[dict[str, Any]]) -> tuple[float, list[float], str]:
-    lot = new_id(f"{route.spec.product}BARE")
+    lot = new_id(f"{route.label}BARE")
     wafers = start_wafers(sim, route, lot, LOT_SIZE)
     clean = [{k: v for k, v in p.items() if k != "tool"} for p in plan]
     t0 = time.perf_counter()
@@ -114,7 +114,7 @@ def run_line(sim: Any, route: Any, db_url: str) -> tuple[float, list[float], str
 
     records: list[dict[str, Any]] = []
     with instrumented(records):
-        lot = new_id(route.spec.product)
+        lot = new_id(route.label)
         start_wafers(sim, route, lot, LOT_SIZE)
         t0 = time.perf_counter()
         out = lf.lot_flow(lot, str(route.path), LOT_SIZE, sim.line_file, str(RECIPES), db_url)

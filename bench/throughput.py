@@ -224,7 +224,7 @@ def run(section: Section, quick: bool = False) -> None:
     routes = load_routes("ABCD")
     steps, groups = route_steps(cfg, routes, LOT_SIZE)
     groups_of = {tid: g for g in groups for tid in g.split("+")}
-    computed = {rs.step.id: s.job_s for r in routes.values() for rs, s in zip(r.steps, steps[r.spec.product], strict=False)}
+    computed = {rs.step.id: s.job_s for k, r in routes.items() for rs, s in zip(r.steps, steps[k], strict=False)}
     bound, capacity = bottleneck_bound(steps, groups, LOT_SIZE)
     neck = min(capacity, key=capacity.get)
     H, U = horizon_h * 3600, warmup_h * 3600

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+WAFER_AREA_CM2 = 706.9          # a 300 mm wafer; a design's region areas are shares of it
+
 
 @dataclass(frozen=True)
 class Deposit:
@@ -46,6 +48,7 @@ class Etch:
     chemistry: str
     time_s: float
     temperature_c: float
+    dry: str = "supercritical_co2"
 
 
 @dataclass(frozen=True)

@@ -51,5 +51,5 @@ def arrival_for(cfg: LineConfig) -> MaterialArrival:
 
 def bring_onto_line(cfg: LineConfig, route: Route, lot_id: str, wafers: int) -> bool:
     """True when the line took the wafers (a simulator); False on a real line or an unreachable one."""
-    design = {n: r.model_dump() for n, r in route.spec.incoming.items()}
+    design = route.design()
     return arrival_for(cfg).arrive(lot_id, [f"{lot_id}.{i:02d}" for i in range(1, wafers + 1)], design)

@@ -115,7 +115,7 @@ def lot_markdown(ledger: Ledger, lot_id: str, plan: LotPlan) -> str:
     runs = {r.step_id: r for r in ledger.step_runs(lot_id)}
     lot = ledger.known_lot(lot_id)
     route = plan.route
-    title = f"product {route.spec.product} {route.spec.variant}".rstrip() if route else "one tool step"
+    title = f"product {route.label}" if route else "one tool step"
     sha = route.sha256 if route else plan.steps[0].sha256
     out = [f"# Lot {lot_id} — {title}", "",
            f"Route `{plan.ref}` sha256 `{sha[:16]}…` — **{lot.status}** {lot.hold_reason}", "",

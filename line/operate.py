@@ -57,7 +57,7 @@ def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int 
     route_file = ROUTES_DIR / f"{name}.yaml"
     cfg = load_line(line_path())
     r = load_route(route_file, RecipeCatalog(ROOT / "recipes", cfg.tools))
-    lot_id = lot_id or default_lot_id(r.spec.product, str(this_run.id), this_run.scheduled_start_time)
+    lot_id = lot_id or default_lot_id(r.label, str(this_run.id), this_run.scheduled_start_time)
     ledger = Ledger()
     try:
         new = ledger.lot(lot_id) is None
@@ -66,7 +66,7 @@ def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int 
     if new:
         load_runnable_route(route_file, ROOT / "recipes", cfg)      # lint and tools, before any wafer moves
         bring_onto_line(cfg, r, lot_id, wafers)
-    get_run_logger().info(f"lot {lot_id}: {wafers} wafers of product {r.spec.product} over {r.ref} on "
+    get_run_logger().info(f"lot {lot_id}: {wafers} wafers of product {r.label} over {r.ref} on "
                           f"{cfg.metadata.name}{'' if new else ' (carrying on)'}")
     return lot_flow.fn(lot_id, str(route_file), wafers, line_path(), str(ROOT / "recipes"), priority=priority,
                        hold_timeout_s=hold_timeout_min * 60)

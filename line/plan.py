@@ -79,7 +79,7 @@ class LotPlan:
 def route_plan(route: Route, line: LineConfig) -> LotPlan:
     steps = tuple(PlannedStep(rs.step.id, rs.step.tool_kind, rs.step.operation, rs.recipe, rs.parameters, rs.body,
                               rs.sha256, tuple(rs.step.specs)) for rs in route.steps)
-    return LotPlan(route.ref, route.spec.product, line, steps, route)
+    return LotPlan(route.ref, route.label, line, steps, route)
 
 
 def single_step_plan(recipe: ToolRecipe, line: LineConfig, tool_id: str = "", step_id: str = "S1",

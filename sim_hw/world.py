@@ -12,6 +12,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from drivers.effects import WAFER_AREA_CM2
+
 
 @dataclass
 class Layer:
@@ -23,7 +25,6 @@ class Layer:
     props: dict[str, Any] = field(default_factory=dict)
 
 
-WAFER_AREA_CM2 = 706.9          # 300 mm
 REGION_FRACTION = {"pad": 0.10, "field": 0.90}   # pad openings vs field, of the wafer area
 
 

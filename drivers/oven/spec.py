@@ -23,6 +23,7 @@ class OvenFacts:
     pi_cures: tuple[Cure, ...] = (Cure(340.0, 30 * 60.0, 350.0), Cure(225.0, 60 * 60.0, 230.0))
     paste_cure: Cure = Cure(120.0, 30 * 60.0, 125.0)
     dewet_o2_ppm: float = 1500.0        # above this while molten: dewetting / voids
+    pi_cure_shrink: float = 0.75        # cured PI keeps 3/4 of its coated thickness (imidisation, docs/process.md §1.5)
     purge_timeout_s: float = 1800.0
     o2_floor_ppm: float = thermal.O2_FLOOR_PPM
 

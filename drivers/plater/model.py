@@ -14,7 +14,7 @@ def faraday_um(r: PlaterRecipe) -> float:
 def effects(r: PlaterRecipe) -> list[Effect]:
     _, deposit = BATH_METAL[r.bath]
     return [Deposit(deposit, r.deposit_role, r.target_thickness_um * 1000, where="conductive", needs_seed=True,
-                    attacks=("resist",) if r.bath in CYANIDE_BATHS else (), props={"bath": r.bath})]
+                    attacks=("resist",) if r.bath in CYANIDE_BATHS else (), props={"bath": r.bath, "open_area_cm2": r.open_area_cm2})]
 
 
 def checks(r: PlaterRecipe) -> list[Finding]:

@@ -4,7 +4,7 @@ from drivers.wet_bench.recipe import WetBenchRecipe
 
 
 def effects(r: WetBenchRecipe) -> list[Effect]:
-    return [Etch(r.chemistry, r.time_s, r.temperature_c)]
+    return [Etch(r.chemistry, r.time_s, r.temperature_c, r.dry)]
 
 
 def checks(r: WetBenchRecipe) -> list[Finding]:

@@ -1,6 +1,7 @@
-"""`bumpline demo`: lots of products A, B, C and D concurrently on the simulated line, each its own
-Prefect flow run, with live progress from the ledger and a check of every product's final stack
-in the world model against its route and its claim elements."""
+"""`bumpline demo`: one lot of every shipped product route (A, B, C, D release, D retain) concurrently
+on the simulated line, each its own Prefect flow run, with live progress from the ledger; then every
+lot's finished wafers in the world model are verified against its *product* (`lot verify`): each
+claim element held, broken or not-modelled. Any broken element fails the demo."""
 from __future__ import annotations
 
 import logging
@@ -18,7 +19,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from line.cli.common import LineOption, console, existing, or_exit, warm_up
-from line.cli.products import check_product
+from line.cli.products import LotVerification, verify_lot
+from line.cli.render import MARK, verification_table
 from line.cli.sim import sim_line
 from line.config import load_line, rebind_ports, save_line
 from line.ledger import Ledger
@@ -26,7 +28,8 @@ from line.recipes.catalog import RecipeCatalog
 from line.recipes.route import load_route
 
 PRODUCT_ROUTES = ("recipes/routes/product-a-spacing-pad-bump.yaml", "recipes/routes/product-b-rdl-recess.yaml",
-                  "recipes/routes/product-c-paste-core-bump.yaml", "recipes/routes/product-d-suspended-bump-release.yaml")
+                  "recipes/routes/product-c-paste-core-bump.yaml", "recipes/routes/product-d-suspended-bump-release.yaml",
+                  "recipes/routes/product-d-suspended-bump-retain.yaml")
 
 
 def progress_table(ledger: Ledger, lots: dict[str, Any], started: float) -> Table:
@@ -40,7 +43,7 @@ def progress_table(ledger: Ledger, lots: dict[str, Any], started: float) -> Tabl
         current = runs[-1] if runs else None
         status = lot.status if lot else "STARTING"
         style = {"COMPLETE": "green", "ON_HOLD": "red"}.get(status, "")
-        table.add_row(lot_id, route.spec.product + (f"-{route.spec.variant}" if route.spec.variant else ""),
+        table.add_row(lot_id, route.label,
                       f"[{style}]{status}[/{style}]" if style else status, f"{done}/{len(route.steps)}",
                       f"{current.step_id} {current.operation} {current.status}" if current else "",
                       current.tool_id if current else "")
@@ -50,7 +53,8 @@ def progress_table(ledger: Ledger, lots: dict[str, Any], started: float) -> Tabl
 def products(wafers: int = typer.Option(5, "--wafers", "-n", min=1, max=25, help="wafers per lot"),
              speed: float = typer.Option(3000.0, help="simulated seconds per wall second"),
              line: str = LineOption) -> None:
-    """Run one lot of each product A–D at once on the simulated line and verify what they built."""
+    """Run one lot of each product route (A, B, C, D release, D retain) at once on the simulated line
+    and verify what they built against their products."""
     from line.lot_flow import lot_flow
 
     cfg = or_exit(lambda: load_line(existing(line)))
@@ -60,9 +64,9 @@ def products(wafers: int = typer.Option(5, "--wafers", "-n", min=1, max=25, help
     for h in logging.getLogger("prefect").handlers:
         h.setLevel(logging.WARNING)
     stamp = f"{datetime.now():%m%d-%H%M%S}"
-    lots = {f"{r.spec.product}-{stamp}": r for r in routes}
+    lots = {f"{r.label}-{stamp}": r for r in routes}
     for lot_id, route in lots.items():        # wafers arrive on the line with their product's design
-        design = {n: reg.model_dump() for n, reg in route.spec.incoming.items()}
+        design = route.design()
         for slot in range(1, wafers + 1):
             simline.world.start_wafer(f"{lot_id}.{slot:02d}", design)
     console.print(f"simulated line {cfg.metadata.name}: {len(simline.tools)} tools, clock ×{speed:g}; "
@@ -89,44 +93,47 @@ def products(wafers: int = typer.Option(5, "--wafers", "-n", min=1, max=25, help
                     results[lot_id] = {"lot_id": lot_id, "status": "FAILED", "reason": f"{type(exc).__name__}: {exc}"}
         wall = time.monotonic() - started
         world = simline.world.snapshot()
-        summary(ledger, lots, results, world, wall, simline.clock.now(), speed)
+        checks = summary(ledger, lots, results, world, wall, simline.clock.now(), speed)
     finally:
         simline.stop_thread()
         ledger.dispose()
     bad = [r for r in results.values() if r["status"] != "COMPLETE"]
-    raise typer.Exit(0 if not bad and all(check_product(world, route, Ledger(), lot_id).ok
-                                          for lot_id, route in lots.items()) else 2)
+    raise typer.Exit(0 if not bad and all(c.ok for c in checks.values()) else 2)
 
 
 def summary(ledger: Ledger, lots: dict[str, Any], results: dict[str, Any], world: dict[str, Any], wall: float,
-            sim_s: float, speed: float) -> None:
+            sim_s: float, speed: float) -> dict[str, LotVerification]:
     console.print()
     table = Table(title="lots", title_justify="left")
-    for col in ("lot", "product", "steps", "cycle time", "yield", "product check"):
+    for col in ("lot", "product", "steps", "cycle time", "yield", "lot verify"):
         table.add_column(col, no_wrap=True)
-    checks = {}
+    checks: dict[str, LotVerification] = {}
     for lot_id, route in lots.items():
         runs = ledger.step_runs(lot_id)
         start = min((r.started_at for r in runs if r.started_at), default=None)
         end = max((r.ended_at for r in runs if r.ended_at), default=None)
         wafers = ledger.wafers(lot_id)
         good = sum(1 for w in wafers if w.state == "PROCESSED")
-        check = checks[lot_id] = check_product(world, route, ledger, lot_id)
+        check = checks[lot_id] = verify_lot(world, route.product, ledger, lot_id)
         wall_s = (end - start).total_seconds() if start and end else 0.0
         cycle = f"{wall_s * speed / 3600:.1f} h simulated ({wall_s:.0f} s wall)" if wall_s else "—"
+        modelled = [r for r in check.rows if r.rule == "claim"]
+        held = sum(r.status == "held" for r in modelled)
         table.add_row(lot_id, check.product, f"{sum(r.status == 'COMPLETE' for r in runs)}/{len(route.steps)}", cycle,
-                      f"{good}/{len(wafers)}", "[green]claims verified[/green]" if check.ok and results[lot_id]["status"] == "COMPLETE"
+                      f"{good}/{len(wafers)}",
+                      f"[green]{held} held, {len(modelled) - held} not-modelled[/green]" if check.ok and results[lot_id]["status"] == "COMPLETE"
                       else "[red]FAILED[/red]")
     console.print(table)
     for lot_id, check in checks.items():
-        route = lots[lot_id]
         status = results[lot_id]["status"]
         console.print(f"[bold]{lot_id}[/bold] product {check.product}: {status}"
                       + (f" — {escape(results[lot_id].get('reason', ''))}" if status != "COMPLETE" else ""))
-        for element, text in route.spec.claims.items():
-            found = check.claims.get(element)
-            mark = "[green]✓[/green]" if found and check.ok else "[red]✗[/red]"
-            console.print(f"  {mark} {element}: {text}  [dim]({escape(found or 'not built')})[/dim]", highlight=False)
-        for p in check.problems[:3]:
-            console.print(f"  [red]{escape(p)}[/red]")
+        claims = {c.id: c.text for c in lots[lot_id].product.spec.claims}
+        for r in check.rows:
+            if r.rule == "claim":
+                console.print(f"  {MARK[r.status]} {r.element}: {escape(claims[r.element])}  [dim]({escape(r.evidence)})[/dim]",
+                              highlight=False)
+        if not check.ok:
+            console.print(verification_table(check))
     console.print(f"wall time {wall:.0f} s for {sim_s / 3600:.1f} simulated hours; ledger {ledger.url}")
+    return checks

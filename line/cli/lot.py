@@ -5,8 +5,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from line.cli.common import console, err
-from line.cli.render import wafer_table
+from line.cli.common import LineOption, console, err, or_exit
+from line.cli.render import verification_table, wafer_table
+from line.config import load_line
 from line.ledger import Ledger
 
 app = typer.Typer(no_args_is_help=True, help="Lots in the ledger.")
@@ -38,3 +39,42 @@ def show(lot_id: str) -> None:
         console.print(f"[red]alarm[/red] {a.tool_id} {a.alid} {a.name} {a.wafer_id}: {escape(a.text)}")
     for h in ledger.holds(lot_id):
         console.print(f"[yellow]hold[/yellow] {h.reason_type}: {escape(h.reason)} {('→ ' + h.decision) if h.decision else '(open)'}")
+
+
+@app.command()
+def verify(lot_id: str, line: str = LineOption,
+           recipes: str = typer.Option("recipes", "--recipes", help="folder holding the routes and products"),
+           as_json: bool = typer.Option(False, "--json", help="the verification as JSON")) -> None:
+    """Check a finished lot's wafers on the simulated line against its product: every claim
+    predicate, region structure and absence, per wafer. Exit 0 all held, 2 something broke, 1 error."""
+    import json
+
+    from line.cli.products import verify_lot
+    from line.cli.sim import control_for
+    from line.recipes.catalog import RecipeCatalog
+    from line.recipes.route import find_route
+    from sim_hw.control_client import SimControlError
+
+    ledger = Ledger()
+    lot = ledger.lot(lot_id)
+    if lot is None:
+        err.print(f"[red]error[/red] no lot {lot_id} in {ledger.url}")
+        raise typer.Exit(1)
+    catalog = RecipeCatalog(recipes)
+    route = or_exit(lambda: find_route(lot.route, catalog))
+    if route.product is None:
+        err.print(f"[red]error[/red] lot {lot_id} ran {lot.route}, an engineering route: it names no product to verify against")
+        raise typer.Exit(1)
+    cfg = or_exit(lambda: load_line(line))
+    try:
+        world = control_for(cfg).world()
+    except (SimControlError, OSError) as exc:
+        err.print(f"[red]error[/red] cannot read the simulated line's world model: {escape(str(exc))} "
+                  "(is `bumpline serve` running for this line config?)")
+        raise typer.Exit(1) from None
+    check = verify_lot(world, route.product, ledger, lot_id)
+    if as_json:
+        print(json.dumps(check.as_json(), indent=2))
+    else:
+        console.print(verification_table(check))
+    raise typer.Exit(0 if check.ok else 2)

@@ -84,7 +84,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
         if holder:
             mark_crashed(flow_run_of(holder), f"orchestrator of lot {lot.id} died; resumed by `bumpline resume`")
         stranded.append((lot.id, lot.route, len(ledger.wafers(lot.id)), holder or f"{lot.updated_at:%Y%m%d%H%M%S%f}"))
-    lost = lost_submissions(ledger, deployment, stale_after, {Path(r.path).stem: r.spec.product for r in routes.values()}) if deployment else []
+    lost = lost_submissions(ledger, deployment, stale_after, {Path(r.path).stem: r.label for r in routes.values()}) if deployment else []
     ledger.dispose()
     for run, lot_id in lost:   # a worker died with the run before it reached the ledger: submit it again
         from prefect.deployments import run_deployment

@@ -1,62 +1,71 @@
-"""Check finished wafers in the simulator's world against their route: the stack the route builds on
-paper, region by region, and every claim element's step. Only the composition root reads the world."""
+"""Check finished lots on the simulated line against their *product* — not their route: every claim
+predicate, every region's structure, every absence, on every processed wafer in the world model.
+Only the composition root (CLI) reads the world; flows never do."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
 from line.ledger import Ledger
-from line.recipes.linter import final_stacks
-from line.recipes.route import Route
+from line.recipes.predicates import Verdict, evaluate, from_world
+from line.recipes.product import Product
 
 
 @dataclass
-class ProductCheck:
+class Row:
+    """One element (claim, structure region or absence) over all of a lot's wafers."""
+    element: str
+    status: str                      # held | broken | not-modelled
+    rule: str
+    evidence: str
+    wafers_broken: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LotVerification:
     lot_id: str
     product: str
-    wafers: int
-    problems: list[str] = field(default_factory=list)
-    claims: dict[str, str] = field(default_factory=dict)   # element → how it was found
+    lot_status: str
+    wafers: list[str]                # processed wafers, each checked
+    not_processed: list[str]         # wafers the lot did not finish (not checked, and not counted good)
+    rows: list[Row] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return bool(self.wafers) and all(r.status != "broken" for r in self.rows)
+
+    @property
+    def problems(self) -> list[str]:
+        out = [f"{r.element}: {r.evidence} (wafers {', '.join(r.wafers_broken)})" for r in self.rows if r.status == "broken"]
+        return out + ([] if self.wafers else [f"no processed wafer to verify (lot {self.lot_status})"])
+
+    def as_json(self) -> dict[str, Any]:
+        return {"lot": self.lot_id, "product": self.product, "lot_status": self.lot_status, "ok": self.ok,
+                "wafers": self.wafers, "not_processed": self.not_processed,
+                "elements": [vars(r) for r in self.rows]}
 
 
-def signature(stack: list[Any]) -> list[tuple[str, str]]:
-    return [(l["material"] if isinstance(l, dict) else l.material, l["role"] if isinstance(l, dict) else l.role)
-            for l in stack if (l["role"] if isinstance(l, dict) else l.role) != "substrate"]
-
-
-def check_product(world: dict[str, Any], route: Route, ledger: Ledger, lot_id: str) -> ProductCheck:
-    paper = {region: signature(stack) for region, stack in final_stacks(route).items()}
-    wafers = [w.id for w in ledger.wafers(lot_id) if w.state == "PROCESSED"]
-    check = ProductCheck(lot_id, route.spec.product + (f" ({route.spec.variant})" if route.spec.variant else ""),
-                         len(wafers))
-    runs = {r.step_id: r for r in ledger.step_runs(lot_id)}
-    for wafer_id in wafers:
-        regions = world.get(wafer_id, {}).get("regions", {})
-        for region, expected in paper.items():
-            got = signature(regions.get(region, []))
-            if got != expected:
-                check.problems.append(f"{wafer_id} {region}: {' / '.join(m for m, _ in got)} ≠ designed "
-                                      f"{' / '.join(m for m, _ in expected)}")
-    for element in route.spec.claims:
-        step = next(s for s in route.spec.steps if element in s.creates)
-        run = runs.get(step.id)
-        if run is None or run.status != "COMPLETE":
-            check.problems.append(f"claim {element}: step {step.id} did not complete")
+def verify_lot(world: dict[str, Any], product: Product, ledger: Ledger, lot_id: str) -> LotVerification:
+    lot = ledger.lot(lot_id)
+    wafers = ledger.wafers(lot_id)
+    done = [w.id for w in wafers if w.state == "PROCESSED"]
+    check = LotVerification(lot_id, product.label, lot.status if lot else "UNKNOWN", done, [w.id for w in wafers if w.state != "PROCESSED"])
+    per_wafer: dict[str, list[Verdict]] = {}
+    for wafer_id in done:
+        if wafer_id not in world:
+            per_wafer[wafer_id] = [Verdict("world", "broken", "world", f"the simulated line has no wafer {wafer_id}")]
             continue
-        layers = [(wid, region, l) for wid in wafers for region, stack in world.get(wid, {}).get("regions", {}).items()
-                  for l in stack if l.get("job") == run.job_id]
-        gaps = [1 for wid in wafers for stack in world.get(wid, {}).get("regions", {}).values()
-                for l in stack if l.get("role") == "gap"]
-        if layers:
-            regions = sorted({r for _, r, _ in layers})
-            mats = sorted({l["material"] for _, _, l in layers})
-            check.claims[element] = f"{step.id}: {'/'.join(mats)} on {', '.join(regions)} of {len({w for w, _, _ in layers})} wafers"
-        elif step.operation == "release" and gaps:
-            check.claims[element] = f"{step.id}: released gap under the suspension on {len(gaps)} wafers"
-        else:
-            check.claims[element] = f"{step.id}: {step.operation} complete"
+        per_wafer[wafer_id] = evaluate(product, from_world(world[wafer_id]))
+    order: list[str] = []
+    by_element: dict[str, list[tuple[str, Verdict]]] = {}
+    for wafer_id, verdicts in per_wafer.items():
+        for v in verdicts:
+            if v.element not in by_element:
+                order.append(v.element)
+            by_element.setdefault(v.element, []).append((wafer_id, v))
+    for element in order:
+        seen = by_element[element]
+        broken = [(w, v) for w, v in seen if v.status == "broken"]
+        first = broken[0][1] if broken else seen[0][1]
+        check.rows.append(Row(element, first.status, first.rule, first.detail, [w for w, _ in broken]))
     return check

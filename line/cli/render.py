@@ -5,6 +5,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from line.cli.common import console
+from line.cli.products import LotVerification
 from line.ledger import Ledger
 from line.steps import StepOutcome
 
@@ -48,3 +49,20 @@ def show_outcome(ledger: Ledger, outcome: StepOutcome) -> None:
                               f"(sha256 {outcome.recipe_hash[:12]})"))
     style = "green" if outcome.status == "COMPLETE" else "bold red"
     console.print(f"[{style}]{escape(outcome.headline)}[/{style}]", soft_wrap=True, highlight=False)
+
+
+MARK = {"held": "[green]✓ held[/green]", "broken": "[red]✗ broken[/red]", "not-modelled": "[yellow]· not-modelled[/yellow]"}
+
+
+def verification_table(check: LotVerification) -> Table:
+    """Element → held / broken / not-modelled, with the evidence, over every processed wafer."""
+    verdict = "[green]all held[/green]" if check.ok else "[red]BROKEN[/red]"
+    table = Table(title=f"lot {check.lot_id} — product {check.product} — {len(check.wafers)} wafer(s) checked: {verdict}"
+                        + (f"; not processed: {', '.join(check.not_processed)}" if check.not_processed else ""),
+                  title_justify="left")
+    for col in ("element", "result", "evidence"):
+        table.add_column(col, overflow="fold")
+    for r in check.rows:
+        evidence = escape(r.evidence) + (f" [red](wafers {', '.join(r.wafers_broken)})[/red]" if r.wafers_broken else "")
+        table.add_row(r.element, MARK[r.status], evidence)
+    return table

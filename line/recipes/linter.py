@@ -1,10 +1,12 @@
 """The route linter: walk a route on paper — the layer stack of every region after every step,
 from each kind's nominal model, without the simulator — and check the process rules of
-docs/process.md §6 before any wafer moves.
+docs/process.md §6 before any wafer moves; then hold the final paper wafer against the route's
+product (product_check.py).
 
-Rules: resist-temperature, polymer-sacrificial-cure, etchant-attacks-exposed, cyanide-with-resist,
-plating-needs-seed, faraday-consistency, reflow-count, stencil-area-ratio, three-ball,
-release-mismatch, release-short, unknown-region (plus each kind's recipe-level checks).
+Rules while walking: resist-temperature, polymer-sacrificial-cure, etchant-attacks-exposed,
+cyanide-with-resist, plating-needs-seed, plating-without-mold, plating-area, faraday-consistency,
+reflow-count, stencil-area-ratio, three-ball, etch-removes-nothing, release-short, unknown-region
+(plus each kind's recipe-level checks). The wet etch is the simulator's own model (etching.py).
 """
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import NO_PAPER_MODEL
-from drivers.effects import Clean, Deposit, Effect, Etch, Heat, Measure, Open
+from drivers.effects import WAFER_AREA_CM2, Clean, Deposit, Effect, Etch, Heat, Measure, Open
 from drivers.materials import POLYMER_DECOMPOSE_C, SOLDERS, conducts
 from drivers.oven.spec import FACTS as OVEN
 from drivers.registry import DRIVERS
-from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius, nominal_rate
+from drivers.wet_bench import etching
+from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius
 from line.recipes.route import ResolvedStep, Route
 from line.yamlio import Problem, format_path
 
@@ -41,6 +44,8 @@ class PaperLayer:
 class PaperWafer:
     regions: dict[str, list[PaperLayer]]
     reflows: int = 0
+    area_cm2: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
 
     def layers(self) -> list[tuple[str, PaperLayer]]:
         return [(name, layer) for name, stack in self.regions.items() for layer in stack]
@@ -49,10 +54,13 @@ class PaperWafer:
 class Linter:
     def __init__(self, route: Route) -> None:
         self.route = route
-        self.wafer = PaperWafer({name: [PaperLayer(l.material, l.role, l.thickness_nm) for l in r.layers]
-                                 for name, r in route.spec.incoming.items()})
+        design = route.design()
+        self.wafer = PaperWafer({name: [PaperLayer(l["material"], l["role"], l["thickness_nm"]) for l in r["layers"]]
+                                 for name, r in design.items()},
+                                area_cm2={name: WAFER_AREA_CM2 * r["area_pct"] / 100 for name, r in design.items()})
         self.problems: list[Problem] = []
         self.history: list[tuple[str, dict[str, list[str]]]] = []
+        self.changed: dict[str, ResolvedStep] = {}      # region → the step that last changed its stack
 
     # ---- reporting -----------------------------------------------------------------------------
     def report(self, rs: ResolvedStep, rule: str, message: str, sub: tuple = ("recipe",), severity: str = "error") -> None:
@@ -69,10 +77,17 @@ class Linter:
                                                   "wafer is not checked", severity="warning")
             for f in model.checks(rs.parameters):
                 self.report(rs, f.rule, f"{format_path(f.path)}: {f.message}")
+            before = self.signature()
             for effect in model.effects(rs.parameters):
                 self.apply(rs, effect)
+            after = self.signature()
+            self.changed.update({n: rs for n in after if after[n] != before.get(n)})
             self.history.append((rs.step.id, {n: [l.material for l in s] for n, s in self.wafer.regions.items()}))
         return self.problems
+
+    def signature(self) -> dict[str, list[tuple]]:
+        return {n: [(l.material, l.role, round(l.thickness_nm, 3), bool(l.props.get("cured")), bool(l.props.get("stiction")))
+                    for l in s] for n, s in self.wafer.regions.items()}
 
     # ---- effects ---------------------------------------------------------------------------------
     def apply(self, rs: ResolvedStep, e: Effect) -> None:
@@ -124,8 +139,29 @@ class Linter:
             targets = [n for n, s in regions.items() if s and conducts(s[-1].material)]
             if not targets:
                 self.report(rs, "plating-needs-seed", "no region has a conductive surface to plate on")
+                return
+            self.plate(rs, e, targets)
+            return
         for n in targets:
             regions[n].append(self._layer(rs, e, e.thickness_nm))
+
+    def plate(self, rs: ResolvedStep, e: Deposit, targets: list[str]) -> None:
+        """Metal grows wherever the top conducts; the current is set for `open_area_cm2`, so the
+        thickness scales with set area / plated area, as in the cell (docs/process.md §1.4)."""
+        regions = self.wafer.regions
+        if not any(l.role == "resist" for _, l in self.wafer.layers()):
+            self.report(rs, "plating-without-mold", f"no resist mold on the wafer: {e.material} plates blanket over "
+                                                    f"{', '.join(targets)} — pattern a mold first")
+        area = sum(self.wafer.area_cm2.get(n, 0.0) for n in targets)
+        set_for = float(e.props.get("open_area_cm2", area) or area)
+        if area and abs(set_for / area - 1) > 0.10:
+            self.report(rs, "plating-area", f"the current is set for {set_for:g} cm² but {area:.1f} cm² is open "
+                                            f"({', '.join(targets)}): the deposit would be {set_for / area:.0%} of its "
+                                            f"target — set open_area_cm2 to the mold's open area",
+                        sub=("overrides",) if rs.step.overrides else ("recipe",))
+        thickness = e.thickness_nm * (set_for / area if area else 1.0)
+        for n in targets:
+            regions[n].append(self._layer(rs, e, thickness))
 
     def open(self, rs: ResolvedStep, e: Open) -> None:
         for n in e.regions:
@@ -149,8 +185,9 @@ class Linter:
             self.report(rs, "polymer-sacrificial-cure", f"{e.what} at {e.peak_c:g} °C over a polymer sacrificial layer "
                                                         f"(decomposes above {POLYMER_DECOMPOSE_C:g} °C) — use the 230 °C PI cure")
         for _, layer in self.wafer.layers():
-            if layer.material == "PI" and OVEN.pi_cured_by_hold(e.peak_c, e.hold_s):
+            if layer.material == "PI" and not layer.props.get("cured") and OVEN.pi_cured_by_hold(e.peak_c, e.hold_s):
                 layer.props["cured"] = True
+                layer.thickness_nm *= OVEN.pi_cure_shrink
             if layer.material == "Ag-epoxy" and OVEN.paste_cured_by_hold(e.peak_c, e.hold_s):
                 layer.props["cured"] = True
         if e.liquidus_c and e.peak_c >= e.liquidus_c and any(l.material in SOLDERS for _, l in self.wafer.layers()):
@@ -159,60 +196,52 @@ class Linter:
                 self.report(rs, "reflow-count", f"reflow pass {self.wafer.reflows}: at most {MAX_REFLOWS} are allowed")
 
     def etch(self, rs: ResolvedStep, e: Etch) -> None:
+        """The simulator's etch model on the paper stack; the linter judges what it did."""
         chem = CHEMISTRY[e.chemistry]
-        factor = arrhenius(e.temperature_c, chem.t_ref_c)
-        t_min = e.time_s / 60 * factor
-        for n, stack in self.wafer.regions.items():
-            for layer in [l for l in stack if l.role == "resist"]:
-                if nominal_rate(e.chemistry, layer.material) * t_min >= layer.thickness_nm and layer in stack:
-                    del stack[stack.index(layer):]                     # strip, lifting off what was on it
-            left = t_min
-            while left > 0 and stack:
-                top = stack[-1]
-                rate = nominal_rate(e.chemistry, top.material, top.props)
-                if rate <= 0:
-                    break
-                need = top.thickness_nm / rate
-                collateral = top.material not in chem.removes and top.role not in ("resist", "native_oxide")
-                lost = min(1.0, left / need)
-                if collateral and lost > COLLATERAL_WARN:
-                    sev = "error" if lost > COLLATERAL_ERROR else "warning"
-                    self.report(rs, "etchant-attacks-exposed", f"{e.chemistry} attacks exposed {top} in region {n}: "
-                                f"{'all of it' if lost >= 1 else f'{lost:.0%}'} would go", severity=sev)
-                if need <= left:
-                    left -= need
-                    stack.pop()
-                else:
-                    top.thickness_nm -= rate * left
-                    left = 0.0
-        if rs.step.operation == "release":
-            self.release(rs, e, t_min)
-
-    def release(self, rs: ResolvedStep, e: Etch, t_min: float) -> None:
-        sacrificial = [(n, l) for n, l in self.wafer.layers() if l.role == "sacrificial"]
-        if not sacrificial:
-            self.report(rs, "release-mismatch", "a release step, but no sacrificial layer is on the wafer")
-            return
-        for _n, layer in sacrificial:
-            rate = nominal_rate(e.chemistry, layer.material)
-            if rate <= 0:
-                self.report(rs, "release-mismatch", f"{e.chemistry} does not etch the {layer.material} sacrificial layer")
-                continue
-            distance = layer.props.get("release_distance_um", 0.0)
-            front = rate * t_min / 1000
-            if front < distance:
-                self.report(rs, "release-short", f"the release front reaches {front:.1f} µm of the {distance:g} µm to "
-                                                 f"free the suspension — etch {distance / front:.2f}× longer")
-            else:
-                layer.material, layer.role = "void", "gap"
+        t_eff = e.time_s * arrhenius(e.temperature_c, chem.t_ref_c)
+        rep = etching.etch_regions(self.wafer.regions, self.wafer.area_cm2, e.chemistry, t_eff)
+        for region, layer, before, lost in rep.attacked:
+            collateral = layer.material not in chem.removes and layer.role not in ("resist", "native_oxide")
+            if collateral and lost > COLLATERAL_WARN:
+                shown = PaperLayer(layer.material, layer.role, before, layer.step)
+                self.report(rs, "etchant-attacks-exposed", f"{e.chemistry} attacks exposed {shown} in region {region}: "
+                            f"{'all of it' if lost >= 1 else f'{lost:.0%}'} would go",
+                            severity="error" if lost > COLLATERAL_ERROR else "warning")
+        if not rep.touched:
+            tops = ", ".join(f"{n}: {s[-1].material} ({s[-1].role})" for n, s in self.wafer.regions.items() if s)
+            self.report(rs, "etch-removes-nothing", f"{e.chemistry} for {e.time_s:g} s removes nothing — every region's "
+                                                    f"top resists it ({tops})")
+        for n, layer in self.wafer.layers() if rep.reached() else []:
+            if layer.role == "sacrificial" and layer.props.get("release_um"):
+                need = layer.props.get("release_distance_um", 0.0)
+                done = layer.props["release_um"]
+                self.report(rs, "release-short", f"{e.chemistry} reaches the {layer.material} sacrificial layer and "
+                                                 f"etches {done:.1f} µm of the {need:g} µm under the suspension in {n} — "
+                                                 f"a half-freed part; etch {need / done:.2f}× longer (or seal the layer)")
+        for _, layer in self.wafer.layers():
+            if layer.role == "gap" and "released_by" not in layer.props:
                 layer.props["released_by"] = rs.step.id
+        if etching.dry(self.wafer.regions, e.dry, rep.released):
+            self.wafer.flags.append(f"stiction after {e.dry} ({rs.step.id})")
+            self.report(rs, "stiction", f"the release frees the suspension, then {e.dry} pulls it down onto the "
+                                        f"substrate — dry supercritically (supercritical_co2)")
 
 
 def lint(route: Route) -> list[Problem]:
-    return Linter(route).run()
+    """The process rules along the route, then its final paper wafer against its product."""
+    from line.recipes.product_check import product_problems
+
+    linter = Linter(route)
+    return linter.run() + product_problems(route, linter)
 
 
 def final_stacks(route: Route) -> dict[str, list[PaperLayer]]:
     linter = Linter(route)
     linter.run()
     return copy.deepcopy(linter.wafer.regions)
+
+
+def final_wafer(route: Route) -> PaperWafer:
+    linter = Linter(route)
+    linter.run()
+    return copy.deepcopy(linter.wafer)

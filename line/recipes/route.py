@@ -1,5 +1,7 @@
-"""`Route` documents: the ordered steps that build a product, with the incoming wafer design, the
-claim elements the product must have, per-step recipe references, overrides and specs."""
+"""`Route` documents: the ordered steps that build a product — per-step recipe references, overrides
+and specs, and which claim elements each step makes (traceability). What the product must be (its
+incoming design, finished structure and claim predicates) lives in its `Product` document, never in
+the route; an engineering route names no product and carries its own incoming design."""
 from __future__ import annotations
 
 import copy
@@ -15,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from drivers.jobs import body_hash
 from drivers.registry import DRIVERS, SPECS
 from line.config import ToolKind
-from line.recipes.catalog import RecipeCatalog
+from line.recipes.catalog import RecipeCatalog, document_kind
+from line.recipes.product import Product
 from line.recipes.tool_recipe import RecipeMetadata, ToolRecipe
 from line.yamlio import DocumentError, Problem, format_path, load_yaml, locate, plain, validate, validation_problems
 
@@ -82,16 +85,21 @@ class Step(Strict):
 
 
 class RouteSpec(Strict):
-    product: str = Field(pattern=r"^[A-Z]$")
+    product: str | None = Field(None, pattern=r"^[A-Z]$",
+                                description="the product this route builds (recipes/products); none for an engineering route")
     variant: str = ""
-    claims: dict[str, str] = Field(description="claim element id → what the finished wafer must have")
-    incoming: dict[str, Region]
+    incoming: dict[str, Region] | None = Field(None, description="an engineering route's incoming design (a product route "
+                                                                 "takes its product's)")
     steps: list[Step] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> RouteSpec:
-        total = sum(r.area_pct for r in self.incoming.values())
-        if abs(total - 100) > 0.01:
+        if self.product and self.incoming is not None:
+            raise ValueError("a route that names a product takes its incoming design from the product: drop incoming")
+        if not self.product and self.incoming is None:
+            raise ValueError("an engineering route (no product) needs its own incoming design")
+        total = sum(r.area_pct for r in (self.incoming or {}).values())
+        if self.incoming is not None and abs(total - 100) > 0.01:
             raise ValueError(f"incoming region areas add up to {total:g} %, not 100 %")
         ids = [s.id for s in self.steps]
         if dup := sorted({i for i in ids if ids.count(i) > 1}):
@@ -125,10 +133,21 @@ class Route:
     spec: RouteSpec
     steps: list[ResolvedStep] = field(default_factory=list)
     sha256: str = ""
+    product: Product | None = None
 
     @property
     def ref(self) -> str:
         return f"{self.name}@v{self.version}"
+
+    @property
+    def label(self) -> str:
+        """Product letter and variant ("D-release"), or "engineering"."""
+        return (self.spec.product or "engineering") + (f"-{self.spec.variant}" if self.spec.variant else "")
+
+    def design(self) -> dict[str, dict[str, Any]]:
+        """The incoming wafer, {region: {area_pct, layers}}: the product's, or an engineering route's own."""
+        regions = self.product.spec.design if self.product else (self.spec.incoming or {})
+        return {n: {"area_pct": r.area_pct, "layers": [l.model_dump() for l in r.layers]} for n, r in regions.items()}
 
     def where(self, *path: Any) -> tuple[int, int]:
         return locate(self.doc, ("spec", "steps") + path)
@@ -167,6 +186,15 @@ def load_route(path: str | Path, catalog: RecipeCatalog, text: str | None = None
     route = Route(path, doc, parsed.metadata.name, parsed.metadata.version, parsed.spec,
                   sha256=body_hash(plain(doc)["spec"]))
     problems: list[Problem] = []
+    if parsed.spec.product:
+        route.product = catalog.product(parsed.spec.product, parsed.spec.variant)
+        if route.product is None:
+            have = ", ".join(p.label for p in catalog.products.values()) or "none"
+            line, col = locate(doc, ("spec", "product"))
+            problems.append(Problem(path, line, col, "spec.product", "product-not-found",
+                                    f"no Product document for {parsed.spec.product}"
+                                    + (f" variant {parsed.spec.variant!r}" if parsed.spec.variant else "")
+                                    + f" under {catalog.root} (products: {have})"))
     for i, step in enumerate(parsed.spec.steps):
         resolved = resolve_step(route, i, step, catalog, problems)
         if resolved:
@@ -245,18 +273,38 @@ def spec_problems(kind: str, spec: Spec, body: dict[str, Any], ref: str) -> list
 
 
 def claim_problems(route: Route) -> list[Problem]:
-    declared = set(route.spec.claims)
-    created: set[str] = set()
+    """Every `creates` names a claim element of the route's product (the predicates say whether the
+    finished wafer has it; the linter checks the step made what the predicates found)."""
     problems = []
     for i, step in enumerate(route.spec.steps):
         for j, element in enumerate(step.creates):
-            if element not in declared:
-                line, col = route.where(i, "creates", j)
-                problems.append(Problem(route.path, line, col, format_path(("spec", "steps", i, "creates", j)),
-                                        "claim-unknown", f"step {step.id} creates {element!r}, which spec.claims does not declare"))
-            created.add(element)
-    for element in sorted(declared - created):
-        line, col = locate(route.doc, ("spec", "claims", element))
-        problems.append(Problem(route.path, line, col, f"spec.claims.{element}", "claim-uncovered",
-                                f"no step creates claim element {element!r}"))
+            if route.product is not None and route.product.claim(element) is not None:
+                continue
+            line, col = route.where(i, "creates", j)
+            why = (f"product {route.product.label} has no claim element {element!r} "
+                   f"(it has {', '.join(c.id for c in route.product.spec.claims)})" if route.product
+                   else "an engineering route names no product, so it creates no claim elements")
+            if route.product is None and route.spec.product:
+                continue                      # product-not-found is already reported
+            problems.append(Problem(route.path, line, col, format_path(("spec", "steps", i, "creates", j)),
+                                    "claim-unknown", f"step {step.id} creates {element!r}: {why}"))
     return problems
+
+
+def find_route(ref: str, catalog: RecipeCatalog) -> Route:
+    """The route document `name@vN` under the catalog's folder (what a lot in the ledger ran)."""
+    m = REF.match(ref)
+    if m is None:
+        raise DocumentError([Problem(ref, 1, 1, "", "route-ref", f"{ref!r} is not a route reference (name@vN)")])
+    versions = []
+    for path in sorted(catalog.root.rglob("*.yaml")):
+        if document_kind(path) != "Route":
+            continue
+        doc = load_yaml(path)
+        meta = doc.get("metadata", {}) if isinstance(doc, dict) else {}
+        if meta.get("name") == m["name"]:
+            versions.append(meta.get("version"))
+            if meta.get("version") == int(m["version"]):
+                return load_route(path, catalog)
+    have = f" (versions there: {', '.join(f'v{v}' for v in versions)})" if versions else ""
+    raise DocumentError([Problem(str(catalog.root), 1, 1, "", "route-not-found", f"no route {ref} under {catalog.root}{have}")])

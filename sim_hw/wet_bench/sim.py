@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.wet_bench import interface
+from drivers.wet_bench import etching, interface
 from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius
 from drivers.wet_bench.recipe import WetBenchRecipe
 from drivers.wet_bench.spec import FACTS, SPEC
@@ -79,12 +79,8 @@ class WetBenchSim(BatchSimTool):
         """Capillary forces on drying pull released parts down unless the dry is supercritical."""
         forced = self.faults.active("stiction") is not None
         for row in job.results:
-            if not row.get("released"):
-                continue
-            if r.dry != "supercritical_co2" or forced:
-                wafer = self.world.wafer(row["wafer_id"])
-                for layer in (l for reg in wafer.regions.values() for l in reg if l.role == "gap"):
-                    layer.props["stiction"] = True
+            wafer = self.world.wafer(row["wafer_id"])
+            if etching.dry(wafer.regions, "spin_dry" if forced else r.dry, bool(row.get("released"))):
                 wafer.flags.append(f"stiction after {r.dry} ({self.tool_id} {job.job_id})")
                 row["stiction"] = 1.0
 

@@ -56,7 +56,7 @@ def lot_jobs(sim: Any, lot_id: str) -> dict[str, Any]:
 def bring_on(sim: Any, route_path: str, lot_id: str, wafers: int = 1) -> Route:
     """The lot's wafers arrive at the simulated line with their product's incoming design."""
     route = load_route(route_path, RecipeCatalog(ROOT / "recipes"))
-    design = {n: r.model_dump() for n, r in route.spec.incoming.items()}
+    design = route.design()
     for slot in range(1, wafers + 1):
         sim.world.start_wafer(f"{lot_id}.{slot:02d}", design)
     return route

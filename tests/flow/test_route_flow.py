@@ -8,7 +8,7 @@ from typing import NamedTuple
 import pytest
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
-from line.cli.products import check_product
+from line.cli.products import verify_lot
 from line.config import load_line
 from line.dashboard import e10_window, tool_rows, wip_rows
 from line.ledger import Ledger
@@ -43,7 +43,7 @@ class SimulatedLine(NamedTuple):
 
 
 def start_lot(sim, route, lot_id: str, wafers: int) -> None:
-    design = {n: r.model_dump() for n, r in route.spec.incoming.items()}
+    design = route.design()
     for slot in range(1, wafers + 1):
         sim.world.start_wafer(f"{lot_id}.{slot:02d}", design)
 
@@ -59,9 +59,10 @@ def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_pat
     out = run(line, "C-T1", db)
     assert out["status"] == "COMPLETE", out
     ledger = Ledger(db)
-    check = check_product(line.world.snapshot(), route, ledger, "C-T1")
-    assert check.ok, check.problems
-    assert set(check.claims) == set(route.spec.claims)
+    check = verify_lot(line.world.snapshot(), route.product, ledger, "C-T1")
+    assert check.ok and check.wafers == ["C-T1.01", "C-T1.02"], check.problems
+    claims = {r.element: r.status for r in check.rows if r.rule == "claim"}
+    assert claims == {c.id: "not-modelled" if c.not_modelled else "held" for c in route.product.spec.claims}
     pad = [l["material"] for l in line.world.snapshot("C-T1.01")["C-T1.01"]["regions"]["pad"]]
     assert pad[-5:] == ["Ti", "Cu", "Ag-epoxy", "Ti", "Cu"]                 # paste enclosed by cup and cap
     runs = ledger.step_runs("C-T1")
