@@ -55,6 +55,7 @@ class Etch:
 class Measure:
     measurement: str
     region: str
+    material: str | None = None
 
 
 Effect = Deposit | Open | Clean | Heat | Etch | Measure

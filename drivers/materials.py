@@ -13,6 +13,7 @@ RESISTS = set(RESIST_T_LIMIT_C)
 SOLDERS = {"SnAg", "SAC305", "Sn"}
 POLYMERS = {"PI", "PBO", "BCB", "polymer", "epoxy", "silicone", "PSPI"} | RESISTS
 POLYMER_DECOMPOSE_C = 300.0
+NEEDS_CURE = ("PI", "PBO", "Ag-epoxy")      # coated or printed wet; uncured they outgas, swell and blister
 DIELECTRICS = {"SiO2", "SiN", "Al2O3"} | POLYMERS
 
 

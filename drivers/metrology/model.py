@@ -4,7 +4,7 @@ from drivers.metrology.recipe import MetrologyRecipe
 
 
 def effects(r: MetrologyRecipe) -> list[Effect]:
-    return [Measure(r.measurement, r.region)]
+    return [Measure(r.measurement, r.region, r.material)]
 
 
 def checks(r: MetrologyRecipe) -> list[Finding]:

@@ -8,7 +8,7 @@ import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is im
 
 import typer
 
-from line.cli import alarms, db, demo, lot, lots, recipe, run, serve, sim, status
+from line.cli import alarms, db, demo, lot, lots, mutate, recipe, run, serve, sim, status
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Host control for a wafer bumping line: simulators, recipes, lots, ledger.")
@@ -22,6 +22,7 @@ app.command("demo")(demo.products)
 app.command("resume")(lots.resume)
 lot.app.command("start")(lots.start)
 lot.app.command("answer")(lots.answer)
+recipe.app.command("mutate")(mutate.mutate)
 app.command("status")(status.status)
 app.command("serve")(serve.serve)
 app.command("demo-seed")(run.demo)

@@ -4,25 +4,20 @@ lot's finished wafers in the world model are verified against its *product* (`lo
 claim element held, broken or not-modelled. Any broken element fails the demo."""
 from __future__ import annotations
 
-import logging
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import typer
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from line.cli.common import LineOption, console, existing, or_exit, warm_up
+from line.cli.common import LineOption, console, existing, or_exit
 from line.cli.products import LotVerification, verify_lot
 from line.cli.render import MARK, verification_table
-from line.cli.sim import sim_line
-from line.config import load_line, rebind_ports, save_line
+from line.cli.simrun import run_lots
+from line.config import load_line
 from line.ledger import Ledger
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.route import load_route
@@ -55,48 +50,18 @@ def products(wafers: int = typer.Option(5, "--wafers", "-n", min=1, max=25, help
              line: str = LineOption) -> None:
     """Run one lot of each product route (A, B, C, D release, D retain) at once on the simulated line
     and verify what they built against their products."""
-    from line.lot_flow import lot_flow
-
     cfg = or_exit(lambda: load_line(existing(line)))
     catalog = RecipeCatalog("recipes", cfg.tools)
     routes = [or_exit(partial(load_route, existing(p), catalog)) for p in PRODUCT_ROUTES]
-    simline = sim_line(cfg, any_port=True, speed=speed).start_in_thread()
-    for h in logging.getLogger("prefect").handlers:
-        h.setLevel(logging.WARNING)
     stamp = f"{datetime.now():%m%d-%H%M%S}"
     lots = {f"{r.label}-{stamp}": r for r in routes}
-    for lot_id, route in lots.items():        # wafers arrive on the line with their product's design
-        design = route.design()
-        for slot in range(1, wafers + 1):
-            simline.world.start_wafer(f"{lot_id}.{slot:02d}", design)
-    console.print(f"simulated line {cfg.metadata.name}: {len(simline.tools)} tools, clock ×{speed:g}; "
-                  f"{len(lots)} lots of {wafers} wafers")
-    warm_up()
     ledger = Ledger()
-    started = time.monotonic()
-    results: dict[str, Any] = {}
-    bound = save_line(rebind_ports(cfg, simline.ports(), simline.endpoint_ports()),
-                      Path(tempfile.mkdtemp(prefix="bumpline-products-")) / "line.yaml")
     try:
-        with ThreadPoolExecutor(max_workers=len(lots), thread_name_prefix="lot") as pool:
-            futures = {lot_id: pool.submit(lot_flow, lot_id, str(route.path), wafers, bound, "recipes")
-                       for lot_id, route in lots.items()}
-            with Live(progress_table(ledger, lots, started), console=console, refresh_per_second=2) as live:
-                while not all(f.done() for f in futures.values()):
-                    time.sleep(0.5)
-                    live.update(progress_table(ledger, lots, started))
-                live.update(progress_table(ledger, lots, started))
-            for lot_id, f in futures.items():
-                try:
-                    results[lot_id] = f.result()
-                except Exception as exc:  # noqa: BLE001 - one lot's failure is reported, the others still are
-                    results[lot_id] = {"lot_id": lot_id, "status": "FAILED", "reason": f"{type(exc).__name__}: {exc}"}
-        wall = time.monotonic() - started
-        world = simline.world.snapshot()
-        checks = summary(ledger, lots, results, world, wall, simline.clock.now(), speed)
+        run = run_lots(cfg, lots, wafers, speed, progress=lambda started: progress_table(ledger, lots, started))
+        checks = summary(ledger, lots, run.results, run.world, run.wall_s, run.sim_s, speed)
     finally:
-        simline.stop_thread()
         ledger.dispose()
+    results = run.results
     bad = [r for r in results.values() if r["status"] != "COMPLETE"]
     raise typer.Exit(0 if not bad and all(c.ok for c in checks.values()) else 2)
 

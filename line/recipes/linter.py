@@ -4,19 +4,21 @@ docs/process.md §6 before any wafer moves; then hold the final paper wafer agai
 product (product_check.py).
 
 Rules while walking: resist-temperature, polymer-sacrificial-cure, etchant-attacks-exposed,
-cyanide-with-resist, plating-needs-seed, plating-without-mold, plating-area, faraday-consistency,
+cyanide-with-resist, plating-needs-seed, plating-without-mold, plating-area, metal-on-uncured, spec-fails-on-paper, faraday-consistency,
 reflow-count, stencil-area-ratio, three-ball, etch-removes-nothing, release-short, unknown-region
 (plus each kind's recipe-level checks). The wet etch is the simulator's own model (etching.py).
 """
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import NO_PAPER_MODEL
 from drivers.effects import WAFER_AREA_CM2, Clean, Deposit, Effect, Etch, Heat, Measure, Open
-from drivers.materials import POLYMER_DECOMPOSE_C, SOLDERS, conducts
+from drivers.materials import NEEDS_CURE, POLYMER_DECOMPOSE_C, SOLDERS, conducts
+from drivers.metrology.readout import reading
 from drivers.oven.spec import FACTS as OVEN
 from drivers.registry import DRIVERS
 from drivers.wet_bench import etching
@@ -103,8 +105,26 @@ class Linter:
             self.heat(rs, e)
         elif isinstance(e, Etch):
             self.etch(rs, e)
-        elif isinstance(e, Measure) and e.region not in self.wafer.regions:
+        elif isinstance(e, Measure):
+            self.measure(rs, e)
+
+    def measure(self, rs: ResolvedStep, e: Measure) -> None:
+        """Predict the nominal reading here and hold it against the step's spec: a spec the wafer cannot
+        meet at this point of the route (a step moved before or after it) fails on paper, not on the line."""
+        if e.region not in self.wafer.regions:
             self.report(rs, "unknown-region", f"measures region {e.region!r}; the design has {', '.join(self.wafer.regions)}")
+            return
+        name, unit, value, _ = reading(self.wafer.regions[e.region], e.measurement, e.material)
+        for j, spec in enumerate(rs.step.specs):
+            if spec.measurement not in (name, f"{name}.mean"):
+                continue
+            lo = spec.lsl if spec.lsl is not None else -math.inf
+            hi = spec.usl if spec.usl is not None else math.inf
+            if not lo <= value <= hi:
+                self.report(rs, "spec-fails-on-paper", f"{spec.measurement} would read {value:.3g} {unit} on {e.region} "
+                                                       f"here — outside the spec [{'' if spec.lsl is None else f'{spec.lsl:g}'}, "
+                                                       f"{'' if spec.usl is None else f'{spec.usl:g}'}]: the lot would hold",
+                            sub=("specs", j))
 
     def _layer(self, rs: ResolvedStep, e: Deposit, thickness: float) -> PaperLayer:
         return PaperLayer(e.material, e.role, thickness, rs.step.id, dict(e.props))
@@ -114,6 +134,9 @@ class Linter:
         if e.attacks and (hit := [l for _, l in self.wafer.layers() if l.role in e.attacks]):
             self.report(rs, "cyanide-with-resist", f"the {e.props.get('bath', 'bath')} attacks {hit[0]} — use a "
                                                    "cyanide-free (sulfite) gold bath while a resist mold is on the wafer")
+        if conducts(e.material) and e.where == "all" and (wet := self.uncured_tops()):
+            self.report(rs, "metal-on-uncured", f"{e.material} over uncured {wet[0][1]} in {wet[0][0]}: the film seals "
+                                                "the solvent in, and a later cure blisters it — cure first")
         if e.where == "all":
             targets = list(regions)
         elif e.where == "regions":
@@ -144,6 +167,10 @@ class Linter:
             return
         for n in targets:
             regions[n].append(self._layer(rs, e, e.thickness_nm))
+
+    def uncured_tops(self) -> list[tuple[str, PaperLayer]]:
+        return [(n, s[-1]) for n, s in self.wafer.regions.items()
+                if s and s[-1].material in NEEDS_CURE and not s[-1].props.get("cured")]
 
     def plate(self, rs: ResolvedStep, e: Deposit, targets: list[str]) -> None:
         """Metal grows wherever the top conducts; the current is set for `open_area_cm2`, so the

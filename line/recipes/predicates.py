@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from drivers.materials import conducts
+from drivers.materials import NEEDS_CURE, conducts
 from line.recipes.product import (
     AbsentPredicate,
     Claim,
@@ -24,7 +24,6 @@ from line.recipes.product import (
     ReflowsPredicate,
 )
 
-NEEDS_CURE = ("PI", "PBO", "Ag-epoxy")          # docs/process.md §1.5: uncured, they outgas and swell
 DAMAGE = ("damaged", "dewetted", "residue")       # layer props the physics sets when a layer is spoiled
 Status = Literal["held", "broken", "not-modelled"]
 
@@ -121,8 +120,8 @@ def holds(p: Predicate, wafer: Finished, product: Product) -> tuple[bool, str]:
     if isinstance(b, ConnectedPredicate):
         return _connected(b, wafer, product)
     if isinstance(b, ReflowsPredicate):
-        return (wafer.reflows <= b.at_most, f"{wafer.reflows} reflow pass(es)" + ("" if wafer.reflows <= b.at_most
-                                                                                 else f", more than {b.at_most}"))
+        ok = b.at_least <= wafer.reflows <= b.at_most
+        return ok, f"{wafer.reflows} reflow pass(es)" + ("" if ok else f", not {b.at_least}–{b.at_most}")
     raise TypeError(f"unknown predicate {p!r}")       # the model admits no other word
 
 

@@ -11,7 +11,7 @@ The vocabulary is small on purpose, so a process engineer can read and write it 
 - `absent`: no such layer (in a region, or anywhere);
 - `gap`: a released, free (not stuck) gap in a region under a layer;
 - `connected`: a conductor of a role runs from one region to another over adjacent regions;
-- `reflows`: solder reflowed at most N times.
+- `reflows`: solder reflowed at least / at most N times.
 
 A claim the world model cannot express carries `not_modelled: <reason>` and is never shown held.
 """
@@ -86,10 +86,11 @@ class ConnectedPredicate(Strict):
 
 
 class ReflowsPredicate(Strict):
-    at_most: int = Field(ge=0)
+    at_least: int = Field(0, ge=0)
+    at_most: int = Field(3, ge=0, description="docs/process.md §6.6: at most three reflows")
 
     def __str__(self) -> str:
-        return f"solder reflowed at most {self.at_most}×"
+        return f"solder reflowed {self.at_least}–{self.at_most}×"
 
 
 class Predicate(Strict):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.materials import conducts
+from drivers.metrology.readout import reading
 from drivers.metrology.recipe import MetrologyRecipe
 from drivers.metrology.spec import FACTS, SPEC
 from sim_hw.metrology import physics
@@ -37,24 +37,11 @@ class MetrologySim(SimTool):
 
     def truth(self, wafer: Wafer, r: MetrologyRecipe) -> tuple[str, str, list[float]]:
         radii = physics.site_radii(r.sites)
-        stack = wafer.regions[r.region]
-        if r.measurement == "film_thickness":
-            films = [l for l in stack if l.material == r.material]
-            t = sum(l.thickness_nm for l in films)
-            nu = max((l.props.get("nonuniformity_pct", 0.0) for l in films), default=0.0)
-            return f"film.{r.material}", "nm", [physics.radial(t, nu, x) for x in radii]
-        if r.measurement == "bump_height":
-            # everything conductive the line built on this region (the bond pad itself is the chip's)
-            metal = [l for l in stack if conducts(l.material) and l.role not in ("pad", "substrate")]
-            h = sum(l.thickness_nm for l in metal) / 1000.0
-            nu = max((l.props.get("nonuniformity_pct", 0.0) for l in metal), default=0.0)
-            return "bump.height", "µm", [physics.radial(h, nu, x) for x in radii]
-        if r.measurement == "paste_volume":
-            paste = [l for l in stack if l.role == "paste"]
-            v = paste[-1].props.get("volume_pct", 0.0) if paste else 0.0
-            return "paste.volume", "%", [v] * len(radii)
-        residue = sum(l.thickness_nm for l in stack if l.role == "resist")
-        return "resist.residue", "nm", [residue] * len(radii)
+        name, unit, value, layers = reading(wafer.regions[r.region], r.measurement, r.material)
+        if r.measurement in ("film_thickness", "bump_height"):
+            nu = max((l.props.get("nonuniformity_pct", 0.0) for l in layers), default=0.0)
+            return name, unit, [physics.radial(value, nu, x) for x in radii]
+        return name, unit, [value] * len(radii)
 
 
 SIMULATOR = SimKind(MetrologySim, {"scpi": scpi_main(SPEC.wire("scpi"))})
