@@ -41,6 +41,8 @@ class Heat:
     what: str
     hold_s: float = 0.0
     liquidus_c: float | None = None
+    above: dict[float, float] = field(default_factory=dict)
+    """seconds the wafer spent at or above each cure threshold (an oven's integrated profile)"""
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ class SimToolSpec:
 
 class SimLine:
     def __init__(self, tools: list[SimToolSpec], speed: float = 600.0, seed: int = 0,
-                 control_port: int | None = 0, serve: bool = True) -> None:
+                 control_port: int | None = 0, serve: bool = True, noise: float = 1.0) -> None:
         """`serve=False`: no protocol servers and no control port — the in-process tier
-        (`sim_hw.inprocess`) calls the tools directly."""
+        (`sim_hw.inprocess`) calls the tools directly. `noise=0`: every tool at its nominal numbers."""
         unknown = sorted({t.kind for t in tools} - set(simulators()))
         if unknown:
             raise UnknownName(f"no simulator for tool kind(s) {', '.join(unknown)}")
@@ -41,6 +41,7 @@ class SimLine:
         self.clock = VirtualClock(speed)
         self.world = WorldModel()
         self.seed = seed
+        self.noise = noise
         self.control_port = control_port if serve else None
         self.serve = serve
         self.tools: dict[str, SimTool] = {}
@@ -54,6 +55,7 @@ class SimLine:
         for spec in self.specs:
             kind = simulators()[spec.kind]
             tool = kind.tool(spec.tool_id, self.clock, self.world, self.seed, spec.limits, spec.options)
+            tool.noise_scale = self.noise
             servers = kind.servers(spec.protocol)(tool, spec.host, {"main": spec.port, **spec.endpoints}) \
                 if self.serve else {}
             for server in servers.values():

@@ -90,6 +90,7 @@ class SimTool:
         self.clock = clock
         self.world = world
         self.rng = random.Random(f"{seed}:{tool_id}")
+        self.noise_scale = 1.0        # 0: every tool hits its nominal numbers (the paper-vs-simulator test)
         self.tool_limits = dict(limits or self.limits)
         self.options = dict(options or {})
         self.faults = FaultBook(tool_id, self.spec.all_faults)
@@ -364,8 +365,8 @@ class SimTool:
         return AlarmStop(declared.alid, declared.name, detail)
 
     def noise(self, sigma_rel: float) -> float:
-        """A multiplicative noise factor ~ N(1, sigma)."""
-        return 1.0 + self.rng.gauss(0.0, sigma_rel)
+        """A multiplicative noise factor ~ N(1, sigma × noise_scale)."""
+        return 1.0 + self.rng.gauss(0.0, sigma_rel * self.noise_scale)
 
 
 class BatchSimTool(SimTool):

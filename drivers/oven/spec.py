@@ -31,6 +31,13 @@ class OvenFacts:
         """The PI cure a thermal history reached ({threshold °C: seconds above it}), if any."""
         return next((c for c in self.pi_cures if time_above.get(c.threshold_c, 0.0) >= c.min_s), None)
 
+    def thresholds(self) -> tuple[float, ...]:
+        """The temperatures whose time-above decides a cure (a thermal history counts each)."""
+        return (self.paste_cure.threshold_c, *(c.threshold_c for c in self.pi_cures))
+
+    def paste_cured(self, time_above: dict[float, float]) -> bool:
+        return time_above.get(self.paste_cure.threshold_c, 0.0) >= self.paste_cure.min_s
+
     def pi_cured_by_hold(self, peak_c: float, hold_s: float) -> bool:
         """On paper: a hold of `hold_s` at `peak_c` cures PI."""
         return any(peak_c >= c.threshold_c and hold_s >= c.min_s for c in self.pi_cures)
@@ -48,11 +55,24 @@ def job_time_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> float:
     purge = 0.0
     if body["n2_purge"]:
         purge = math.ceil(thermal.purge_time_s(body["o2_limit_ppm"], body["n2_flow_slm"]) or 0.0)
+    return purge + nominal_history(body)["duration_s"]
+
+
+def nominal_history(body: dict[str, Any]) -> dict[str, Any]:
+    """The profile run through the thermal model on the simulator's 1-second step, as a healthy oven
+    runs it: peak wafer temperature, time above each cure threshold, duration. The job-time model,
+    the paper model (model.py) and the simulator integrate the same way, so they cannot disagree."""
     model = thermal.OvenModel(body["segments"], body["cool_c_per_min"], body["liquidus_c"])
-    steps = 1
-    while not model.step(1.0):
+    above = dict.fromkeys(FACTS.thresholds(), 0.0)
+    steps = 0
+    while True:
         steps += 1
-    return purge + steps
+        done = model.step(1.0)
+        for t in above:
+            if model.wafer >= t:
+                above[t] += 1.0
+        if done:
+            return {"peak_c": model.peak, "above": above, "duration_s": steps, "tal_s": model.tal_s}
 
 
 SPEC = KindSpec(

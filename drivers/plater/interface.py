@@ -19,6 +19,9 @@ MIN_LEVEL_PCT = 80.0
 K_UM_PER_ASD_MIN = {"Cu": 0.221, "Ni": 0.205, "Au": 0.635, "Sn": 0.506}
 BATH_METAL = {"Cu-acid": ("Cu", "Cu"), "Ni-sulfamate": ("Ni", "Ni"), "Au-sulfite": ("Au", "Au"),
               "Au-cyanide": ("Au", "Au"), "SnAg-MSA": ("Sn", "SnAg")}   # (Faraday metal, deposit material)
+# Cathode current efficiency of each bath as it runs (SnAg baths run lower): the simulator plates with
+# it and the route linter's paper wafer grows with it; a recipe's `efficiency_pct` is the engineer's assumption.
+BATH_EFFICIENCY = {"Cu-acid": 0.98, "Ni-sulfamate": 0.97, "Au-sulfite": 0.99, "Au-cyanide": 0.99, "SnAg-MSA": 0.93}
 CYANIDE_BATHS = ("Au-cyanide",)    # attack resist (§6.4)
 
 LIMITS: dict[str, Limit] = {

@@ -25,8 +25,8 @@ def control_for(cfg: LineConfig) -> SimControl:
 
 
 def sim_line(cfg: LineConfig, any_port: bool = False, speed: float | None = None,
-             control_port: int | None = None) -> SimLine:
-    """Build (not start) the simulators a line config names."""
+             control_port: int | None = None, serve: bool = True, noise: float = 1.0) -> SimLine:
+    """Build (not start) the simulators a line config names (`serve=False`: the in-process tier)."""
     specs = []
     for t in cfg.tools:
         addr = parse_address(t.address)
@@ -35,7 +35,7 @@ def sim_line(cfg: LineConfig, any_port: bool = False, speed: float | None = None
                                  t.effective_limits(), {**t.capabilities, **t.options}))
     sim = cfg.simulation
     return SimLine(specs, speed=speed or (sim.speed if sim else 600.0), seed=sim.seed if sim else 0,
-                   control_port=control_port)
+                   control_port=control_port, serve=serve, noise=noise)
 
 
 @app.command()

@@ -212,12 +212,17 @@ class Linter:
             self.report(rs, "polymer-sacrificial-cure", f"{e.what} at {e.peak_c:g} °C over a polymer sacrificial layer "
                                                         f"(decomposes above {POLYMER_DECOMPOSE_C:g} °C) — use the 230 °C PI cure")
         for _, layer in self.wafer.layers():
-            if layer.material == "PI" and not layer.props.get("cured") and OVEN.pi_cured_by_hold(e.peak_c, e.hold_s):
+            pi_cured = OVEN.pi_cure(e.above) if e.above else OVEN.pi_cured_by_hold(e.peak_c, e.hold_s)
+            if layer.material in ("PI", "PBO") and not layer.props.get("cured") and pi_cured:
                 layer.props["cured"] = True
                 layer.thickness_nm *= OVEN.pi_cure_shrink
-            if layer.material == "Ag-epoxy" and OVEN.paste_cured_by_hold(e.peak_c, e.hold_s):
+            paste_cured = OVEN.paste_cured(e.above) if e.above else OVEN.paste_cured_by_hold(e.peak_c, e.hold_s)
+            if layer.material == "Ag-epoxy" and paste_cured:
                 layer.props["cured"] = True
         if e.liquidus_c and e.peak_c >= e.liquidus_c and any(l.material in SOLDERS for _, l in self.wafer.layers()):
+            for _, layer in self.wafer.layers():
+                if layer.material in SOLDERS:
+                    layer.props["reflows"] = layer.props.get("reflows", 0) + 1
             self.wafer.reflows += 1
             if self.wafer.reflows > MAX_REFLOWS:
                 self.report(rs, "reflow-count", f"reflow pass {self.wafer.reflows}: at most {MAX_REFLOWS} are allowed")

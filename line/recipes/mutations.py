@@ -67,6 +67,21 @@ def mutants(text: str) -> list[Mutant]:
     return out
 
 
+def edit(text: str, delete: str = "", move: tuple[str, str] | None = None, swap: tuple[str, str] | None = None) -> str:
+    """One named edit of a route's text: delete a step, move a step before another, or swap two."""
+    head, blocks, tail = step_blocks(text)
+    ids = [sid for sid, _ in blocks]
+    if delete:
+        blocks = [b for b in blocks if b[0] != delete]
+    if move:
+        block = blocks.pop(ids.index(move[0]))
+        blocks.insert([sid for sid, _ in blocks].index(move[1]), block)
+    if swap:
+        i, j = ids.index(swap[0]), ids.index(swap[1])
+        blocks[i], blocks[j] = blocks[j], blocks[i]
+    return _assemble(head, blocks, tail)
+
+
 def judge(mutant: Mutant, path: str, catalog: RecipeCatalog) -> Route | None:
     """Validate the mutant as `recipe validate` would; the route if it is accepted."""
     try:

@@ -30,7 +30,7 @@ class MetrologySim(SimTool):
         drift = self.faults.active("calibration_drift")
         bias = drift.params["pct"] / 100 if drift else 0.0
         rel, absolute = NOISE[r.measurement]
-        values = [round(v, 4) for v in physics.measure(true_values, self.rng, rel, absolute, bias)]
+        values = [round(v, 4) for v in physics.measure(true_values, self.rng, rel * self.noise_scale, absolute * self.noise_scale, bias)]
         mean = sum(values) / len(values)
         row.update(name=name, unit=unit, sites=values, mean=round(mean, 4), min=min(values), max=max(values),
                    nonuniformity_pct=round((max(values) - min(values)) / (2 * mean) * 100, 3) if mean else 0.0)

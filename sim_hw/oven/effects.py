@@ -20,7 +20,7 @@ def apply_thermal(wafer: Wafer, tool: str, job: str, history: dict[str, Any]) ->
                 if cure := FACTS.pi_cure(above):
                     p["cured"], p["cure_c"] = True, cure.nominal_c
                     layer.thickness_nm *= FACTS.pi_cure_shrink
-            if layer.material == "Ag-epoxy" and above.get(FACTS.paste_cure.threshold_c, 0.0) >= FACTS.paste_cure.min_s:
+            if layer.material == "Ag-epoxy" and FACTS.paste_cured(above):
                 p["cured"] = True
             if layer.role == "sacrificial" and layer.material in ("polymer", "epoxy") and peak > POLYMER_DECOMPOSE_C:
                 p["damaged"] = f"polymer sacrificial layer decomposed at {peak:.0f} °C"

@@ -56,7 +56,7 @@ class OvenSim(BatchSimTool):
         job.phase = "HEAT"
         self.batch_started = True
         hist: dict[str, Any] = {"o2_max_hot_ppm": 0.0,
-                                "above": {FACTS.paste_cure.threshold_c: 0.0, **{c.threshold_c: 0.0 for c in FACTS.pi_cures}}}
+                                "above": dict.fromkeys(FACTS.thresholds(), 0.0)}
 
         def heat_step(dt: float) -> bool:
             done = m.step(dt)

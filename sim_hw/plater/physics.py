@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.plater.interface import K_UM_PER_ASD_MIN
+from drivers.plater.interface import BATH_EFFICIENCY, BATH_METAL, K_UM_PER_ASD_MIN
 
 R_SOLUTION_OHM = 0.05
 R_CONTACT_OHM = 0.02
@@ -27,13 +27,8 @@ class Bath:
     v_rev: float      # V
 
 
-BATHS = {
-    "Cu-acid": Bath("Cu", "Cu", 0.98, 0.3),
-    "Ni-sulfamate": Bath("Ni", "Ni", 0.97, 1.5),
-    "Au-sulfite": Bath("Au", "Au", 0.99, 0.8),
-    "Au-cyanide": Bath("Au", "Au", 0.99, 0.8),
-    "SnAg-MSA": Bath("Sn", "SnAg", 0.93, 0.6),   # SnAg baths run lower CE; 40 µm @ 5 ASD ≈ 17 min
-}
+V_REV = {"Cu-acid": 0.3, "Ni-sulfamate": 1.5, "Au-sulfite": 0.8, "Au-cyanide": 0.8, "SnAg-MSA": 0.6}
+BATHS = {name: Bath(*BATH_METAL[name], BATH_EFFICIENCY[name], V_REV[name]) for name in BATH_METAL}
 
 
 def set_current_a(j_asd: float, area_cm2: float) -> float:

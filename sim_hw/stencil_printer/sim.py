@@ -54,7 +54,8 @@ class StencilPrinterSim(SimTool):
         await self.phase(job, "ALIGN", FACTS.load_align_s)
         mis = self.faults.active("misalignment")
         offset = mis.params["um"] if mis else 0.0
-        self.align = (offset + self.rng.gauss(0, FACTS.align_sigma_um), self.rng.gauss(0, FACTS.align_sigma_um))
+        sigma = FACTS.align_sigma_um * self.noise_scale
+        self.align = (offset + self.rng.gauss(0, sigma), self.rng.gauss(0, sigma))
         total = math.hypot(*self.align)
         row["offset_um"] = round(total, 2)
         if total > FACTS.align_limit_um:
