@@ -125,6 +125,16 @@ def test_lot_start_exits_0_when_the_lot_completes(sim_line_file, prefect_server,
         assert ledger.holds("OK1") == []
     finally:
         ledger.dispose()
+    # the finished wafers, on the simulated line, against product C (not against the route)
+    out = cli("lot", "verify", "OK1", "--line", line_file, env=env)
+    assert out.returncode == 0, said(out)
+    assert "product C" in out.stdout and "all held" in out.stdout and "not-modelled" in out.stdout
+    out = cli("lot", "verify", "OK1", "--json", "--line", line_file, env=env)
+    verdict = json.loads(out.stdout)
+    assert out.returncode == 0 and verdict["ok"] and verdict["wafers"] == ["OK1.01"]
+    assert {e["element"]: e["status"] for e in verdict["elements"]}["c2.cup"] == "not-modelled"
+    out = cli("lot", "verify", "NO-SUCH-LOT", "--line", line_file, env=env)
+    assert out.returncode == 1 and "no lot NO-SUCH-LOT" in out.stderr and "Traceback" not in out.stderr
 
 
 @pytest.mark.prefect

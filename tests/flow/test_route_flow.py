@@ -128,3 +128,19 @@ def test_racing_lots_never_double_book_a_tool(prefect_server, line, tmp_path, sq
     ledger = Ledger(db)
     assert all(ledger.lease_holder(t) is None for t in line.tools)
     ledger.dispose()
+
+
+def test_lot_verify_catches_wafers_an_unreported_fault_left_wrong(prefect_server, line, sqlite_url):
+    """An exhausted strip bath raises no alarm and the step has no spec: the lot ends COMPLETE — and
+    `lot verify`, reading the product, finds the resist and the lifted-off metal still on the field."""
+    route = load_route(C, RecipeCatalog(ROOT / "recipes"))
+    start_lot(line, route, "C-X1", 1)
+    for tool in (t for t in line.tools.values() if t.kind == "wet_bench"):
+        tool.faults.inject("exhausted_bath", activity=0.0)
+    assert run(line, "C-X1", sqlite_url, 1)["status"] == "COMPLETE"
+    ledger = Ledger(sqlite_url)
+    check = verify_lot(line.world.snapshot(), route.product, ledger, "C-X1")
+    ledger.dispose()
+    broken = {r.element: r for r in check.rows if r.status == "broken"}
+    assert not check.ok and {"no-resist-left", "no-conductor-in-isolation", "structure.field"} <= set(broken), check.rows
+    assert broken["no-resist-left"].wafers_broken == ["C-X1.01"] and "THICK-NEG" in broken["no-resist-left"].evidence
