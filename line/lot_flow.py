@@ -28,7 +28,7 @@ from line.ledger import Ledger
 from line.ledger.store import shared_ledger
 from line.plan import LotPlan, PlannedStep, load_plan
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
-from line.recipes.qualification import unrunnable_steps
+from line.recipes.qualification import production_problems, unrunnable_steps
 from line.steps import StepOutcome, ToolStep, job_id_for
 from line.yamlio import DocumentError
 
@@ -78,13 +78,15 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
     if given; `step_id` and `tolerance_pct` apply to that step). Safe to run again for the same lot:
     finished steps are skipped, a step cut off half-way is reattached on its tool, never repeated.
     On a hold the flow pauses for an operator's typed decision when `hold_timeout_s` > 0, else it
-    ends ON_HOLD. One orchestrator per lot: the lot's lease in the ledger refuses a second one."""
+    ends ON_HOLD. One orchestrator per lot: the lot's lease in the ledger refuses a second one.
+    In production mode a route that names no product (an engineering route) is refused."""
     plan = load_plan(route_path, line_path, recipes_root, tool_id, step_id, tolerance_pct)
     ledger = Ledger(db_url)
     run_id = current_flow_run_id()
     try:
-        if ledger.lot(lot_id) is None and plan.route and (unrunnable := unrunnable_steps(plan.route, plan.line)):
-            raise DocumentError(unrunnable)      # a new lot: refused before anything is recorded or moves
+        if ledger.lot(lot_id) is None and plan.route and (refused := unrunnable_steps(plan.route, plan.line)
+                                                           + production_problems(plan.route)):
+            raise DocumentError(refused)         # a new lot: refused before anything is recorded or moves
         ledger.ensure_lot(lot_id, wafer_count, product=plan.product, route=plan.ref, priority=priority)
         try:
             with lot_lease(ledger, lot_id, orchestrator_id(run_id)):
