@@ -119,6 +119,9 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
     if route is not None:
         try:
             ensure_runnable(ledger, "Route", route.name, route.version, route.sha256, route.path)
+            if route.product is not None:       # what the lot will be verified against: immutable too
+                p = route.product
+                ensure_runnable(ledger, "Product", p.name, p.version, p.sha256, p.path)
         except (VersionChanged, NotApproved) as exc:
             ledger.open_hold(lot_id, None, "RECIPE", str(exc))
             return {"lot_id": lot_id, "status": "ON_HOLD", "reason": str(exc), "steps": []}

@@ -1,8 +1,7 @@
 """`SimTool`: what every simulated tool shares — recipe upload, E40-style jobs that run to
 completion on the virtual clock whether or not a host is connected, alarms, faults, a job log.
 
-A kind subclass writes the physics: `process_wafer` for single-wafer tools (the default loop walks
-the wafers in slot order), or `process` for batch tools.
+A kind subclass writes the physics: `process_wafer` for single-wafer tools (walked in slot order), or `process` for batch tools.
 """
 from __future__ import annotations
 

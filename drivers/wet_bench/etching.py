@@ -137,7 +137,6 @@ def _release(regions: dict[str, list[Any]], chemistry: str, t_s: float, activity
             if front >= distance:
                 layer.props["released"] = True
                 layer.props["gap_from"] = layer.material
-                layer.props.pop("release_um", None)
                 layer.material, layer.role = "void", "gap"
                 rep.released = True
 

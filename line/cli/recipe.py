@@ -19,6 +19,7 @@ from line.recipes.catalog import RecipeCatalog, document_kind
 from line.recipes.identity import VersionChanged, changed_message, lookup
 from line.recipes.identity import approve as approve_version
 from line.recipes.linter import lint
+from line.recipes.product import Product, load_product
 from line.recipes.qualification import unrunnable_steps
 from line.recipes.route import Route, load_route
 from line.recipes.schema import json_schema, modeline
@@ -36,18 +37,21 @@ def expand(paths: list[str]) -> list[Path]:
     return out
 
 
-def load_any(path: Path, catalog: RecipeCatalog, cfg: LineConfig) -> tuple[ToolRecipe | Route, list[Problem]]:
-    """A ToolRecipe, or a Route with its lint findings and the steps no tool of the line may run;
-    DocumentError on a broken document."""
-    if document_kind(path) == "Route":
+def load_any(path: Path, catalog: RecipeCatalog, cfg: LineConfig) -> tuple[ToolRecipe | Route | Product, list[Problem]]:
+    """A ToolRecipe, a Product, or a Route with its lint findings and the steps no tool of the line
+    may run; DocumentError on a broken document."""
+    kind = document_kind(path)
+    if kind == "Product":
+        return load_product(path), []
+    if kind == "Route":
         route = load_route(path, catalog)
         return route, lint(route) + unrunnable_steps(route, cfg)
     recipe = load_tool_recipe(path, cfg.tools)
     return recipe, recipe_findings(recipe)
 
 
-def doc_kind(doc: ToolRecipe | Route) -> str:
-    return "Route" if isinstance(doc, Route) else "ToolRecipe"
+def doc_kind(doc: ToolRecipe | Route | Product) -> str:
+    return "Route" if isinstance(doc, Route) else "Product" if isinstance(doc, Product) else "ToolRecipe"
 
 
 def show(problems: list[Problem]) -> None:
@@ -122,8 +126,8 @@ def approve(paths: list[str] = typer.Argument(...), by: str = typer.Option(..., 
                       f"{row.approved_at:%Y-%m-%d %H:%M:%S}", highlight=False)
 
 
-def body_of(doc: ToolRecipe | Route) -> dict[str, Any]:
-    if isinstance(doc, Route):
+def body_of(doc: ToolRecipe | Route | Product) -> dict[str, Any]:
+    if isinstance(doc, Route | Product):
         return {"spec": doc.spec.model_dump(mode="json")}
     return {"tool_kind": doc.tool_kind, "parameters": doc.body}
 

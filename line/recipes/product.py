@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from drivers.jobs import body_hash
 from line.recipes.tool_recipe import RecipeMetadata
 from line.yamlio import DocumentError, Problem, load_yaml, locate, plain, validate
 
@@ -206,6 +207,11 @@ class Product:
     name: str
     version: int
     spec: ProductSpec
+    sha256: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@v{self.version}"
 
     @property
     def key(self) -> tuple[str, str]:
@@ -229,4 +235,4 @@ def load_product(path: str | Path, text: str | None = None) -> Product:
     if not isinstance(doc, dict):
         raise DocumentError([Problem(path, 1, 1, "", "document-type", "a Product must be a YAML mapping")])
     parsed = validate(path, doc, ProductDoc, data=plain(doc))
-    return Product(path, doc, parsed.metadata.name, parsed.metadata.version, parsed.spec)
+    return Product(path, doc, parsed.metadata.name, parsed.metadata.version, parsed.spec, body_hash(plain(doc)["spec"]))

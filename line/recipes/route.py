@@ -18,7 +18,7 @@ from drivers.jobs import body_hash
 from drivers.registry import DRIVERS, SPECS
 from line.config import ToolKind
 from line.recipes.catalog import RecipeCatalog, document_kind
-from line.recipes.product import Product
+from line.recipes.product import Product, RegionDesign
 from line.recipes.tool_recipe import RecipeMetadata, ToolRecipe
 from line.yamlio import DocumentError, Problem, format_path, load_yaml, locate, plain, validate, validation_problems
 
@@ -30,17 +30,6 @@ MEASUREMENT_EXAMPLES: dict[str, Any] = {"examples": MEASUREMENT_NAMES}   # the J
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class IncomingLayer(Strict):
-    material: str
-    role: str
-    thickness_nm: float = Field(gt=0)
-
-
-class Region(Strict):
-    area_pct: float = Field(gt=0, le=100, description="share of the wafer area")
-    layers: list[IncomingLayer] = Field(min_length=1)
 
 
 class Spec(Strict):
@@ -88,7 +77,7 @@ class RouteSpec(Strict):
     product: str | None = Field(None, pattern=r"^[A-Z]$",
                                 description="the product this route builds (recipes/products); none for an engineering route")
     variant: str = ""
-    incoming: dict[str, Region] | None = Field(None, description="an engineering route's incoming design (a product route "
+    incoming: dict[str, RegionDesign] | None = Field(None, description="an engineering route's incoming design (a product route "
                                                                  "takes its product's)")
     steps: list[Step] = Field(min_length=1)
 

@@ -76,14 +76,18 @@ def broken_route(case: str, tmp_path: Path) -> tuple[Path, list[str]]:
         unknown = tmp_path / "unknown-recipe.yaml"
         unknown.write_text(text.replace("recipe: pvd-ti-cu-cup-lowtemp@v1, creates: [c1.first_metal",
                                         "recipe: pvd-ti-cu-cup-lowtemp@v7, creates: [c1.first_metal", 1))
-        return unknown, [f"{unknown}:32:", "spec.steps[1].recipe", "pvd-ti-cu-cup-lowtemp@v7", "[recipe-not-found]",
-                         "nothing was run"]
+        return unknown, [f"{unknown}:{line_of(text, 'id: C03,')}:", "spec.steps[1].recipe", "pvd-ti-cu-cup-lowtemp@v7",
+                         "[recipe-not-found]", "nothing was run"]
     # a process rule broken (README: the route linter's rules): the seed recipe's 250 °C degas over
     # product C's resist mold, a step `recipe validate` refuses with file:line:col, field and rule
     hot = tmp_path / "resist-too-hot.yaml"
     hot.write_text(text.replace("    - {id: C03,", "    - {id: X2, operation: hot-seed, tool_kind: sputter, "
                                                   "recipe: pvd-ti100-cu300-seed@v1}\n    - {id: C03,", 1))
-    return hot, [f"{hot}:32:57: spec.steps[1].recipe: step X2", "[resist-temperature]"]
+    return hot, [f"{hot}:{line_of(text, 'id: C03,')}:57: spec.steps[1].recipe: step X2", "[resist-temperature]"]
+
+
+def line_of(text: str, fragment: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if fragment in line)
 
 
 @pytest.mark.prefect

@@ -79,13 +79,12 @@ def test_selectivity_pan_attacks_exposed_cu_as_well_as_al(line):
 @pytest.mark.parametrize("dry,fault,stuck", [("supercritical_co2", False, False), ("spin_dry", False, True),
                                              ("supercritical_co2", True, True)])
 def test_release_front_and_stiction(line, dry, fault, stuck):
-    line.world.deposit(W[0], ("pad",), Layer("SiO2", 2000, "sacrificial", props={"release_distance_um": 20.0}))
-    line.world.deposit(W[0], ("pad",), Layer("PI", 8000, "insulator", props={"cured": True}))
     if fault:
         line.call(line.inject, "WET01", "stiction", persistent=True)
     body = recipe("recipes/wet_bench/release-boe-cpd.yaml", dry=dry)
     with simulated(("WETX", "wet_bench"), speed=20000) as fast:
-        fast.world.deposit(W[0], ("pad",), Layer("SiO2", 2000, "sacrificial", props={"release_distance_um": 20.0}))
+        # the sacrificial oxide lies open in the field (the release window) and sealed under PI on the pad
+        fast.world.deposit(W[0], ("pad", "field"), Layer("SiO2", 2000, "sacrificial", props={"release_distance_um": 20.0}))
         fast.world.deposit(W[0], ("pad",), Layer("PI", 8000, "insulator", props={"cured": True}))
         if fault:
             fast.call(fast.inject, "WETX", "stiction", persistent=True)
@@ -95,6 +94,18 @@ def test_release_front_and_stiction(line, dry, fault, stuck):
         assert gap and gap[0].props["released"] and gap[0].props["release_um"] == 20.0
         assert bool(gap[0].props.get("stiction")) is stuck
         assert {x.name: x.value for x in d.results()[0].measurements}["release.stiction"] == float(stuck)
+
+
+def test_a_sealed_sacrificial_layer_is_not_released():
+    """No window: the oxide is under PI everywhere, so the bath never reaches it (product D retain)."""
+    with simulated(("WETX", "wet_bench"), speed=20000) as fast:
+        fast.world.deposit(W[0], ("pad", "field"), Layer("SiO2", 2000, "sacrificial", props={"release_distance_um": 20.0}))
+        fast.world.deposit(W[0], ("pad", "field"), Layer("PI", 8000, "insulator", props={"cured": True}))
+        d = start(driver(fast, "WETX"), recipe("recipes/wet_bench/release-boe-cpd.yaml"), W[:1])
+        d.wait(timeout_s=60)
+        pad = fast.world.wafer(W[0]).regions["pad"]
+        assert [l.role for l in pad][-2:] == ["sacrificial", "insulator"] and "release_um" not in pad[-2].props
+        assert {x.name: x.value for x in d.results()[0].measurements}["release.front"] == 0.0
 
 
 def test_cold_bath_is_refused_by_the_tool_before_loading(line):

@@ -19,6 +19,7 @@ CATALOG = RecipeCatalog(ROOT / "recipes")
 A = (ROOT / "recipes/routes/product-a-spacing-pad-bump.yaml").read_text()
 B = (ROOT / "recipes/routes/product-b-rdl-recess.yaml").read_text()
 C = (ROOT / "recipes/routes/product-c-paste-core-bump.yaml").read_text()
+D = (ROOT / "recipes/routes/product-d-suspended-bump-release.yaml").read_text()
 
 
 def errors(text: str, catalog: RecipeCatalog = CATALOG) -> list[Problem]:
@@ -67,6 +68,9 @@ CASES = {
     # the Ni barrier dropped, or made in a Cu bath
     "ni-barrier-dropped": (lambda: edit(A, delete="A13a"), "product-claim", "c4.ubm"),
     "ni-barrier-in-cu-bath": (lambda: override(A, "A13a", "bath: Cu-acid"), "product-structure", "A13a"),
+    # a release under another operation name is still a release: cut short, it is refused
+    "release-renamed-and-short": (lambda: override(D.replace("id: D07, operation: release,", "id: D07, operation: beam-free,"),
+                                                   "D07", "time_s: 600"), "release-short", "D07"),
     # the reflow dropped: a plated bump never balled
     "reflow-dropped": (lambda: edit(A, delete="A15"), "product-claim", "c5.bump"),
 }
@@ -111,3 +115,16 @@ def test_a_new_recipe_version_whose_chemistry_does_not_etch_cu_is_refused(tmp_pa
 def test_shipped_routes_validate_clean():
     for text in (A, B, C):
         assert errors(text) == []
+
+
+def test_recipe_validate_reads_products_too(tmp_path):
+    from line.cli.recipe import doc_kind, load_any
+    from line.config import load_line
+
+    cfg = load_line(ROOT / "deploy/lines/sim.yaml")
+    doc, findings = load_any(ROOT / "recipes/products/product-d-retain.yaml", CATALOG, cfg)
+    assert doc_kind(doc) == "Product" and doc.ref == "product-d-retain@v1" and len(doc.sha256) == 64 and findings == []
+    broken = tmp_path / "p.yaml"
+    broken.write_text((ROOT / "recipes/products/product-a.yaml").read_text().replace("region: rim, role: ubm", "region: moon, role: ubm"))
+    with pytest.raises(DocumentError, match="'moon' is not a region of the design"):
+        load_any(broken, CATALOG, cfg)
