@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha2
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test check bench install lock clean browser
+.PHONY: demo test check bench mutations install lock clean browser
 
 install: $(STAMP)
 
@@ -37,6 +37,11 @@ browser:
 # Benchmarks print figures; they are not tests. bench/RESULTS.md holds a dated run.
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The mutation oracle in full: every step deletion and adjacent swap of every shipped route is refused
+# on paper or, run on the simulated line, builds its product (`make test` runs a sample).
+mutations: $(STAMP)
+	$(VENV)/bin/bumpline recipe mutate --simulate
 
 # Re-resolve the lock file after changing a pin in pyproject.toml.
 lock:

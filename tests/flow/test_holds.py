@@ -272,8 +272,13 @@ def test_production_mode_holds_a_draft_route_before_any_tool_and_runs_it_approve
     assert ledger.step_runs("HP1") == [] and lot_jobs(sim, "HP1") == {}          # nothing reached a tool
     assert not sim.world.wafer("HP1.01").history
     assert all_leases_free(ledger, sim, "HP1")
-    # approved — the route and every recipe it uses — the lot runs
+    # approved — the route, its product and every recipe it uses — the lot runs
     approve(ledger, "Route", route.name, route.version, route.sha256, route.path, by="qa-1")
+    again = lot_flow("HP1", C, 1, line_file, RECIPES, sqlite_url)
+    assert again["status"] == "ON_HOLD" and "product-c@v1 is a draft" in again["reason"], again
+    assert lot_jobs(sim, "HP1") == {}
+    product = route.product
+    approve(ledger, "Product", product.name, product.version, product.sha256, product.path, by="qa-1")
     for recipe in {rs.recipe.ref: rs.recipe for rs in route.steps}.values():
         approve(ledger, "ToolRecipe", recipe.name, recipe.version, recipe.sha256, recipe.path, by="qa-1")
     again = lot_flow("HP1", C, 1, line_file, RECIPES, sqlite_url)
