@@ -59,3 +59,15 @@ class PlcInterface:
         self.kind, self.phases, self.result_fields = kind, phases, result_fields
         self.readbacks = tuple(r.name for r in readback_regs)
         self.regmap = RegisterMap(kind, job_block(phases, result_fields) + (IDENT,) + recipe_regs + readback_regs)
+        readback = [(r.address, r.address + r.size) for r in readback_regs]
+        # the PLC's mapped data blocks (spare words inside read as 0); any other address is exception 2
+        self.areas: tuple[tuple[int, int], ...] = (
+            (STATUS_SPAN[0], STATUS_SPAN[0] + STATUS_SPAN[1]), (SLOT_MAP, SLOT_MAP + MAX_SLOTS * ID_REGS),
+            (SLOT_STATUS, SLOT_STATUS + MAX_SLOTS), (ALARMS, ALARMS + 4 * MAX_ALARMS), (RESULTS, RESULT_AREA),
+            (self.regmap.recipe_block[0], sum(self.regmap.recipe_block)),
+            *([(min(a for a, _ in readback), max(b for _, b in readback))] if readback else []))
+
+    def declared(self, address: int, count: int) -> bool:
+        """Every address in [address, address + count) is a declared register or inside a data block."""
+        return all(a in self.regmap.by_address or any(lo <= a < hi for lo, hi in self.areas)
+                   for a in range(address, address + count))

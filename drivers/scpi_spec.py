@@ -7,6 +7,7 @@ be the last one (process-program bodies and result documents are JSON, like an S
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,8 @@ class Arg:
 
     def check(self, value: Any) -> str | None:
         """Return the broken rule, or None when the value is acceptable."""
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
         if self.choices and value not in self.choices:
             return f"must be one of {', '.join(self.choices)}"
         if self.min is not None and value < self.min:
@@ -163,13 +166,35 @@ def split_fields(text: str, args: tuple[Arg, ...]) -> list[str]:
             fields.append(text[i:j].strip())
             i = j + 1
     if i < n and len(fields) == len(args):
-        raise ValueError("too many parameters")
+        raise ParameterCount(f"more than {len(args)} parameter(s)", too_many=True)
     return fields
+
+
+MAX_JSON_CHARS = 1_000_000
+
+
+class ParameterCount(ValueError):
+    """Too many or too few parameters: a command error (-108 / -109), not a bad value."""
+
+    def __init__(self, message: str, too_many: bool) -> None:
+        super().__init__(message)
+        self.too_many = too_many
+
+
+def bounded_json(raw: str) -> Any:
+    """json.loads with a size bound, and deep nesting as a ValueError rather than a RecursionError
+    (a hostile peer's 30 000 nested brackets must not crash whoever decodes them)."""
+    if len(raw) > MAX_JSON_CHARS:
+        raise ValueError(f"JSON of {len(raw):,} characters (at most {MAX_JSON_CHARS:,})")
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def decode_value(arg: Arg, raw: str) -> Any:
     if arg.type is Json:
-        return json.loads(raw)
+        return bounded_json(raw)
     if arg.type is bool:
         if raw.upper() in ("1", "ON"):
             return True
@@ -179,7 +204,10 @@ def decode_value(arg: Arg, raw: str) -> Any:
     if arg.type is int:
         return int(raw)
     if arg.type is float:
-        return float(raw)
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError(f"{raw!r} is not a finite number")
+        return value
     return raw
 
 
@@ -188,5 +216,5 @@ def decode_values(args: tuple[Arg, ...], text: str) -> list[Any]:
         return []
     fields = split_fields(text, args)
     if len(fields) != len(args):
-        raise ValueError(f"expected {len(args)} fields, got {len(fields)}")
+        raise ParameterCount(f"expected {len(args)} fields, got {len(fields)}", too_many=len(fields) > len(args))
     return [decode_value(a, f) for a, f in zip(args, fields, strict=False)]

@@ -8,6 +8,7 @@ interfaces its vendors speak, and the process facts its paper model and its simu
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -63,9 +64,14 @@ class FaultParam:
         try:
             if self.type is bool and isinstance(value, str):
                 return value.strip().lower() in ("1", "true", "yes", "on")
-            return self.type(value)
-        except (TypeError, ValueError) as exc:
+            typed = self.type(value)
+        except (TypeError, ValueError, OverflowError) as exc:
             raise BadValue(f"fault parameter {self.name}={value!r} is not a {self.type.__name__}") from exc
+        if isinstance(typed, float) and not math.isfinite(typed):
+            raise BadValue(f"fault parameter {self.name}={value!r} is not a finite number")
+        if isinstance(typed, str) and len(typed) > 256:
+            raise BadValue(f"fault parameter {self.name} is {len(typed)} characters (at most 256)")
+        return typed
 
 
 @dataclass(frozen=True)

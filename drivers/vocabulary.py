@@ -54,12 +54,14 @@ class DeviceError(IntEnum):
     BUSY = 104
     UNKNOWN_JOB = 105
     ALARM_ACTIVE = 106
+    PARAMETER_NOT_ALLOWED = -108
     MISSING_PARAMETER = -109
     UNDEFINED_HEADER = -113
     EXECUTION = -200
     SETTINGS_CONFLICT = -221
     OUT_OF_RANGE = -222
     ILLEGAL_VALUE = -224
+    QUEUE_OVERFLOW = -350
 
 
 ERROR_TEXT: dict[int, str] = {DeviceError.JOB_EXISTS: "job id exists", DeviceError.NO_RECIPE: "no recipe loaded",

@@ -112,6 +112,8 @@ class SimulationConfig(Strict):
     speed: float = Field(600.0, gt=0, description="virtual seconds per wall second")
     seed: int = 0
     control: str = Field("127.0.0.1:15000", description="simulator control port host:port")
+    token_file: str | None = Field(None, description="the file the control port writes its token to (default: "
+                                                     "$BUMPLINE_HOME/sim-control-<port>.token)")
 
 
 class LineConfig(Strict):
@@ -194,10 +196,10 @@ def rebind_ports(cfg: LineConfig, ports: dict[str, int],
     return new
 
 
-def save_line(cfg: LineConfig, path: str | Path, control: str | None = None) -> str:
+def save_line(cfg: LineConfig, path: str | Path, control: str | None = None, token_file: str | None = None) -> str:
     """Write a line config (e.g. one `rebind_ports` made for simulators on free ports) as YAML, so a
     flow, a worker or another process is given a file like any other; `control`: its simulator
-    control port (host:port)."""
+    control port (host:port), `token_file`: where that port's token is."""
     from ruamel.yaml import YAML
 
     doc = cfg.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
@@ -205,6 +207,8 @@ def save_line(cfg: LineConfig, path: str | Path, control: str | None = None) -> 
     doc.setdefault("kind", cfg.kind)
     if control:
         doc.setdefault("simulation", {})["control"] = control
+    if token_file:
+        doc.setdefault("simulation", {})["token_file"] = token_file
     with Path(path).open("w") as fh:
         YAML().dump(doc, fh)
     return str(path)

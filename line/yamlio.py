@@ -75,10 +75,15 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
             text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DocumentError([Problem(path, 1, 1, "", "readable", f"cannot read: {exc}")]) from None
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise DocumentError([Problem(path, 1, 1, "", "document-size", f"{len(text):,} characters: a document holds at most "
+                                                                     f"{MAX_DOCUMENT_CHARS:,} (recipes are a few kB)")])
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
-        return yaml.load(text)
+        doc = yaml.load(text)
+        _bounded(path, doc)
+        return doc
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -86,6 +91,30 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
         raise DocumentError([Problem(path, line, col, "", "yaml-syntax", msg or "invalid YAML")]) from None
     except (YAMLError, ValueError, TypeError, RecursionError) as exc:
         raise DocumentError([Problem(path, 1, 1, "", "yaml-syntax", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)]) from None
+
+
+MAX_DOCUMENT_CHARS = 1_000_000
+MAX_NODES = 100_000                 # as expanded: aliases count every time they are used
+MAX_DEPTH = 64
+
+
+def _bounded(path: str, doc: Any) -> None:
+    """Refuse a document that expands past MAX_NODES or nests past MAX_DEPTH — an alias bomb (a few
+    hundred bytes that expand to billions of nodes) or a recursive alias — before anything walks it."""
+    seen, stack = 0, [(doc, 0)]
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise DocumentError([Problem(path, 1, 1, "", "document-size", f"the document expands to more than {MAX_NODES:,} "
+                                                                         "values (aliases counted each time they are used)")])
+        if depth > MAX_DEPTH:
+            raise DocumentError([Problem(path, 1, 1, "", "document-depth", f"the document nests deeper than {MAX_DEPTH} "
+                                                                          "levels (a recursive alias?)")])
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
 
 
 RULE_TEXT = {

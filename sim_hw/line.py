@@ -31,7 +31,8 @@ class SimToolSpec:
 
 class SimLine:
     def __init__(self, tools: list[SimToolSpec], speed: float = 600.0, seed: int = 0,
-                 control_port: int | None = 0, serve: bool = True, noise: float = 1.0) -> None:
+                 control_port: int | None = 0, serve: bool = True, noise: float = 1.0,
+                 token_file: str | None = None) -> None:
         """`serve=False`: no protocol servers and no control port — the in-process tier
         (`sim_hw.inprocess`) calls the tools directly. `noise=0`: every tool at its nominal numbers."""
         unknown = sorted({t.kind for t in tools} - set(simulators()))
@@ -42,6 +43,7 @@ class SimLine:
         self.world = WorldModel()
         self.seed = seed
         self.noise = noise
+        self.token_file = token_file
         self.control_port = control_port if serve else None
         self.serve = serve
         self.tools: dict[str, SimTool] = {}
@@ -62,7 +64,7 @@ class SimLine:
                 await server.start()
             self.tools[spec.tool_id], self.servers[spec.tool_id] = tool, servers
         if self.control_port is not None:
-            self.control = ControlServer(self, port=self.control_port)
+            self.control = ControlServer(self, port=self.control_port, token_file=self.token_file)
             await self.control.start()
 
     async def stop(self) -> None:

@@ -179,7 +179,8 @@ def bound_line(cfg: Any, sim: Any, path: Path) -> str:
     from line.config import rebind_ports, save_line
 
     control = f"127.0.0.1:{sim.control.port}" if sim.control else None
-    return save_line(rebind_ports(cfg, sim.ports(), sim.endpoint_ports()), path, control)
+    token = str(sim.control.token_file) if sim.control else None
+    return save_line(rebind_ports(cfg, sim.ports(), sim.endpoint_ports()), path, control, token)
 
 
 def one_step(lot_id: str, wafers: int, tool_id: str, recipe: str, line: str, **kw: Any) -> dict[str, Any]:

@@ -31,9 +31,21 @@ RecipesRoot = typer.Option("recipes", "--recipes", help="folder of tool recipes 
 
 
 def expand(paths: list[str]) -> list[Path]:
+    """Files as given, folders as every YAML file under them; a folder with none, or a path that does
+    not exist, is an error (a validation that checked nothing must not pass)."""
     out: list[Path] = []
     for p in map(Path, paths):
-        out += sorted(p.rglob("*.yaml")) if p.is_dir() else [p]
+        if p.is_dir():
+            found = sorted(p.rglob("*.yaml"))
+            if not found:
+                err.print(f"[red]error[/red] {p}: no YAML documents (*.yaml) under this folder")
+                raise typer.Exit(1)
+            out += found
+        elif not p.exists():
+            err.print(f"[red]error[/red] {p}: no such file")
+            raise typer.Exit(1)
+        else:
+            out.append(p)
     return out
 
 

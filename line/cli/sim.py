@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 from rich.markup import escape
@@ -15,13 +16,14 @@ from line.config import LineConfig, load_line
 from sim_hw.control_client import SimControl, SimControlError
 from sim_hw.line import SimLine, SimToolSpec
 
+T = TypeVar("T")
 app = typer.Typer(no_args_is_help=True, help="Simulated tools.")
 
 
 def control_for(cfg: LineConfig) -> SimControl:
     """A client of the simulated line's control port (the line config's, else the default one)."""
     host, port = (cfg.simulation.control if cfg.simulation else "127.0.0.1:15000").rsplit(":", 1)
-    return SimControl(host, int(port))
+    return SimControl(host, int(port), token_file=cfg.simulation.token_file if cfg.simulation else None)
 
 
 def sim_line(cfg: LineConfig, any_port: bool = False, speed: float | None = None,
@@ -35,7 +37,7 @@ def sim_line(cfg: LineConfig, any_port: bool = False, speed: float | None = None
                                  t.effective_limits(), {**t.capabilities, **t.options}))
     sim = cfg.simulation
     return SimLine(specs, speed=speed or (sim.speed if sim else 600.0), seed=sim.seed if sim else 0,
-                   control_port=control_port, serve=serve, noise=noise)
+                   control_port=control_port, serve=serve, noise=noise, token_file=sim.token_file if sim else None)
 
 
 @app.command()
@@ -55,7 +57,9 @@ def up(line: str = LineOption, speed: float = typer.Option(None, help="override 
                           ", ".join(sorted(simline.tools[t.id].faults.known)))
         console.print(table)
         control = simline.control.port if simline.control else "none"
-        console.print(f"control port 127.0.0.1:{control}  (bumpline sim fault TOOL FAULT)  — Ctrl-C stops")
+        token = simline.control.token_file if simline.control else None
+        console.print(f"control port 127.0.0.1:{control}, its token in {token}  (bumpline sim fault TOOL FAULT)  "
+                      "— Ctrl-C stops")
         try:
             await asyncio.Event().wait()
         finally:
@@ -89,19 +93,24 @@ def fault(tool: str, name: str, params: list[str] = typer.Argument(None, help="K
           line: str = LineOption) -> None:
     """Arm a fault in a running simulator (e.g. `bumpline sim fault PVD01 hard_arc slot=7`)."""
     cfg = or_exit(lambda: load_line(line))
+    result = ask(lambda: control_for(cfg).inject(tool, name, **parse_params(params or [])))
+    console.print(f"armed {result['fault']} on {result['tool']} {result['params'] or ''}")
+
+
+def ask(call: Callable[[], T]) -> T:
+    """A control-port request; a refusal or an unreachable port is a one-line error and exit 1."""
     try:
-        result = control_for(cfg).inject(tool, name, **parse_params(params or []))
+        return call()
     except (OSError, SimControlError) as exc:
         err.print(f"[red]error[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    console.print(f"armed {result['fault']} on {result['tool']} {result['params'] or ''}")
 
 
 @app.command()
 def clear(tool: str, name: str = typer.Argument(None), line: str = LineOption) -> None:
     """Disarm one fault (or all) on a simulated tool."""
     cfg = or_exit(lambda: load_line(line))
-    control_for(cfg).request("clear", tool=tool, fault=name)
+    ask(lambda: control_for(cfg).request("clear", tool=tool, fault=name))
     console.print(f"cleared {name or 'all faults'} on {tool}")
 
 
@@ -109,11 +118,11 @@ def clear(tool: str, name: str = typer.Argument(None), line: str = LineOption) -
 def world(wafer: str = typer.Argument(None), line: str = LineOption) -> None:
     """Print the simulated physical truth (layer stacks) as JSON."""
     cfg = or_exit(lambda: load_line(line))
-    console.print_json(data=control_for(cfg).world(wafer))
+    console.print_json(data=ask(lambda: control_for(cfg).world(wafer)))
 
 
 @app.command()
 def jobs(tool: str = typer.Argument(None), line: str = LineOption) -> None:
     """Print the simulators' job logs (what each tool actually ran)."""
     cfg = or_exit(lambda: load_line(line))
-    console.print_json(data=control_for(cfg).jobs(tool))
+    console.print_json(data=ask(lambda: control_for(cfg).jobs(tool)))

@@ -25,7 +25,7 @@ class Strict(BaseModel):
 
 class RecipeMetadata(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="recipe name (lowercase, dashes)")
-    version: int = Field(ge=1, description="bump for every change of the body; a version is immutable")
+    version: int = Field(ge=1, le=1_000_000, description="bump for every change of the body; a version is immutable")
     description: str = ""
     author: str = ""
 

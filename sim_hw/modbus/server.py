@@ -2,7 +2,10 @@
 
 Reads are served from the tool's live state (the register image is refreshed from the model on the
 virtual clock at every request); writes to read-only registers are refused with ILLEGAL ADDRESS;
-a write of CMD_SEQ executes the job command, once per sequence number.
+a write of CMD_SEQ executes the job command, once per sequence number. As the Modbus application
+protocol says: only the configured unit id answers; an address no register declares is exception 2
+(ILLEGAL DATA ADDRESS); a count outside 1–125 (read) or 1–123 (write) is exception 3 (ILLEGAL DATA
+VALUE); FC6 echoes the register written.
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ from drivers.vocabulary import DeviceError
 from sim_hw.tool import SimError, SimTool
 
 SIZE = 4096
+MAX_READ, MAX_WRITE = 125, 123      # registers per request (Modbus application protocol, FC3/4 and FC16)
+UNIT = 1                            # the unit id the PLC answers to (the driver's address default)
 COMMAND_NAMES = {v: k for k, v in COMMANDS.items()}
 
 
@@ -45,13 +50,23 @@ class PlcImage:
     # ---- Modbus access -------------------------------------------------------------------------
     def read(self, address: int, count: int) -> list[int] | ExcCodes:
         self.on_request()
-        if address < 0 or address + count > SIZE:
+        if not 1 <= count <= MAX_READ:
+            return ExcCodes.ILLEGAL_VALUE
+        if address < 0 or address + count > SIZE or not self.interface.declared(address, count):
             return ExcCodes.ILLEGAL_ADDRESS
         self.refresh()
         return self.regs[address: address + count]
 
+    def echo(self, address: int, count: int) -> list[int] | ExcCodes:
+        """What a write reply repeats (FC6 echoes the value written): no refresh, no fault."""
+        if address < 0 or address + count > SIZE:
+            return ExcCodes.ILLEGAL_ADDRESS
+        return self.regs[address: address + count]
+
     def write(self, address: int, values: list[int]) -> None | ExcCodes:
         self.on_request()
+        if not 1 <= len(values) <= MAX_WRITE:
+            return ExcCodes.ILLEGAL_VALUE
         if address < 0 or address + len(values) > SIZE:
             return ExcCodes.ILLEGAL_ADDRESS
         if not all(self.regmap.writable(a) for a in range(address, address + len(values))):
@@ -140,6 +155,8 @@ class PlcContext(ModbusBaseDeviceContext):
         """Nothing to reset: the image is the model's."""
 
     def getValues(self, func_code: int, address: int, count: int = 1):  # noqa: ANN201 - pymodbus API
+        if func_code in (6, 16):        # pymodbus reads back what a write set, to echo it
+            return self.image.echo(address, count)
         if func_code not in (3, 4):
             return ExcCodes.ILLEGAL_FUNCTION
         return self.image.read(address, count)
@@ -191,7 +208,7 @@ class PlcServer:
         self._server: _Server | None = None
 
     async def start(self) -> None:
-        context = ModbusServerContext(devices=PlcContext(self.image), single=True)
+        context = ModbusServerContext(devices={UNIT: PlcContext(self.image)}, single=False)
         self._server = _Server(context, address=(self.host, self.port))
         await self._server.serve_forever(background=True)
         self.port = self._server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]  # an asyncio Server

@@ -70,6 +70,8 @@ class RectifierSim:
     def set_output(self, on: bool) -> None:
         if on:
             self._refuse_if_locked()
+            if self.output:            # declared idempotent (the transport may resend it): already on, one run
+                return
             self.output = True
             self._task = asyncio.get_running_loop().create_task(self._manual_run())
             return

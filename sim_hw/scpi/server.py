@@ -13,7 +13,7 @@ import time
 from collections import deque
 from typing import Any
 
-from drivers.scpi_spec import STB_EAV, STB_ESB, STB_MSS, STB_OPER, STB_QUES, ScpiInterface, decode_values, encode_values
+from drivers.scpi_spec import STB_EAV, STB_ESB, STB_MSS, STB_OPER, STB_QUES, ParameterCount, ScpiInterface, decode_values, encode_values
 from drivers.vocabulary import DeviceError, ToolState
 from sim_hw.tool import SimError
 
@@ -21,14 +21,25 @@ log = logging.getLogger(__name__)
 ESR_QUERY_ERROR, ESR_EXEC_ERROR, ESR_COMMAND_ERROR = 1 << 2, 1 << 4, 1 << 5
 
 
+ERROR_QUEUE = 32
+MAX_LINE = 64 * 1024               # a program message longer than this is a hostile peer, not a host
+
+
 class Session:
+    """One host connection's error queue (IEEE 488.2 §21.8: first in, first out; when full the newest
+    entry becomes -350 "Queue overflow" and later errors are lost) and event status register."""
+
     def __init__(self) -> None:
-        self.errors: deque[tuple[int, str]] = deque(maxlen=32)
+        self.errors: deque[tuple[int, str]] = deque()
         self.esr = 0
+        self.logged = False            # a handler failure is logged once per connection, not per message
 
     def push(self, code: int, text: str) -> None:
-        self.errors.append((int(code), text))
         self.esr |= ESR_COMMAND_ERROR if -199 <= code <= -100 else ESR_EXEC_ERROR
+        if len(self.errors) < ERROR_QUEUE - 1:
+            self.errors.append((int(code), text))
+        elif len(self.errors) == ERROR_QUEUE - 1:
+            self.errors.append((int(DeviceError.QUEUE_OVERFLOW), "Queue overflow"))
 
 
 class ScpiServer:
@@ -44,7 +55,7 @@ class ScpiServer:
         self.connections_total = 0
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_LINE)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -73,7 +84,7 @@ class ScpiServer:
         self._writers.add(writer)
         session = Session()
         try:
-            while line := await reader.readline():
+            while line := await self._readline(reader, session):
                 self._apply_comm_faults()
                 while time.monotonic() < self._hang_until:
                     await asyncio.sleep(0.05)
@@ -92,6 +103,16 @@ class ScpiServer:
             self._writers.discard(writer)
             writer.close()
 
+    async def _readline(self, reader: asyncio.StreamReader, session: Session) -> bytes:
+        """The next program message; an over-long one ends the connection (logged once)."""
+        try:
+            return await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:
+            return exc.partial
+        except asyncio.LimitOverrunError:
+            log.warning("%s: a peer sent a line over %d bytes; connection closed", self.tool.tool_id, MAX_LINE)
+            return b""
+
     def _apply_comm_faults(self) -> None:
         if fault := self.tool.faults.take("drop_connection"):
             self.drop_connections(fault.params["for_s"])
@@ -107,10 +128,15 @@ class ScpiServer:
         if cmd.params and not rest.strip():
             session.push(DeviceError.MISSING_PARAMETER, f"Missing parameter; {cmd.header} takes {', '.join(a.name for a in cmd.params)}")
             return None
+        if not cmd.params and rest.strip():
+            session.push(DeviceError.PARAMETER_NOT_ALLOWED, f"Parameter not allowed; {cmd.header} takes none")
+            return None
         try:
             args = decode_values(cmd.params, rest.strip()) if cmd.params else []
-            if not cmd.params and rest.strip():
-                raise ValueError("parameter not allowed")
+        except ParameterCount as exc:
+            code = DeviceError.PARAMETER_NOT_ALLOWED if exc.too_many else DeviceError.MISSING_PARAMETER
+            session.push(code, f"{'Parameter not allowed' if exc.too_many else 'Missing parameter'}; {cmd.header}: {exc}")
+            return None
         except (ValueError, TypeError) as exc:
             session.push(DeviceError.ILLEGAL_VALUE, f"Illegal parameter value; {cmd.header}: {exc}")
             return None
@@ -124,7 +150,10 @@ class ScpiServer:
             session.push(exc.code, exc.text)
             return None
         except Exception as exc:
-            log.exception("%s: handler %s failed", self.tool.tool_id, cmd.handler)
+            if not session.logged:         # once per connection: a hostile peer must not fill the log
+                session.logged = True
+                log.exception("%s: handler %s failed (further failures on this connection not logged)",
+                              self.tool.tool_id, cmd.handler)
             session.push(DeviceError.EXECUTION, f"Execution error; {exc}")
             return None
         if not cmd.is_query:
