@@ -18,7 +18,8 @@ _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
 console = Console(soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True)
 DEFAULT_LINE = "deploy/lines/sim.yaml"
-LineOption = typer.Option(DEFAULT_LINE, "--line", "-l", help="line config (tools, addresses, limits)")
+LineOption = typer.Option(DEFAULT_LINE, "--line", "-l", envvar="BUMPLINE_LINE",
+                          help="line config (tools, addresses, limits); default: $BUMPLINE_LINE, else deploy/lines/sim.yaml")
 
 T = TypeVar("T")
 

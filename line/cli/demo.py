@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from line.cli import exits
 from line.cli.common import LineOption, console, existing, or_exit
 from line.cli.products import LotVerification, verify_lot
 from line.cli.render import MARK, verification_table
@@ -63,7 +64,7 @@ def products(wafers: int = typer.Option(5, "--wafers", "-n", min=1, max=25, help
         ledger.dispose()
     results = run.results
     bad = [r for r in results.values() if r["status"] != "COMPLETE"]
-    raise typer.Exit(0 if not bad and all(c.ok for c in checks.values()) else 2)
+    raise typer.Exit(exits.COMPLETE if not bad and all(c.ok for c in checks.values()) else exits.NOT_COMPLETE)
 
 
 def summary(ledger: Ledger, lots: dict[str, Any], results: dict[str, Any], world: dict[str, Any], wall: float,

@@ -5,6 +5,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from line.cli import exits
 from line.cli.common import LineOption, console, err, or_exit
 from line.cli.render import verification_table, wafer_table
 from line.config import load_line
@@ -77,4 +78,4 @@ def verify(lot_id: str, line: str = LineOption,
         print(json.dumps(check.as_json(), indent=2))
     else:
         console.print(verification_table(check))
-    raise typer.Exit(0 if check.ok else 2)
+    raise typer.Exit(exits.COMPLETE if check.ok else exits.NOT_COMPLETE)

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from line.arrival import bring_onto_line
+from line.cli import exits
 from line.cli.common import LineOption, console, err, existing, or_exit, warm_up
 from line.config import load_line
 from line.ledger import Ledger
@@ -215,4 +216,4 @@ def report(out: dict) -> None:
     console.print(f"[{style}]{out['lot_id']} {out['status']}[/{style}] {escape(out.get('reason', ''))}",
                   highlight=False, soft_wrap=True)
     if out["status"] != "COMPLETE":
-        raise typer.Exit(2)
+        raise typer.Exit(exits.NOT_COMPLETE)

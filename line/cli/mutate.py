@@ -1,7 +1,7 @@
 """`bumpline recipe mutate`: the mutation oracle. Every single-step deletion and adjacent swap of
 each route is validated on paper; with --simulate, every mutant the checks accept is run on the
 simulated line and its lot verified against the product. A mutant accepted on paper whose lot does
-not verify is a hole in the checks: the command says which, and exits 2."""
+not verify is a hole in the checks: the command says which, and exits 3."""
 from __future__ import annotations
 
 import random
@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from line.cli import exits
 from line.cli.common import LineOption, console, existing, or_exit
 from line.config import LineConfig, load_line
 from line.ledger import Ledger
@@ -33,7 +34,7 @@ def mutate(routes: list[str] = typer.Argument(None, help=f"route files (default:
            parallel: int = typer.Option(6, "--parallel", min=1, max=20, help="lots at once on the simulated line"),
            recipes: str = typer.Option("recipes", "--recipes"), line: str = LineOption) -> None:
     """The mutation oracle: every step deletion and adjacent swap is refused on paper or, run on the
-    simulated line, builds its product. Exit 0 when that holds for every mutant, 2 when not."""
+    simulated line, builds its product. Exit 0 when that holds for every mutant, 3 when not."""
     cfg = or_exit(lambda: load_line(existing(line)))
     catalog = RecipeCatalog(recipes, cfg.tools)
     paths = [existing(p) for p in routes] if routes else [str(p) for p in sorted(Path(SHIPPED).glob("*.yaml"))]
@@ -60,7 +61,7 @@ def mutate(routes: list[str] = typer.Argument(None, help=f"route files (default:
     if not simulate or not accepted:
         return
     holes = _simulate(cfg, accepted, wafers, speed, parallel, recipes, work)
-    raise typer.Exit(2 if holes else 0)
+    raise typer.Exit(exits.NOT_COMPLETE if holes else exits.COMPLETE)
 
 
 def _as_file(route: Route, m: Mutant, path: Path, catalog: RecipeCatalog) -> Route:

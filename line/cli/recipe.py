@@ -1,6 +1,7 @@
 """`bumpline recipe …`: validate, hash, approve, diff and export schemas of recipes and routes."""
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from functools import partial
@@ -16,7 +17,7 @@ from line.config import LineConfig, load_line
 from line.ledger import Ledger
 from line.ledger.database import home
 from line.recipes.catalog import RecipeCatalog, document_kind
-from line.recipes.identity import VersionChanged, changed_message, lookup
+from line.recipes.identity import VersionChanged, changed_message, lookup, production_mode
 from line.recipes.identity import approve as approve_version
 from line.recipes.linter import lint
 from line.recipes.product import Product, load_product
@@ -24,7 +25,7 @@ from line.recipes.qualification import unrunnable_steps
 from line.recipes.route import Route, load_route
 from line.recipes.schema import json_schema, modeline
 from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe, recipe_findings
-from line.yamlio import DocumentError, Problem
+from line.yamlio import DocumentError, Problem, load_yaml
 
 app = typer.Typer(no_args_is_help=True, help="Validate, hash, approve, diff recipes and routes; export schemas.")
 RecipesRoot = typer.Option("recipes", "--recipes", help="folder of tool recipes that routes refer to")
@@ -34,6 +35,9 @@ def expand(paths: list[str]) -> list[Path]:
     """Files as given, folders as every YAML file under them; a folder with none, or a path that does
     not exist, is an error (a validation that checked nothing must not pass)."""
     out: list[Path] = []
+    if any(not p.strip() for p in paths):
+        err.print("[red]error[/red] an empty path: name the files or folders to check")
+        raise typer.Exit(1)
     for p in map(Path, paths):
         if p.is_dir():
             found = sorted(p.rglob("*.yaml"))
@@ -129,13 +133,25 @@ def approve(paths: list[str] = typer.Argument(...), by: str = typer.Option(..., 
             show(errors)
             err.print(f"[red]not approved[/red] {doc.ref}: the route has the errors above")
             raise typer.Exit(1)
+        author = _author(path)
+        if production_mode() and author and author.strip().lower() == by.strip().lower():
+            err.print(f"[red]not approved[/red] {doc.ref}: {by} wrote it (metadata.author); in production mode "
+                      "another person approves")
+            raise typer.Exit(1)
         try:
-            row = approve_version(ledger, doc_kind(doc), doc.name, doc.version, doc.sha256, str(path), by)
+            row = approve_version(ledger, doc_kind(doc), doc.name, doc.version, doc.sha256, str(path), by,
+                                  ran_by=getpass.getuser())
         except VersionChanged as exc:
             err.print(f"[red]error[/red] {escape(str(exc))}")
             raise typer.Exit(1) from None
         console.print(f"approved {doc.ref} sha256 {doc.sha256[:12]} by {row.approved_by} at "
                       f"{row.approved_at:%Y-%m-%d %H:%M:%S}", highlight=False)
+
+
+def _author(path: Path) -> str:
+    doc = load_yaml(path)
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    return str(meta.get("author", "")) if isinstance(meta, dict) else ""
 
 
 def body_of(doc: ToolRecipe | Route | Product) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from drivers.transport.address import parse_address
+from line.cli import exits
 from line.cli.common import LineOption, console, err, existing, or_exit
 from line.cli.render import show_outcome
 from line.cli.sim import parse_params, sim_line
@@ -113,7 +114,7 @@ def run(recipe: str = typer.Option(..., "--recipe", "-r", help="ToolRecipe YAML"
     ledger = Ledger()
     show_outcome(ledger, outcome)
     ledger.dispose()
-    raise typer.Exit(0 if outcome.status == "COMPLETE" else 2)
+    raise typer.Exit(exits.COMPLETE if outcome.status == "COMPLETE" else exits.NOT_COMPLETE)
 
 
 def demo(wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
@@ -152,4 +153,4 @@ def demo(wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
         console.print(f"wall time {wall:.1f} s (simulated {simline.clock.now() / 60:.0f} min); ledger {ledger.url}")
     finally:
         simline.stop_thread()
-    raise typer.Exit(0 if outcome.status == "COMPLETE" and not problems else 2)
+    raise typer.Exit(exits.COMPLETE if outcome.status == "COMPLETE" and not problems else exits.NOT_COMPLETE)

@@ -4,6 +4,7 @@ and the runner that executes lots started from the UI's `run-lot` deployment. Ct
 stops all three, runner first, so no lot is left half-told."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -38,16 +39,25 @@ def healthy(api: str) -> bool:
         return False
 
 
-def stop(proc: subprocess.Popen, name: str, grace_s: float = 15.0) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        err.print(f"{name} did not stop in {grace_s:.0f} s: killing it")
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
+STOP_GRACE_S = 3.0     # all children at once, then SIGKILL: `serve` is gone within 5 s of SIGTERM
+
+
+def stop_all(children: list[tuple[str, subprocess.Popen]], grace_s: float = STOP_GRACE_S) -> None:
+    """Ask every child to stop at once (SIGINT to its process group), wait one shared grace, then kill
+    what is left. A lot cut off here loses nothing: its lease lapses and `bumpline resume` finishes it."""
+    alive = [(name, p) for name, p in children if p.poll() is None]
+    for _, proc in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+    deadline = time.monotonic() + grace_s
+    for name, proc in alive:
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            err.print(f"{name} did not stop in {grace_s:.0f} s: killing it")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(2)
 
 
 def serve(line: str = LineOption,
@@ -137,8 +147,7 @@ def serve(line: str = LineOption,
         stopping = True
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        for name, proc in reversed(children):
-            stop(proc, name)
+        stop_all(list(reversed(children)))
         if simline is not None:
             simline.stop_thread()
         if stopping:

@@ -59,14 +59,16 @@ def register(ledger: Ledger, doc_kind: str, name: str, version: int, sha256: str
     return row
 
 
-def approve(ledger: Ledger, doc_kind: str, name: str, version: int, sha256: str, path: str, by: str) -> m.RecipeVersion:
+def approve(ledger: Ledger, doc_kind: str, name: str, version: int, sha256: str, path: str, by: str,
+            ran_by: str = "") -> m.RecipeVersion:
+    """Draft → approved, by whom (and, in the event, the OS user who ran the approval)."""
     row = register(ledger, doc_kind, name, version, sha256, path)
     if row.status != "approved":
         with ledger.session() as s:
             r = Ledger.must(s, m.RecipeVersion, row.id)
             r.status, r.approved_by, r.approved_at = "approved", by, m.utcnow()
             s.add(m.Event(entity="recipe", entity_id=f"{name}@v{version}", source="draft", dest="approved",
-                          trigger="approve", data={"by": by, "sha256": sha256}))
+                          trigger="approve", data={"by": by, "ran_by": ran_by, "sha256": sha256}))
         row = register(ledger, doc_kind, name, version, sha256, path)
     return row
 

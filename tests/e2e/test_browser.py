@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -70,10 +71,13 @@ def served(tmp_path, alarm_inbox):
                    300, "the run-lot deployment (see serve.log)")
         yield base, home, env
     finally:
-        stop(proc, signal.SIGINT, grace_s=60)     # Ctrl-C
+        asked = time.monotonic()
+        stop(proc, signal.SIGTERM, grace_s=60)    # as systemd or a shell's kill stops it
+        took = time.monotonic() - asked
         log.close()
         text = (tmp_path / "serve.log").read_text()
         assert "stopped: runner, simulators, Prefect server" in text, text[-3000:]
+        assert took < 5.0, f"serve took {took:.1f} s to stop on SIGTERM"
 
 
 def state_badge(page, name: str):

@@ -72,7 +72,7 @@ def test_run_with_a_hard_arc_ends_on_hold_in_one_clear_line(sim_up, prefect_serv
     home = tmp_path / "home"
     out = cli("run", "--recipe", str(SEED), "--tool", "PVD01", "--wafers", "5", "--lot", "LOT-CLI",
               "--line", str(line), env=cli_env(PREFECT_API_URL=prefect_server, BUMPLINE_HOME=str(home)))
-    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.returncode == 3, out.stdout + out.stderr
     headline = [l for l in out.stdout.splitlines() if l.startswith("LOT-CLI ON HOLD")]
     assert len(headline) == 1, out.stdout
     assert "ALARM" in headline[0] and "2001 HARD_ARC" in headline[0] and "LOT-CLI.03" in headline[0]

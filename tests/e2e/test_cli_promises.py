@@ -142,13 +142,13 @@ def test_lot_start_exits_0_when_the_lot_completes(sim_line_file, prefect_server,
 
 
 @pytest.mark.prefect
-def test_lot_start_exits_2_when_the_lot_ends_on_hold(sim_line_file, prefect_server, tmp_path):
+def test_lot_start_exits_3_when_the_lot_ends_on_hold(sim_line_file, prefect_server, tmp_path):
     sim, line_file = sim_line_file
     for printer in ("SP01", "SP02"):            # whichever printer C04 gets misprints
         sim.call(sim.inject, printer, "misalignment", um=45, persistent=True)
     home, env = home_env(tmp_path, PREFECT_API_URL=prefect_server)
     out = cli("lot", "start", "--route", ROUTE_C, "--lot", "HOLD1", "--wafers", "1", "--line", line_file, env=env)
-    assert out.returncode == 2, said(out)
+    assert out.returncode == 3, said(out)
     (headline,) = [l for l in out.stdout.splitlines() if l.startswith("HOLD1 ON_HOLD")]
     assert "ON HOLD at C04" in headline and "ALARM" in headline, headline
     ledger = ledger_at(home)
@@ -279,7 +279,7 @@ def test_production_mode_holds_a_draft_recipe_before_the_tool_then_runs_it_appro
     home, env = home_env(tmp_path, PREFECT_API_URL=prefect_server, BUMPLINE_MODE="production")
     draft = cli("run", "--tool", "PVD01", "--recipe", str(SEED), "--wafers", "2", "--lot", "PROD1",
                 "--line", str(line_file), env=env)
-    assert draft.returncode == 2, said(draft)
+    assert draft.returncode == 3, said(draft)
     (headline,) = [l for l in draft.stdout.splitlines() if l.startswith("PROD1 ON HOLD")]
     assert "at S1 on PVD01 — RECIPE: pvd-ti100-cu300-seed@v1 is a draft: production mode runs approved " \
            "versions only" in headline, headline

@@ -106,7 +106,7 @@ def test_a_hold_nobody_waits_on_is_answered_into_the_ledger_then_resumed(misalig
     line_file, db, env = misaligned_printer
     first = cli("lot", "start", "--route", f"{ROUTES}product-c-paste-core-bump.yaml", "--lot", "H2",
                  "--wafers", "1", "--line", line_file, env=env, timeout=180)
-    assert first.returncode == 2 and "H2 ON_HOLD" in first.stdout, first.stdout + first.stderr
+    assert first.returncode == 3 and "H2 ON_HOLD" in first.stdout, first.stdout + first.stderr
     answer = cli("lot", "answer", "H2", "-d", "rework", "-o", "op-3", env=env)
     assert answer.returncode == 0 and "recorded 'rework'" in answer.stdout, answer.stdout + answer.stderr
     again = cli("lot", "answer", "H2", "-d", "continue", "-o", "op-3", env=env)

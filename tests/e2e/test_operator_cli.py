@@ -47,7 +47,7 @@ def test_demo_seed_with_a_hard_arc_holds_and_keeps_every_finished_wafer(prefect_
     home = tmp_path / "home"
     out = cli("demo-seed", "--fault", "hard_arc:slot=7", "--wafers", "9",
               env=cli_env(PREFECT_API_URL=prefect_server, BUMPLINE_HOME=str(home)), timeout=150)
-    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.returncode == 3, out.stdout + out.stderr
     (headline,) = [line for line in out.stdout.splitlines() if " ON HOLD " in line]
     assert "ALARM: PVD01 alarm 2001 HARD_ARC" in headline
     ledger = Ledger(f"sqlite:///{home / 'ledger.db'}")

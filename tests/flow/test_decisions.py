@@ -142,7 +142,7 @@ def test_abort_ends_the_lot_and_nothing_after_the_hold_runs(prefect_server, sim_
 
 def test_a_hold_nobody_answers_in_time_ends_the_run_on_hold(prefect_server, sim_line_file, sqlite_url):
     """`lot start --hold-timeout 6` and nobody answers: the lot stays ON_HOLD with no decision, nothing
-    after the held step runs, and the run ends like any lot that ends on hold (exit 2, one line)."""
+    after the held step runs, and the run ends like any lot that ends on hold (exit 3, one line)."""
     sim, line_file = sim_line_file
     env = cli_env(PREFECT_API_URL=prefect_server, BUMPLINE_DB_URL=sqlite_url)
     for sp in PRINTERS:
@@ -160,7 +160,7 @@ def test_a_hold_nobody_answers_in_time_ends_the_run_on_hold(prefect_server, sim_
     assert all_leases_free(ledger, sim, "HT1")
     ledger.dispose()
     last = "\n".join(run.stderr.strip().splitlines()[-2:])
-    assert run.returncode == 2 and "Traceback" not in run.stderr, f"exit {run.returncode}, ending: {last}"
+    assert run.returncode == 3 and "Traceback" not in run.stderr, f"exit {run.returncode}, ending: {last}"
     assert "HT1 ON_HOLD" in run.stdout and "MISALIGNMENT" in run.stdout, run.stdout
 
 

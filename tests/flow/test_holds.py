@@ -234,7 +234,7 @@ def test_a_second_orchestrator_for_a_running_lot_is_refused(prefect_server, sim_
         assert holder and holder.endswith(f":{os.getpid()}")
         # a second orchestrator, from another process: refused, naming who runs the lot
         second = cli("lot", "start", "--route", C, "--lot", "HB1", "--wafers", "1", "--line", line_file, env=env)
-        assert second.returncode == 2, second.stdout + second.stderr
+        assert second.returncode == 3, second.stdout + second.stderr
         assert "HB1 RUNNING_ELSEWHERE" in second.stdout and holder in second.stdout, second.stdout
         # … and one in this process too
         again = lot_flow("HB1", C, 1, line_file, RECIPES, sqlite_url)
