@@ -167,7 +167,9 @@ class RecordingBackend:
 
     def results(self, job_id: str) -> list[dict[str, Any]]:
         self._record("results", job_id)
-        job = self.jobs[job_id]
+        job = self.jobs.get(job_id)
+        if job is None:                    # as a tool answers: a refusal, not a crash
+            raise CommandRejected(self.tool_id, "results", DeviceError.UNKNOWN_JOB, f"Unknown job {job_id!r}")
         rows = []
         for slot, wafer in enumerate(job.wafers, 1):
             if job.state == JobState.PROCESS_COMPLETE and wafer not in self.script.not_processed:

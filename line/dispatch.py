@@ -4,6 +4,7 @@ actually gets it."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,10 +27,14 @@ def last_states(s: Session, ids: list[str]) -> dict[str, str]:
 
 
 def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:
-    """Tools that did not end in ALARM first, free before leased, then the least used."""
+    """Tools that did not end in ALARM first, free before leased, then the least used. A lease past
+    its expiry is free: the next acquire takes it over."""
     ids = [t.id for t in tools]
     with ledger.session() as s:
-        leased = set(s.scalars(select(m.ToolLease.tool_id).where(m.ToolLease.tool_id.in_(ids))))
+        now = m.utcnow()
+        leased = {tid for tid, expires in s.execute(select(m.ToolLease.tool_id, m.ToolLease.expires_at)
+                                                    .where(m.ToolLease.tool_id.in_(ids)))
+                  if (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) > now}
         used: Counter[str] = Counter({tool: n for tool, n in s.execute(
             select(m.StepRun.tool_id, func.count()).where(m.StepRun.tool_id.in_(ids)).group_by(m.StepRun.tool_id))})
         states = last_states(s, ids)

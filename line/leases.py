@@ -145,3 +145,22 @@ def lot_lease(ledger: Ledger, lot_id: str, holder: str, ttl_s: float = LOT_LEASE
             raise LotBusy(lot_id, ledger.lease_holder(key) or "another orchestrator")
     with held(ledger, key, holder, ttl_s):
         yield holder
+
+
+def release_finished(ledger: Ledger) -> list[str]:
+    """Break the leases whose holder has finished — a tool still held by a step that ended, a lot lease
+    of a lot that is COMPLETE or ABORTED — left by an orchestrator killed between its final commit and
+    the release. Returns what was released, one line each."""
+    out = []
+    for key, holder in ledger.leases():
+        if key.startswith("lot:"):
+            lot = ledger.lot(key[4:])
+            if lot is not None and lot.status in ("COMPLETE", "ABORTED"):
+                ledger.break_lease(key, holder, f"lot {lot.id} is {lot.status}")
+                out.append(f"{key} (lot {lot.status})")
+            continue
+        run = ledger.step_by_job(holder)
+        if run is not None and run.status != "RUNNING":
+            ledger.break_lease(key, holder, f"step {run.step_id} of lot {run.lot_id} ended {run.status}")
+            out.append(f"{key} (held by {holder}, step ended {run.status})")
+    return out

@@ -89,14 +89,14 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
             raise DocumentError(refused)         # a new lot: refused before anything is recorded or moves
         ledger.ensure_lot(lot_id, wafer_count, product=plan.product, route=plan.ref, priority=priority)
         try:
-            with lot_lease(ledger, lot_id, orchestrator_id(run_id)):
+            with lot_lease(ledger, lot_id, orchestrator_id(run_id)) as holder:
                 def run_step(step: PlannedStep, rework: int, live: list[str]) -> StepOutcome:
                     # quoted: Prefect passes the plan as it is instead of walking it (~15 ms CPU a step)
                     quoted = cast(LotPlan, quote(plan))   # Prefect unwraps it before the task runs
                     out = route_step_task(quoted, step.id, lot_id, live, db_url, rework, run_id)
                     return out.result() if isinstance(out, State) else out   # a held step returns its state
 
-                return _run_plan(ledger, plan, lot_id, hold_timeout_s, run_step)
+                return _run_plan(ledger, plan, lot_id, hold_timeout_s, run_step, holder)
         except LotBusy as busy:
             get_run_logger().warning(str(busy))
             return {"lot_id": lot_id, "status": "RUNNING_ELSEWHERE", "reason": str(busy), "steps": []}
@@ -114,7 +114,8 @@ def current_flow_run_id() -> str:
 
 
 def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
-              run_step: Callable[[PlannedStep, int, list[str]], StepOutcome]) -> dict[str, Any]:
+              run_step: Callable[[PlannedStep, int, list[str]], StepOutcome],
+              holder: str | None = None) -> dict[str, Any]:
     route = plan.route
     if route is not None:
         try:
@@ -138,6 +139,11 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
             continue
         rework = next_rework(ledger, lot_id, step.id)
         while True:
+            if holder is not None and (now := ledger.lease_holder(f"lot:{lot_id}")) != holder:
+                # the lease lapsed (this orchestrator stalled) and another took the lot over: stop here,
+                # before the next step, so the two never both run one — the other carries on
+                return ended("LEASE_LOST", f"lot {lot_id} is now held by {now or 'nobody'}; this orchestrator "
+                                           f"({holder}) stopped before step {step.id}")
             live = [w.id for w in ledger.wafers(lot_id) if w.state != "SCRAPPED"]
             outcome = run_step(step, rework, live)
             outcomes.append(outcome)

@@ -43,6 +43,12 @@ class JobReattached:
 
 
 @dataclass(frozen=True)
+class StartSent:
+    """Written (committed) before the start command leaves: from here on the tool may be running the
+    job, so a later orchestrator that finds the tool without it holds the step — never sets it up again."""
+
+
+@dataclass(frozen=True)
 class WafersMoved:
     wafers: tuple[str, ...]
     to: str
@@ -65,7 +71,7 @@ class StepEnded:
     unloaded: bool = field(default=True)
 
 
-StepEvent = StateChanged | JobProgressed | JobReattached | WafersMoved | AlarmRaised | Measured | StepEnded
+StepEvent = StateChanged | JobProgressed | JobReattached | StartSent | WafersMoved | AlarmRaised | Measured | StepEnded
 Listener = Callable[["StepContext", StepEvent], None]
 _listeners: list[Listener] = []
 
@@ -136,6 +142,9 @@ class Recorder:
 
     def _JobReattached(self, e: JobReattached) -> None:
         self.ledger.record_event("job", self.ctx.job_id, "", e.state, "reattach", self.ctx.step_run_id)
+
+    def _StartSent(self, e: StartSent) -> None:
+        self.ledger.record_event("job", self.ctx.job_id, "", "", "start-sent", self.ctx.step_run_id, {"tool": self.ctx.tool_id})
 
     def _WafersMoved(self, e: WafersMoved) -> None:
         self.ledger.move_wafers(list(e.wafers), e.to, e.why, self.ctx.step_run_id)

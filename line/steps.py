@@ -27,6 +27,7 @@ from line.recorder import (
     JobReattached,
     Measured,
     Recorder,
+    StartSent,
     StateChanged,
     StepContext,
     StepEnded,
@@ -170,8 +171,9 @@ class ToolStep:
     def _setup_or_reattach(self, driver: ToolDriver) -> None:
         if self.resumed and not driver.backend.info(self.job_id).known:
             # Begun before a crash, unknown to the tool: wafers may be part-processed. Never repeat blindly.
-            reported = [e for e in self.ledger.events("job", self.job_id) if e.dest not in ("", "QUEUED")]
-            if reported:   # the tool had reported this job: it existed there
+            reported = [e for e in self.ledger.events("job", self.job_id)
+                         if e.dest not in ("", "QUEUED") or e.trigger == "start-sent"]
+            if reported:   # the start went out (or the tool reported the job): it may have run there
                 raise InterruptedStep(self.tool.id, f"step {self.step_id} was started as job {self.job_id} before the "
                                                     f"orchestrator stopped, and {self.tool.id} has no record of it")
         try:
@@ -184,6 +186,7 @@ class ToolStep:
                 driver.start()
             return
         self.record(WafersMoved(tuple(self.wafers), self.tool.id, "load"))
+        self.record(StartSent())                  # write-ahead: committed before the command can act
         driver.start()
 
     def _progress(self, status: JobStatus) -> None:

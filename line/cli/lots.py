@@ -68,15 +68,17 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
     """Carry on every lot left RUNNING by a dead orchestrator: finished steps are skipped, a step
     cut off half-way is reattached on its tool (or held if the tool lost it), nothing runs twice.
     A lot whose orchestrator is alive (its lease in the ledger is renewed) is left alone."""
-    from line.leases import flow_run_of, lot_orphaned
+    from line.leases import flow_run_of, lot_orphaned, release_finished
     from line.lot_flow import lot_flow
 
     or_exit(lambda: load_line(existing(line)))
     routes = valid_routes(recipes, line)
     ledger = Ledger()
+    for released in release_finished(ledger):
+        console.print(f"released the lease of {released}: its holder had finished")
     stranded = []
     for lot in ledger.lots():
-        if lot.status != "RUNNING":
+        if lot.status not in ("CREATED", "RUNNING"):     # CREATED: killed before it reached RUNNING
             continue
         holder = lot_orphaned(ledger, lot.id)
         if holder is None:

@@ -307,6 +307,15 @@ class Ledger:
                 s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="release",
                               data={"holder": holder}))
 
+    def leases(self) -> list[tuple[str, str]]:
+        """Every lease held, (key, holder): a tool id, or `lot:<id>` for a lot's orchestrator."""
+        with self.session() as s:
+            return [(lease.tool_id, lease.holder) for lease in s.scalars(select(m.ToolLease))]
+
+    def step_by_job(self, job_id: str) -> m.StepRun | None:
+        with self.session() as s:
+            return s.scalars(select(m.StepRun).where(m.StepRun.job_id == job_id)).first()
+
     def lease_holder(self, tool_id: str) -> str | None:
         with self.session() as s:
             lease = s.get(m.ToolLease, tool_id)

@@ -114,3 +114,34 @@ def test_concurrent_first_use_migrates_once(db_url):
         assert conn.execute(sa.text("select version_num from alembic_version")).scalars().all() == [head_revision()]
         assert conn.execute(sa.text("select id, status from lots")).all() == [("OLD1", "COMPLETE")]
     engine.dispose()
+
+
+def test_resume_releases_the_leases_of_finished_steps_and_lots_only(db_url):
+    """An orchestrator killed between a step's COMPLETE commit and its tool-lease release (or a lot's
+    COMPLETE and its lot lease) left the lease behind; `release_finished` (run by `bumpline resume`)
+    breaks exactly those, and an expired lease counts as free for dispatch."""
+    from line.config import ToolConfig
+    from line.dispatch import preference
+    from line.leases import release_finished
+
+    ledger = Ledger(db_url)
+    ledger.ensure_lot("F1", 1)
+    done = ledger.begin_step("F1", "S1", "litho", "LITHO01", "r", 1, "h", "F1.S1.r0")
+    ledger.finish_step(done.id, "COMPLETE")
+    ledger.begin_step("F1", "S2", "litho", "LITHO02", "r", 1, "h", "F1.S2.r0")          # still running
+    assert ledger.acquire_lease("LITHO01", "F1.S1.r0", 600) and ledger.acquire_lease("LITHO02", "F1.S2.r0", 600)
+    ledger.ensure_lot("F2", 1)
+    ledger.set_lot_status("F2", "COMPLETE")
+    assert ledger.acquire_lease("lot:F2", "orch-dead", 600) and ledger.acquire_lease("lot:F1", "orch-live", 600)
+    released = release_finished(ledger)
+    assert sorted(released) == ["LITHO01 (held by F1.S1.r0, step ended COMPLETE)", "lot:F2 (lot COMPLETE)"]
+    assert ledger.lease_holder("LITHO01") is None and ledger.lease_holder("lot:F2") is None
+    assert ledger.lease_holder("LITHO02") == "F1.S2.r0" and ledger.lease_holder("lot:F1") == "orch-live"
+    assert any(e.trigger == "break" for e in ledger.events("tool", "LITHO01"))
+    assert release_finished(ledger) == []                                           # idempotent
+    # a lease past its expiry is as free as no lease: dispatch does not put that tool last
+    assert ledger.acquire_lease("LITHO03", "gone", 0.01)
+    time.sleep(0.05)
+    tools = [ToolConfig(id=t, kind="litho", address="TCPIP0::127.0.0.1::1::SOCKET") for t in ("LITHO02", "LITHO03")]
+    assert preference(ledger, tools) == ["LITHO03", "LITHO02"]
+    ledger.dispose()

@@ -85,3 +85,64 @@ def test_a_job_the_tool_already_has_is_reattached_never_started_again(ledger: Le
     assert again.execute().status == "COMPLETE"
     assert backend.called("start") == 1 and backend.called("create_job") == 1
     assert [e.trigger for e in ledger.events("job", "L1.S1.r0") if e.trigger == "reattach"] == ["reattach"]
+
+
+class Killed(BaseException):
+    """The orchestrator dies here (as kill -9 would: nothing after it runs on that side)."""
+
+
+class DyingBackend(RecordingBackend):
+    """A tool that runs what it is told; the host dies right after sending `die_after`."""
+
+    def __init__(self, *args: object, die_after: str) -> None:
+        super().__init__(*args)           # type: ignore[arg-type]
+        self.die_after, self.dead = die_after, False
+
+    def _record(self, name: str, *args: object) -> None:
+        if self.dead:
+            raise Killed(name)
+        super()._record(name, *args)
+
+    def create_job(self, job_id: str, wafers: list[str]) -> None:
+        super().create_job(job_id, wafers)
+        if self.die_after == "create_job":
+            self.dead = True
+            raise Killed("after create_job")
+
+    def start(self, job_id: str) -> None:
+        super().start(job_id)
+        if self.die_after == "start":
+            self.dead = True
+            raise Killed("after start")
+
+
+def crash_then_resume(ledger: Ledger, die_after: str) -> tuple[ToolStep, RecordingBackend, RecordingBackend]:
+    tool, recipe = LINE.tool("PVD01"), load_tool_recipe(RECIPES["sputter"])
+    wafers = ledger.ensure_lot("L1", 3)
+    dying = DyingBackend(tool.id, SPECS["sputter"], Script(), die_after=die_after)
+    first = ToolStep(ledger, tool, recipe, "L1", "S1", wafers, driver_factory=lambda t: driver_class(t.kind)(t.id, backend=dying))
+    with pytest.raises(Killed):
+        first.execute()
+    restarted = RecordingBackend(tool.id, SPECS["sputter"], Script())          # the tool restarted: it forgot its jobs
+    again = ToolStep(ledger, tool, recipe, "L1", "S1", wafers,
+                     driver_factory=lambda t: driver_class(t.kind)(t.id, backend=restarted), lease_ttl_s=0.1)
+    return again, dying, restarted
+
+
+def test_a_step_whose_start_went_out_is_held_when_the_restarted_tool_has_forgotten_it(ledger: Ledger) -> None:
+    """Killed in the instant after the tool started the job, before any job state reached the ledger:
+    the write-ahead start record says it may have run, so the step is held — never set up again."""
+    again, dying, restarted = crash_then_resume(ledger, "start")
+    assert dying.jobs["L1.S1.r0"].start_count == 1
+    out = again.execute()
+    assert (out.status, out.hold_type) == ("ON_HOLD", "INTERRUPTED") and "no record of it" in out.hold_reason
+    assert restarted.called("create_job") == 0 and restarted.called("start") == 0
+
+
+def test_a_step_killed_before_its_start_went_out_is_set_up_again_once(ledger: Ledger) -> None:
+    """Killed after the job was created but before the start was recorded: nothing ran, so a restarted
+    tool gets the job again and runs it once."""
+    again, dying, restarted = crash_then_resume(ledger, "create_job")
+    assert dying.jobs["L1.S1.r0"].start_count == 0
+    assert again.execute().status == "COMPLETE"
+    assert restarted.called("create_job") == 1 and restarted.called("start") == 1
