@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha2
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test check bench mutations install lock clean browser
+.PHONY: demo test check bench mutations crash install lock clean browser
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ bench: $(STAMP)
 # on paper or, run on the simulated line, builds its product (`make test` runs a sample).
 mutations: $(STAMP)
 	$(VENV)/bin/bumpline recipe mutate --simulate
+
+# The crash-point harness in full: every kind's reference step killed after each of its writes, with
+# the tool kept and restarted, then resumed — on SQLite and PostgreSQL (`make test` runs one kind).
+crash: $(STAMP)
+	BUMPLINE_CRASH_FULL=1 $(VENV)/bin/pytest -q -s tests/crash
 
 # Re-resolve the lock file after changing a pin in pyproject.toml.
 lock:
