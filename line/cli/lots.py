@@ -121,6 +121,9 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
         outs = list(pool.map(lambda t: lot_flow(t[0], routes[t[1]].path, t[2], line, recipes), todo))
     codes = [1 if missing else 0]
     for out in outs:
+        if out["status"] == "RUNNING_ELSEWHERE":   # another resume (or worker) took it first: nothing to do here
+            console.print(f"{out['lot_id']} is already being carried on: {escape(out.get('reason', ''))}", highlight=False)
+            continue
         try:
             report(out)
         except typer.Exit as ended:
