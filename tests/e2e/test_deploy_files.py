@@ -1,0 +1,57 @@
+"""The production files are valid as far as this machine can show (issue #14): every systemd unit
+passes `systemd-analyze verify` (its /opt/bumpline paths pointed at this checkout's .venv, since the
+host has no /opt/bumpline), and the compose file holds the safe defaults — a schema check, as this
+machine's docker has no compose plugin."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.support import ROOT
+
+UNITS = sorted((ROOT / "deploy/systemd").glob("*.service")) + sorted((ROOT / "deploy/systemd").glob("*.timer"))
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
+def test_each_systemd_unit_verifies(unit: Path, tmp_path: Path) -> None:
+    for other in UNITS:         # a timer names its service: verify them side by side
+        text = other.read_text().replace("/opt/bumpline/.venv/bin", str(ROOT / ".venv/bin"))
+        (tmp_path / other.name).write_text(text)
+    name = unit.name.replace("@.service", "@bay.service")
+    if name != unit.name:
+        (tmp_path / name).write_text((tmp_path / unit.name).read_text())
+    out = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / name)], capture_output=True,
+                         text=True, timeout=60)
+    said = [l for l in (out.stdout + out.stderr).splitlines() if l.strip()]
+    assert out.returncode == 0 and said == [], said
+
+
+def test_units_run_in_production_behind_auth_and_take_exit_3_as_a_hold() -> None:
+    env = (ROOT / "deploy/systemd/bumpline.env").read_text()
+    assert "BUMPLINE_MODE=production" in env and "PREFECT_API_AUTH_STRING=" in env
+    server = (ROOT / "deploy/systemd/prefect-server.service").read_text()
+    assert "PREFECT_SERVER_API_AUTH_STRING" in server and "refusing to serve the API unauthenticated" in server
+    assert "PREFECT_SERVER_API_AUTH_STRING=" in (ROOT / "deploy/systemd/prefect.env.example").read_text()
+    assert "SuccessExitStatus=3" in (ROOT / "deploy/systemd/bumpline-resume.service").read_text()
+
+
+def test_compose_holds_the_safe_defaults() -> None:
+    compose = YAML(typ="safe").load((ROOT / "deploy/compose.yaml").read_text())
+    services = compose["services"]
+    assert {"postgres", "prefect", "deployer", "resume"} <= set(services)
+    assert "PREFECT_SERVER_API_AUTH_STRING" in services["prefect"]["environment"]
+    for name, svc in services.items():
+        if "build" not in svc:
+            continue
+        env = svc["environment"]
+        assert env["BUMPLINE_MODE"] == "production" and "PREFECT_API_AUTH_STRING" in env, name
+        assert env["BUMPLINE_LINE"] == "/etc/bumpline/line.yaml", name
+        assert any(str(v).endswith(":/etc/bumpline/line.yaml:ro") for v in svc["volumes"]), name   # mounted, not baked
+    assert "bumpline resume" in services["resume"]["command"]
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".bumpline", ".git"} <= set(ignored)
