@@ -107,9 +107,7 @@ class ControlServer:
             return line.tool(_name(req, "tool")).faults.armed()
         if op == "world":
             wafer = req.get("wafer")
-            if wafer is not None and wafer not in line.world:
-                raise UnknownName(f"no wafer {str(wafer)[:80]!r} on the simulated line")
-            return line.world.snapshot(wafer)
+            return line.world.snapshot(None if wafer is None else _name(req, "wafer"))
         if op == "start_wafers":
             wafers, design = _check_wafers(req.get("wafers")), _check_design(req.get("design"))
             for wafer_id in wafers:
@@ -134,8 +132,8 @@ class ControlServer:
 
 def _name(req: dict[str, Any], key: str) -> str:
     value = req.get(key)
-    if not isinstance(value, str) or not 0 < len(value) <= 64:
-        raise BadValue(f"{key} must be a name (a string of 1–64 characters)")
+    if not isinstance(value, str) or not 0 < len(value) <= 80:
+        raise BadValue(f"{key} must be a name (a string of 1–80 characters)")
     return value
 
 

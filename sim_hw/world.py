@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drivers.effects import WAFER_AREA_CM2
+from drivers.errors import UnknownName
 
 
 @dataclass
@@ -106,9 +107,12 @@ class WorldModel:
             w.max_temperature_c = max(w.max_temperature_c, temperature_c)
 
     def snapshot(self, wafer_id: str | None = None) -> dict[str, Any]:
-        """A deep, JSON-ready copy (for tests, the control port and the demo's product check)."""
+        """A deep, JSON-ready copy (for tests, the control port and `lot verify`). A read: a wafer the
+        line has never seen is an error, never created (a reader must not grow the world)."""
         with self._lock:
-            wafers = self._wafers if wafer_id is None else {wafer_id: self.wafer(wafer_id)}
+            if wafer_id is not None and wafer_id not in self._wafers:
+                raise UnknownName(f"no wafer {wafer_id[:80]!r} on the simulated line")
+            wafers = self._wafers if wafer_id is None else {wafer_id: self._wafers[wafer_id]}
             return {wid: asdict(w) for wid, w in wafers.items()}
 
     def __contains__(self, wafer_id: str) -> bool:

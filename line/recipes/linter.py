@@ -272,8 +272,3 @@ def final_stacks(route: Route) -> dict[str, list[PaperLayer]]:
     linter.run()
     return copy.deepcopy(linter.wafer.regions)
 
-
-def final_wafer(route: Route) -> PaperWafer:
-    linter = Linter(route)
-    linter.run()
-    return copy.deepcopy(linter.wafer)

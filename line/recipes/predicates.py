@@ -75,10 +75,6 @@ class Verdict:
     region: str = ""
     predicate: str = ""
 
-    @property
-    def ok(self) -> bool:
-        return self.status != "broken"
-
 
 def evaluate(product: Product, wafer: Finished) -> list[Verdict]:
     """Every claim element, every region's structure, every absence: the full table."""
