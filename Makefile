@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha2
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test check bench mutations crash install lock clean browser
+.PHONY: demo test check bench mutations crash install lock clean test-tools
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(VENV)/bin/bumpline demo
 
-test: $(STAMP) browser check
+test: $(STAMP) test-tools check
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 # Lint, types and the import layering (pyproject.toml says which rules, and why each exception).
@@ -30,9 +30,11 @@ check: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache --no-logo
 
-# The browser test drives Debian's Chromium (a test tool's own browser download fails here).
-browser:
+# Debian's tools the tests drive: Chromium for the browser test (a test tool's own browser download
+# fails here), docker-compose to validate deploy/compose.yaml (no Docker engine is needed for that).
+test-tools:
 	@command -v chromium >/dev/null || (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium))
+	@command -v docker-compose >/dev/null || (apt-get install -y -q docker-compose || (apt-get update -q && apt-get install -y -q docker-compose))
 
 # Benchmarks print figures; they are not tests. bench/RESULTS.md holds a dated run.
 bench: $(STAMP)

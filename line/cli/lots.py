@@ -85,14 +85,14 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
             console.print(f"{lot.id} is running under a live orchestrator ({ledger.lease_holder('lot:' + lot.id)})")
             continue
         if holder:
-            mark_crashed(flow_run_of(holder), f"orchestrator of lot {lot.id} died; resumed by `bumpline resume`")
+            mark_crashed(flow_run_of(holder), lot.id, f"orchestrator of lot {lot.id} died; resumed by `bumpline resume`")
         stranded.append((lot.id, lot.route, len(ledger.wafers(lot.id)), holder or f"{lot.updated_at:%Y%m%d%H%M%S%f}"))
     lost = lost_submissions(ledger, deployment, stale_after, {Path(r.path).stem: r.label for r in routes.values()}) if deployment else []
     ledger.dispose()
     for run, lot_id in lost:   # a worker died with the run before it reached the ledger: submit it again
         from prefect.deployments import run_deployment
 
-        mark_crashed(str(run.id), "its worker died before the lot reached the ledger; resubmitted by `bumpline resume`")
+        mark_crashed(str(run.id), lot_id, f"its worker died before lot {lot_id} reached the ledger; resubmitted by `bumpline resume`")
         again = run_deployment(deployment, parameters={**run.parameters, "lot_id": lot_id}, timeout=0,
                                idempotency_key=f"resubmit-{run.id}")
         console.print(f"resubmitting {lot_id} (flow run {run.name}) as flow run {cast('FlowRun', again).name}")
@@ -171,7 +171,7 @@ def lost_submissions(ledger: Ledger, deployment: str, stale_after_s: int,
     return lost
 
 
-def mark_crashed(flow_run_id: str, message: str) -> None:
+def mark_crashed(flow_run_id: str, lot_id: str, message: str) -> None:
     """Prefect never hears from a killed process: its flow run stays RUNNING. Say what happened."""
     from prefect import get_client
     from prefect.states import Crashed
@@ -181,9 +181,9 @@ def mark_crashed(flow_run_id: str, message: str) -> None:
             state = client.read_flow_run(UUID(flow_run_id)).state
             if state is not None and not state.is_final():
                 client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)
-                console.print(f"flow run {flow_run_id} marked Crashed")
+                console.print(f"flow run {flow_run_id} of lot {lot_id} marked Crashed")
     except Exception as exc:  # noqa: BLE001 - another server, or gone: the ledger is the record
-        err.print(f"[yellow]note[/yellow] flow run {flow_run_id} not marked crashed: {escape(str(exc))}")
+        err.print(f"[yellow]note[/yellow] flow run {flow_run_id} of lot {lot_id} not marked crashed: {escape(str(exc))}")
 
 
 def answer(lot_id: str = typer.Argument(..., help="the held lot"),

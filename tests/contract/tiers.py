@@ -66,8 +66,7 @@ def bench(tier: str, kind: str, vendor: str = "", wafers: list[str] | None = Non
     from sim_hw.inprocess import in_process_backend
     from sim_hw.line import SimLine, SimToolSpec
 
-    protocol = next(v.protocol for v in vendors(kind) if v.name == vendor) if vendor else ""
-    spec = SimToolSpec(tool_id, kind, options=options, protocol=protocol)
+    spec = SimToolSpec(tool_id, kind, options=options, protocol=protocol_of(kind, vendor))
     line = SimLine([spec], speed=SPEED, seed=7, control_port=None, serve=tier == "socket").start_in_thread()
     try:
         for w in wafers or []:      # as the kind's step usually receives them (a plater: on a seed)
@@ -76,15 +75,28 @@ def bench(tier: str, kind: str, vendor: str = "", wafers: list[str] | None = Non
             def make() -> ToolDriver:
                 return driver_class(kind)(tool_id, backend=in_process_backend(line, tool_id))
         else:
-            servers = line.servers[tool_id]
-            address = str(Address("visa-socket" if protocol == "scpi" or type(servers["main"]).__name__ == "ScpiServer"
-                                  else "modbus-tcp", "127.0.0.1", servers["main"].port))
-            endpoints = {n: str(Address("visa-socket", "127.0.0.1", s.port)) for n, s in servers.items() if n != "main"}
-
-            def make() -> ToolDriver:
-                return driver_class(kind)(tool_id, address, vendor=vendor, endpoints=endpoints, timeout_s=2.0)
+            make = socket_driver_factory(line, tool_id, kind, vendor)
         sim_tool = line.tool(tool_id)
         yield Bench(make(), make, lambda job: sim_tool.jobs[job].start_count if job in sim_tool.jobs else 0, tier,
                     line=line)
     finally:
         line.stop_thread()
+
+
+def protocol_of(kind: str, vendor: str) -> str:
+    """The protocol a vendor of the kind speaks ("" for the kind's default)."""
+    return next(v.protocol for v in vendors(kind) if v.name == vendor) if vendor else ""
+
+
+def socket_driver_factory(line: Any, tool_id: str, kind: str, vendor: str = "",
+                          timeout_s: float = 2.0) -> Callable[[], ToolDriver]:
+    """Drivers for a simulated tool served on loopback, over its real protocol (auxiliary endpoints too)."""
+    servers = line.servers[tool_id]
+    protocol = protocol_of(kind, vendor)
+    address = str(Address("visa-socket" if protocol == "scpi" or type(servers["main"]).__name__ == "ScpiServer"
+                          else "modbus-tcp", "127.0.0.1", servers["main"].port))
+    endpoints = {n: str(Address("visa-socket", "127.0.0.1", s.port)) for n, s in servers.items() if n != "main"}
+
+    def make() -> ToolDriver:
+        return driver_class(kind)(tool_id, address, vendor=vendor, endpoints=endpoints, timeout_s=timeout_s)
+    return make

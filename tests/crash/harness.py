@@ -7,27 +7,44 @@ run checks the invariants: the job ran at most once over every tool incarnation,
 COMPLETE with every wafer's result recorded once or is held with an actionable reason, no lease
 is left, one step run.
 
-The tool is the mock tier (a recording backend, instant and scripted), so a kill point is exact; the
-ledger is real (SQLite or PostgreSQL).
+Two tiers of the same tool (`tests.crash.tools`): the mock tier (a recording backend, instant and
+scripted), where every point is exact and the count is pinned; and the socket tier (the simulator
+behind its real protocol, restarted as a new process would be), where a job's progress commits
+depend on when a poll lands — there consecutive writes of one kind are one point (the kill falls
+after the first of them), and every commit that only records what a poll saw while the job runs is
+of one kind (`observation`), so the count is pinned there too. The ledger is real
+(SQLite or PostgreSQL) on both.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
 
-from drivers.mock import RecordingBackend, Script
-from drivers.registry import SPECS, driver_class
+from drivers.base import ToolDriver
 from line.config import ToolConfig
 from line.leases import release_finished
 from line.ledger import Ledger
 from line.recipes.tool_recipe import load_tool_recipe
 from line.steps import ToolStep
 from tests.contract.tiers import contract_recipe
+from tests.crash.tools import ACTING, HarnessTool, make_tool
 
-ACTING = ("load_recipe", "create_job", "start", "pause", "resume", "abort", "clear_alarms")
 ACTIONABLE_HOLDS = ("INTERRUPTED", "COMMUNICATION", "TOOL_ERROR")
+_WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", re.IGNORECASE)
+
+
+OBSERVATION = "ledger what a status poll saw (job progress)"
+_OBSERVED = re.compile(r"^(events\((tool phase_\w+|wafer slot-start|job (setup|ready|start))(,[^)]*)?\)|step_runs|wafers)$")
+
+
+def observation(label: str) -> bool:
+    """A commit that only records what a poll saw while the job runs (a phase, a wafer begun, the
+    progress row): on a real tool how many a run makes depends on when the polls land."""
+    parts = label.removeprefix("ledger ").split("+")
+    return label.startswith("ledger ") and all(_OBSERVED.match(p) for p in parts) and parts != ["wafers"]
 
 
 class Killed(BaseException):
@@ -36,8 +53,10 @@ class Killed(BaseException):
 
 @dataclass
 class Points:
-    """Counts write points; kills at `kill_at` (0: never). Once dead, no further commit happens."""
+    """Counts write points; kills after the `kill_at`-th (0: never). Once dead, nothing more is
+    written or sent. `collapse`: consecutive writes of one label are one point (the socket tier)."""
     kill_at: int = 0
+    collapse: bool = False
     n: int = 0
     dead: bool = False
     log: list[str] = field(default_factory=list)
@@ -45,37 +64,44 @@ class Points:
     def point(self, what: str) -> None:
         if self.dead:
             raise Killed(f"dead; {what} never happens")
+        if self.collapse:
+            what = OBSERVATION if observation(what) else what
+            if self.log and self.log[-1] == what:
+                return
         self.n += 1
         self.log.append(what)
         if self.n == self.kill_at:
             self.dead = True
             raise Killed(f"killed after write {self.n}: {what}")
 
-
-class PointedBackend(RecordingBackend):
-    """The tool: each acting command is a write point (counted after the tool acted)."""
-
-    points: Points
-
-    def _record(self, name: str, *args: Any) -> None:
-        super()._record(name, *args)
-        if name in ACTING:
-            self.points.point(f"tool {name}")
-        elif self.points.dead:
-            raise Killed(f"dead; tool {name} never asked")
+    def check_alive(self, what: str) -> None:
+        if self.dead:
+            raise Killed(f"dead; {what} never happens")
 
 
 def pointed_ledger(url: str, points: Points) -> Ledger:
+    """The ledger, with each commit a write point labelled by the rows it wrote (`ledger
+    events(job tool-report)+step_runs`), so a point can be named and the socket tier's repeats merged."""
     ledger = Ledger(url)
+    pending: list[str] = []
+
+    @event.listens_for(ledger.engine, "before_cursor_execute")
+    def _sql(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if match := _WRITE.match(statement):
+            table = match.group(2)
+            if table == "events" and context is not None and context.compiled_parameters:
+                table += "(" + ",".join(f"{p.get('entity')} {p.get('trigger')}" for p in context.compiled_parameters) + ")"
+            pending.append(table)
 
     @event.listens_for(ledger._sessions, "before_commit")
     def _before(session: Any) -> None:
-        if points.dead:
-            raise Killed("dead; the commit never happens")
+        points.check_alive("the commit")
 
     @event.listens_for(ledger._sessions, "after_commit")
     def _after(session: Any) -> None:
-        points.point("ledger commit")
+        label = "ledger " + "+".join(dict.fromkeys(pending)) if pending else "ledger (nothing written)"
+        pending.clear()
+        points.point(label)
     return ledger
 
 
@@ -87,68 +113,69 @@ class Run:
     problems: list[str]
 
 
-def reference_step(ledger: Ledger, kind: str, backend: RecordingBackend, lot: str) -> ToolStep:
-    tool = ToolConfig(id=f"{kind.upper()}-X", kind=kind, address="TCPIP0::127.0.0.1::1::SOCKET")
-    recipe = load_tool_recipe(contract_recipe(kind))
+def reference_step(ledger: Ledger, tool: HarnessTool, lot: str) -> ToolStep:
+    config = ToolConfig(id=tool.tool_id, kind=tool.kind, address="TCPIP0::127.0.0.1::1::SOCKET")
+    recipe = load_tool_recipe(contract_recipe(tool.kind))
     wafers = [w.id for w in ledger.wafers(lot)]
-    return ToolStep(ledger, tool, recipe, lot, "S1", wafers, lease_ttl_s=60,
-                    driver_factory=lambda t: driver_class(t.kind)(t.id, backend=backend))
+
+    def driver(_: ToolConfig) -> ToolDriver:
+        return tool.driver()
+    # what the wafers measure is the physics tests' concern: a tool alone receives wafers as it usually
+    # does, not as a route made them (a plater's seed with no mold plates a tenth of the thickness)
+    return ToolStep(ledger, config, recipe, lot, "S1", wafers, lease_ttl_s=60, driver_factory=driver,
+                    tolerance_pct=1e6)
 
 
-def count_points(url: str, kind: str) -> list[str]:
+def count_points(url: str, kind: str, tier: str = "mock") -> list[str]:
     """The write points of one clean run of the kind's reference step, on a ledger that has seen the
     recipe once already (as every killed run will: the first run registers its identity)."""
     warm = Ledger(url)
-    warm.ensure_lot("WARM", 2)
-    assert reference_step(warm, kind, RecordingBackend(f"{kind.upper()}-X", SPECS[kind], Script()), "WARM").execute() \
-        .status == "COMPLETE"
-    warm.ensure_lot("REF", 2)
-    warm.dispose()
-    points = Points()
+    for lot in ("WARM", "REF"):
+        warm.ensure_lot(f"{tier[0].upper()}{lot}", 2)
+    with make_tool(tier, kind, [w.id for w in warm.wafers(f"{tier[0].upper()}WARM")]) as tool:
+        assert reference_step(warm, tool, f"{tier[0].upper()}WARM").execute().status == "COMPLETE"
+    points = Points(collapse=tier != "mock")
     ledger = pointed_ledger(url, points)
-    backend = PointedBackend(f"{kind.upper()}-X", SPECS[kind], Script())
-    backend.points = points
-    out = reference_step(ledger, kind, backend, "REF").execute()
+    with make_tool(tier, kind, [w.id for w in warm.wafers(f"{tier[0].upper()}REF")], points) as tool:
+        out = reference_step(ledger, tool, f"{tier[0].upper()}REF").execute()
+    warm.dispose()
     ledger.dispose()
     assert out.status == "COMPLETE", out
     return points.log
 
 
-def kill_and_resume(url: str, kind: str, k: int, restarted: bool) -> Run:
-    lot = f"K{k:02d}{'R' if restarted else 'A'}"
+def kill_and_resume(url: str, kind: str, k: int, restarted: bool, tier: str = "mock") -> Run:
+    lot = f"K{tier[0].upper()}{k:02d}{'R' if restarted else 'A'}"
     setup = Ledger(url)
     setup.ensure_lot(lot, 2)
     wafers = [w.id for w in setup.wafers(lot)]
     setup.dispose()
-    points = Points(kill_at=k)
+    points = Points(kill_at=k, collapse=tier != "mock")
     ledger = pointed_ledger(url, points)
-    tool = PointedBackend(f"{kind.upper()}-X", SPECS[kind], Script())
-    tool.points = points
-    try:
-        reference_step(ledger, kind, tool, lot).execute()
-        raise AssertionError(f"point {k} was never reached")
-    except Killed:
-        pass
-    ledger.dispose()
-    # resume: a new orchestrator, the same ledger; the tool as it was, or restarted without its jobs
-    again = Ledger(url)
-    release_finished(again)
-    job = f"{lot}.S1.r0"
-    before_restart = tool.jobs[job].start_count if restarted and job in tool.jobs else 0
-    if restarted:
-        tool = PointedBackend(f"{kind.upper()}-X", SPECS[kind], Script())
-    tool.points = Points()
-    out = reference_step(again, kind, tool, lot).execute()
-    problems = check(again, lot, wafers, out, tool, before_restart)
-    again.dispose()
+    with make_tool(tier, kind, wafers, points) as tool:
+        try:
+            reference_step(ledger, tool, lot).execute()
+            raise AssertionError(f"point {k} was never reached")
+        except Killed:
+            pass
+        tool.orchestrator_died()
+        ledger.dispose()
+        # resume: a new orchestrator, the same ledger; the tool as it was, or restarted without its jobs
+        again = Ledger(url)
+        release_finished(again)
+        if restarted:
+            tool.restart()
+        tool.points = Points()
+        out = reference_step(again, tool, lot).execute()
+        problems = check(again, lot, wafers, out, tool)
+        again.dispose()
     return Run(k, restarted, f"{out.status} {out.hold_type}".strip(), problems)
 
 
-def check(ledger: Ledger, lot: str, wafers: list[str], out: Any, tool: RecordingBackend, starts_before_restart: int) -> list[str]:
+def check(ledger: Ledger, lot: str, wafers: list[str], out: Any, tool: HarnessTool) -> list[str]:
     """The invariants, as messages (empty: all held)."""
     problems = []
-    job = f"{lot}.S1.r0"
-    starts = starts_before_restart + (tool.jobs[job].start_count if job in tool.jobs else 0)
+    starts = tool.starts(f"{lot}.S1.r0")
     if starts > 1:
         problems.append(f"the job started {starts} times over the tool's incarnations: wafers processed twice")
     runs = [r for r in ledger.step_runs(lot) if r.step_id == "S1"]
@@ -163,3 +190,6 @@ def check(ledger: Ledger, lot: str, wafers: list[str], out: Any, tool: Recording
     if left := ledger.leases():
         problems.append(f"leases left: {left}")
     return problems
+
+
+__all__ = ["ACTING", "Killed", "Points", "count_points", "kill_and_resume"]

@@ -1,9 +1,10 @@
 """The production files are valid as far as this machine can show (issue #14): every systemd unit
 passes `systemd-analyze verify` (its /opt/bumpline paths pointed at this checkout's .venv, since the
-host has no /opt/bumpline), and the compose file holds the safe defaults — a schema check, as this
-machine's docker has no compose plugin."""
+host has no /opt/bumpline), and the compose file passes `docker-compose config` (Debian's, installed
+by `make test`) with its secrets given and is refused without them, and holds the safe defaults."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,6 +39,30 @@ def test_units_run_in_production_behind_auth_and_take_exit_3_as_a_hold() -> None
     assert "PREFECT_SERVER_API_AUTH_STRING" in server and "refusing to serve the API unauthenticated" in server
     assert "PREFECT_SERVER_API_AUTH_STRING=" in (ROOT / "deploy/systemd/prefect.env.example").read_text()
     assert "SuccessExitStatus=3" in (ROOT / "deploy/systemd/bumpline-resume.service").read_text()
+
+
+def compose_command() -> list[str]:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if os.environ.get("CI") == "true":
+        pytest.fail("docker-compose is not installed: `make test` installs it (apt-get install docker-compose)")
+    pytest.skip("docker-compose is not installed (`make test` installs it)")
+
+
+def test_compose_config_validates_and_refuses_to_start_without_auth(tmp_path: Path) -> None:
+    command = compose_command() + ["-p", "bumpline", "-f", str(ROOT / "deploy/compose.yaml"), "config"]
+    base = {k: v for k, v in os.environ.items() if k not in ("PREFECT_AUTH", "BUMPLINE_DB_PASSWORD")}
+    ok = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                        env={**base, "PREFECT_AUTH": "ops:secret", "BUMPLINE_DB_PASSWORD": "pw"})
+    assert ok.returncode == 0, ok.stderr
+    resolved = YAML(typ="safe").load(ok.stdout)["services"]
+    assert resolved["prefect"]["environment"]["PREFECT_SERVER_API_AUTH_STRING"] == "ops:secret"
+    assert resolved["worker-plating"]["environment"]["PREFECT_API_AUTH_STRING"] == "ops:secret"
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                             env={**base, "BUMPLINE_DB_PASSWORD": "pw"})
+    assert refused.returncode != 0 and "set PREFECT_AUTH=user:password" in refused.stderr
 
 
 def test_compose_holds_the_safe_defaults() -> None:
