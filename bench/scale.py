@@ -175,7 +175,7 @@ def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window
             lot = new_id(f"S{n}")
             start_wafers(sim, route, lot, LOT_SIZE)
             try:
-                res = lf.lot_flow(lot, str(route.path), LOT_SIZE, sim.line_file, str(RECIPES), db_url)
+                res = lf.drive_lot(lot, str(route.path), LOT_SIZE, sim.line_file, str(RECIPES), db_url)
                 reason = str(res.get("reason", ""))
                 status.append("STOPPED" if "benchmark window" in reason else
                               res["status"] if res["status"] == "COMPLETE" else f"{res['status']}: {hold_of(reason)}")

@@ -117,7 +117,7 @@ def run_line(sim: Any, route: Any, db_url: str) -> tuple[float, list[float], str
         lot = new_id(route.label)
         start_wafers(sim, route, lot, LOT_SIZE)
         t0 = time.perf_counter()
-        out = lf.lot_flow(lot, str(route.path), LOT_SIZE, sim.line_file, str(RECIPES), db_url)
+        out = lf.drive_lot(lot, str(route.path), LOT_SIZE, sim.line_file, str(RECIPES), db_url)
         total = time.perf_counter() - t0
     return total, per_step([(r["start"], r["end"]) for r in records]), out["status"]
 

@@ -106,7 +106,7 @@ def run_real(wip: int, horizon_h: float, routes: dict[str, Any], groups_of: dict
                 lot = new_id(product)
                 start_wafers(sim, route, lot, LOT_SIZE)
                 try:
-                    res = lf.lot_flow(lot, str(route.path), LOT_SIZE, sim.line_file, str(RECIPES), db_url)
+                    res = lf.drive_lot(lot, str(route.path), LOT_SIZE, sim.line_file, str(RECIPES), db_url)
                     status = res["status"]
                 except Exception as exc:  # noqa: BLE001 - a failed lot is a figure, not a crash
                     status = f"FAILED {type(exc).__name__}"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from line.hold_view import decision_text, measurement_rows, measurements_markdown
 from line.ledger import Ledger
 from line.ledger import models as m
 from line.tracking import e10_state, last_tool_state_event
@@ -88,12 +89,11 @@ def line_markdown(ledger: Ledger, line: LineConfig) -> str:
             "|---|---|---|---|---|---|---|"]
     out += [f"| {w.lot_id} | {w.product} | {w.status} | {w.step} | {w.tool_id} | {w.wafers} | {w.reason} |"
             for w in wip] or ["| (none) | | | | | | |"]
-    out += ["", f"## E10, last {E10_WINDOW_H:g} h", "", "Share of the window in each state; uptime and "
-            "utilization of operations time (window − NST).", "",
-            "| tool | " + " | ".join(SHORT[s] for s in E10_STATES) + " | uptime | utilization |",
-            "|---|" + "---:|" * (len(E10_STATES) + 2)]
-    out += [f"| {r.tool_id} | " + " | ".join(f"{pct:.0f} %" for pct in window_shares(r)) +
-            f" | {r.uptime_pct:.0f} % | {r.utilization_pct:.0f} % |" for r in e10_window(ledger, line)]
+    out += ["", f"## E10, last {E10_WINDOW_H:g} h", "", "Share of the time the ledger observed (from its first "
+            "word of the tool) in each state; uptime and utilization of operations time (observed − NST).", "",
+            "| tool | observed | " + " | ".join(SHORT[s] for s in E10_STATES) + " | uptime | utilization |",
+            "|---|---:|" + "---:|" * (len(E10_STATES) + 2)]
+    out += [f"| {r.tool_id} | {observed_text(r)} | " + " | ".join(e10_cells(r)) + " |" for r in e10_window(ledger, line)]
     return "\n".join(out)
 
 
@@ -105,9 +105,24 @@ def e10_window(ledger: Ledger, line: LineConfig, hours: float = E10_WINDOW_H) ->
     return e10_report(ledger, [t.id for t in line.tools], until - timedelta(hours=hours), until)
 
 
+def e10_cells(row: ToolE10) -> list[str]:
+    """Each state's share, uptime and utilization as text; dashes for a tool never observed."""
+    if not row.observed_s:
+        return ["—"] * (len(E10_STATES) + 2)
+    return [f"{pct:.0f} %" for pct in window_shares(row)] + [f"{row.uptime_pct:.0f} %", f"{row.utilization_pct:.0f} %"]
+
+
+def observed_text(row: ToolE10) -> str:
+    """How much of the window the ledger observed the tool ("never": nothing in it)."""
+    if not row.observed_s:
+        return "never"
+    return f"{row.observed_s / 3600:.1f} h" if row.observed_s >= 360 else f"{row.observed_s / 60:.0f} min"
+
+
 def window_shares(row: ToolE10) -> list[float]:
-    """Percent of the whole window in each E10 state, in E10_STATES order."""
-    total = sum(row.seconds.values()) or 1.0
+    """Percent of the observed part of the window in each E10 state, in E10_STATES order (all 0 for
+    a tool the ledger never saw)."""
+    total = row.observed_s or 1.0
     return [100.0 * row.seconds[s] / total for s in E10_STATES]
 
 
@@ -140,8 +155,12 @@ def lot_markdown(ledger: Ledger, lot_id: str, plan: LotPlan) -> str:
     for a in ledger.alarms(lot_id):
         out += ["", f"Alarm {a.alid} {a.name} on {a.tool_id}: {a.text}"]
     for h in ledger.holds(lot_id):
-        decided = f"{h.decision} by {h.decided_by} at {h.decided_at:%H:%M:%S}" if h.decision else "open"
-        out += ["", f"Hold **{h.reason_type}**: {h.reason} — {decided}"]
+        out += ["", f"Hold **{h.reason_type}**: {h.reason} — {decision_text(h)}"]
+    if route is not None:
+        for r in ledger.step_runs(lot_id):
+            if rows := measurement_rows(ledger, r.id):
+                again = f" rework {r.rework}" if r.rework else ""
+                out += ["", f"### {r.step_id}{again} on {r.tool_id}", ""] + measurements_markdown(rows)
     return "\n".join(out)
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from uuid import UUID
 
 from prefect.input import RunInput
+from pydantic import Field
 from sqlalchemy import select
 
 from drivers.errors import BumplineError
@@ -17,10 +18,14 @@ DECISIONS = ("continue", "rework", "scrap", "abort")
 
 
 class HoldDecision(RunInput):
-    decision: Literal["continue", "rework", "scrap", "abort"] = "continue"
-    operator: str = ""
-    scrap_wafers: list[str] = []
-    note: str = ""
+    """The Resume form of a held lot: no decision is pre-set and the operator must be named — an
+    answer nobody chose, or nobody signed, is no answer."""
+    decision: Literal["continue", "rework", "scrap", "abort"] = Field(
+        description="continue: accept the step as it is · rework: run the step again · scrap: scrap the named "
+                    "wafers and go on · abort: stop the lot")
+    operator: str = Field(min_length=1, max_length=64, pattern=r"\S", description="who decides (goes to the ledger)")
+    scrap_wafers: list[str] = Field(default_factory=list, description="wafer ids to scrap (with scrap)")
+    note: str = Field(default="", max_length=2000, description="why (shown in the lot view and `lot show`)")
 
 
 def pending_hold(ledger: Ledger, lot_id: str) -> m.Hold | None:
@@ -33,7 +38,7 @@ def pending_hold(ledger: Ledger, lot_id: str) -> m.Hold | None:
 def record_decision(ledger: Ledger, hold_id: int, answer: HoldDecision) -> None:
     with ledger.session() as s:
         hold = Ledger.must(s, m.Hold, hold_id)
-        hold.decision, hold.decided_by, hold.decided_at, hold.note = (answer.decision, answer.operator or "unknown",
+        hold.decision, hold.decided_by, hold.decided_at, hold.note = (answer.decision, answer.operator,
                                                                       m.utcnow(), answer.note)
         s.add(m.Event(entity="lot", entity_id=hold.lot_id, source="ON_HOLD", dest=answer.decision.upper(),
                       trigger="operator-decision", step_run_id=hold.step_run_id,

@@ -11,12 +11,12 @@ import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is im
 # isort: split
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, get_run_context
-from prefect.states import Completed, State
+from prefect.states import Cancelled, Failed, State
 from prefect.utilities.annotations import quote
 
 from drivers.errors import BumplineError
@@ -66,20 +66,74 @@ def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str],
         log.info(outcome.headline)
         return outcome
     log.warning(outcome.headline)
-    # the task did its job (the step is recorded and the lot held), but the UI must not show it green
-    return Completed(name="OnHold", message=outcome.headline, data=outcome)
+    # the step is recorded and the lot held, but the UI must never draw it like success: Failed, named
+    # OnHold, its outcome kept as the state's data (the task has no retries: nothing runs it again)
+    return Failed(name="OnHold", message=outcome.headline, data=outcome)
 
 
-@flow(name="lot", persist_result=False)
+T = TypeVar("T")
+
+
+def carried(state: State, kind: type[T], what: str) -> T:
+    """What a final state carries (a step's outcome, a lot's result), whether it completed or was
+    held — Failed states here carry data, not only errors; a real error is raised."""
+    out = state.result(raise_on_failure=False)
+    if isinstance(out, kind):
+        return out
+    if isinstance(out, BaseException):
+        raise out
+    raise BumplineError(f"{what} ended {state.name} with nothing to read: {state.message}")
+
+
+def step_outcome(state: State) -> StepOutcome:
+    return carried(state, StepOutcome, "a route step")
+
+
+ENDINGS: dict[str, Callable[..., State]] = {
+    "ON_HOLD": lambda **kw: Failed(name="OnHold", **kw),
+    "ABORTED": lambda **kw: Cancelled(name="Aborted", **kw),
+    "LEASE_LOST": lambda **kw: Failed(name="LeaseLost", **kw),
+    "RUNNING_ELSEWHERE": lambda **kw: Cancelled(name="RunningElsewhere", **kw),
+}
+"""How a lot that did not complete ends in Prefect: never Completed. A lot on hold is Failed named
+OnHold — Failed so that it is never drawn green and every automation on failed runs sees it; the lot
+flow has no retries and deployments set none, so Prefect never re-runs it on its own (an operator's
+decision and `bumpline resume` do). An aborted lot is Cancelled (Aborted), as is a run that found its
+lot carried on elsewhere (RunningElsewhere); one that lost its lease is Failed (LeaseLost)."""
+
+
+def lot_state(result: dict[str, Any]) -> dict[str, Any] | State:
+    """The flow's return: the result as it is when the lot completed, else a named final state
+    carrying it (`lot_result` reads it back)."""
+    end = ENDINGS.get(result["status"])
+    if end is None:
+        return result
+    return end(message=result.get("reason") or result["status"], data=result)
+
+
+def lot_result(state: State) -> dict[str, Any]:
+    """The lot flow's result dict from its final state, whatever the state (an error is raised)."""
+    return cast(dict[str, Any], carried(state, dict, "the lot flow"))
+
+
+def drive_lot(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run the lot flow (a Prefect flow run named by its lot) and return its result dict, however it
+    ended: the CLI, `resume` and the benchmarks read the dict, the Prefect UI the named state."""
+    return lot_result(cast(State, lot_flow(*args, return_state=True, **kwargs)))
+
+
+@flow(name="lot", flow_run_name="{lot_id}", persist_result=False, retries=0)
 def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str = "deploy/lines/sim.yaml",
              recipes_root: str = "recipes", db_url: str | None = None, priority: int = 0, hold_timeout_s: int = 0,
-             tool_id: str = "", step_id: str = "S1", tolerance_pct: float = 10.0) -> dict[str, Any]:
+             tool_id: str = "", step_id: str = "S1", tolerance_pct: float = 10.0) -> dict[str, Any] | State:
     """Run a lot through its route — or, given a ToolRecipe file, through that one step (on `tool_id`
     if given; `step_id` and `tolerance_pct` apply to that step). Safe to run again for the same lot:
     finished steps are skipped, a step cut off half-way is reattached on its tool, never repeated.
     On a hold the flow pauses for an operator's typed decision when `hold_timeout_s` > 0, else it
     ends ON_HOLD. One orchestrator per lot: the lot's lease in the ledger refuses a second one.
-    In production mode a route that names no product (an engineering route) is refused."""
+    In production mode a route that names no product (an engineering route) is refused.
+    Returns the result dict when the lot completed, else a named non-Completed state (`ENDINGS`)
+    carrying it; `drive_lot` runs it and reads the dict back either way."""
     plan = load_plan(route_path, line_path, recipes_root, tool_id, step_id, tolerance_pct)
     ledger = Ledger(db_url)
     run_id = current_flow_run_id()
@@ -93,17 +147,28 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
                 def run_step(step: PlannedStep, rework: int, live: list[str]) -> StepOutcome:
                     # quoted: Prefect passes the plan as it is instead of walking it (~15 ms CPU a step)
                     quoted = cast(LotPlan, quote(plan))   # Prefect unwraps it before the task runs
-                    out = route_step_task(quoted, step.id, lot_id, live, db_url, rework, run_id)
-                    return out.result() if isinstance(out, State) else out   # a held step returns its state
+                    return step_outcome(route_step_task(quoted, step.id, lot_id, live, db_url, rework, run_id,
+                                                        return_state=True))
 
-                return _run_plan(ledger, plan, lot_id, hold_timeout_s, run_step, holder)
+                return lot_state(_run_plan(ledger, plan, lot_id, hold_timeout_s, run_step, holder))
         except LotBusy as busy:
             get_run_logger().warning(str(busy))
-            return {"lot_id": lot_id, "status": "RUNNING_ELSEWHERE", "reason": str(busy), "steps": []}
+            return lot_state({"lot_id": lot_id, "status": "RUNNING_ELSEWHERE", "reason": str(busy), "steps": []})
         finally:
             publish_line(ledger, plan.line, force=True)
     finally:
         ledger.dispose()
+
+
+def back_to_running() -> None:
+    """After a pause nobody answered, Prefect's server refuses every state but its own "never resumed"
+    failure (which drops the lot's result and name): the run is set Running again first, so it can
+    end in its own OnHold state with the lot's result."""
+    from prefect import get_client
+    from prefect.states import Running
+
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(current_flow_run_id(), Running(), force=True)
 
 
 def current_flow_run_id() -> str:
@@ -186,18 +251,21 @@ def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> 
     from prefect.exceptions import FlowPauseTimeout
     from prefect.flow_runs import pause_flow_run
 
+    from line.hold_view import evidence_markdown
     from line.holds import HoldDecision, pending_hold, record_decision
 
     hold = pending_hold(ledger, lot_id)
     get_run_logger().warning(f"{headline} — waiting for an operator decision (continue / rework / scrap / abort)")
     try:
         answer = pause_flow_run(wait_for_input=HoldDecision.with_initial_data(
-            description=f"**Lot {lot_id} is on hold.**\n\n{headline}\n\nDecide: continue, rework the step, scrap "
-                        "named wafers, or abort the lot.", decision="continue"),
+            description=f"**Lot {lot_id} is on hold.**\n\n{evidence_markdown(ledger, hold) or headline}\n\n"
+                        "Decide: continue (accept the step as it is), rework the step, scrap named wafers, or "
+                        "abort the lot — and sign it with your name."),
             timeout=timeout_s, poll_interval=2, key=f"hold-{hold.id if hold else 0}")
     except FlowPauseTimeout:
         get_run_logger().warning(f"no decision within {timeout_s} s: lot {lot_id} stays on hold; answer it with "
                                  "`bumpline lot answer`, then `bumpline resume`")
+        back_to_running()
         return None
     if hold is not None:
         record_decision(ledger, hold.id, answer)

@@ -16,6 +16,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run as this_run
+from prefect.states import State
 
 from line.arrival import bring_onto_line
 from line.config import load_line
@@ -49,7 +50,7 @@ def _run_name() -> str:
 
 @flow(name="run-lot", flow_run_name=_run_name, persist_result=False)
 def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int = 0,
-            hold_timeout_min: int = 240) -> dict[str, Any]:
+            hold_timeout_min: int = 240) -> dict[str, Any] | State:
     """Start (or carry on) a lot of `wafers` wafers over `route`. A hold waits `hold_timeout_min`
     minutes for an operator's decision in this run's Resume form, then the lot stays on hold.
     `priority` is recorded with the lot; dispatch does not order by it yet."""
@@ -57,7 +58,9 @@ def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int 
     route_file = ROUTES_DIR / f"{name}.yaml"
     cfg = load_line(line_path())
     r = load_route(route_file, RecipeCatalog(ROOT / "recipes", cfg.tools))
-    lot_id = lot_id or default_lot_id(r.label, str(this_run.id), this_run.scheduled_start_time)
+    if not lot_id:
+        lot_id = default_lot_id(r.label, str(this_run.id), this_run.scheduled_start_time)
+        name_run(str(this_run.id), lot_id)
     ledger = Ledger()
     try:
         new = ledger.lot(lot_id) is None
@@ -68,5 +71,19 @@ def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int 
         bring_onto_line(cfg, r, lot_id, wafers)
     get_run_logger().info(f"lot {lot_id}: {wafers} wafers of product {r.label} over {r.ref} on "
                           f"{cfg.metadata.name}{'' if new else ' (carrying on)'}")
+    # the lot flow's own final state (OnHold, Aborted …) becomes this run's: a held lot is never Completed
     return lot_flow.fn(lot_id, str(route_file), wafers, line_path(), str(ROOT / "recipes"), priority=priority,
                        hold_timeout_s=hold_timeout_min * 60)
+
+
+def name_run(flow_run_id: str, lot_id: str) -> None:
+    """A run started with a blank lot id is renamed to the id it made, so the runs list reads as lots."""
+    from uuid import UUID
+
+    from prefect import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(UUID(flow_run_id), name=lot_id)
+    except Exception as exc:  # noqa: BLE001 - a name is a convenience; the lot runs regardless
+        get_run_logger().warning(f"flow run not renamed to {lot_id}: {exc}")

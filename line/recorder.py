@@ -9,7 +9,7 @@ or SPC registers with `listen` and sees every event after it is recorded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from drivers.jobs import Alarm, JobStatus, WaferResult
 from drivers.states import StateChange
 from line.events import emit_tool_event
 from line.ledger import Ledger
+from line.spec_limits import Limits
 from line.tracking import ProcessJob, e10_state
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class AlarmRaised:
 @dataclass(frozen=True)
 class Measured:
     results: tuple[WaferResult, ...]
+    limits: Mapping[tuple[str, str], Limits] = field(default_factory=dict)
+    """(wafer, measurement) → the limits the step judges it against (stored with the value)"""
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ class Recorder:
                         related={"lot": ctx.lot_id, "job": ctx.job_id})
 
     def _Measured(self, e: Measured) -> None:
-        self.ledger.record_results(self.ctx.step_run_id, self.ctx.tool_id, list(e.results))
+        self.ledger.record_results(self.ctx.step_run_id, self.ctx.tool_id, list(e.results), e.limits)
 
     def _StepEnded(self, e: StepEnded) -> None:
         o = e.outcome

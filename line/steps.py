@@ -33,13 +33,14 @@ from line.recorder import (
     StepEnded,
     WafersMoved,
 )
+from line.spec_limits import judged, spec_problems
 
 
 class InterruptedStep(ToolError):
     """A step a dead orchestrator had begun on a tool that does not know its job."""
 
 
-@dataclass
+@dataclass(repr=False)
 class StepOutcome:
     lot_id: str
     step_id: str
@@ -56,6 +57,9 @@ class StepOutcome:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def __repr__(self) -> str:       # Prefect logs a held step's state with its data: one line, not every field
+        return f"StepOutcome({self.headline!r})"
+
     @property
     def headline(self) -> str:
         counts: dict[str, int] = {}
@@ -69,29 +73,6 @@ class StepOutcome:
 
 def job_id_for(lot_id: str, step_id: str, rework: int) -> str:
     return f"{lot_id}.{step_id}.r{rework}"
-
-
-def spec_problems(results: list[WaferResult], tolerance_pct: float, specs: list | None = None) -> list[str]:
-    """Out-of-spec measurements: against the route's specs (LSL/USL) when the step has them, else
-    against each measurement's own target ± the tolerance."""
-    out = []
-    for r in results:
-        if r.status != WaferStatus.PROCESSED:
-            continue
-        values = {ms.name: ms for ms in r.measurements}
-        if specs:
-            for spec in specs:
-                ms = values.get(spec.measurement)
-                if ms is None:
-                    out.append(f"{r.wafer_id} {spec.measurement}: not reported by the tool")
-                elif (spec.lsl is not None and ms.value < spec.lsl) or (spec.usl is not None and ms.value > spec.usl):
-                    out.append(f"{r.wafer_id} {spec.measurement}={ms.value:g} {ms.unit} outside "
-                               f"[{'' if spec.lsl is None else f'{spec.lsl:g}'}, {'' if spec.usl is None else f'{spec.usl:g}'}]")
-            continue
-        for ms in r.measurements:
-            if ms.target and abs(ms.value - ms.target) > ms.target * tolerance_pct / 100:
-                out.append(f"{r.wafer_id} {ms.name}={ms.value:g} {ms.unit} outside {ms.target:g}±{tolerance_pct:g}%")
-    return out
 
 
 DriverFactory = Callable[[ToolConfig], ToolDriver]
@@ -219,7 +200,7 @@ class ToolStep:
             results = driver.results()
         except ToolError:
             return []
-        self.record(Measured(tuple(results)))
+        self.record(Measured(tuple(results), judged(results, self.tolerance_pct, self.specs)))
         return results
 
     def _finish(self, results: list[WaferResult], hold: tuple[str, str] | None) -> StepOutcome:

@@ -1,6 +1,11 @@
 """E10 time in state per tool over a window, from the ledger's tool events: what an equipment
 engineer reads for uptime and utilization. SEMI E10: uptime = PRD + SBY + ENG, downtime = SDT +
-UDT, operations time = total time − NST; operational utilization = PRD / operations time."""
+UDT, operations time = total time − NST; operational utilization = PRD / operations time.
+
+Only time the ledger observed counts: before a tool's first event it is not NON_SCHEDULED but
+unknown (`unobserved_s`), and shares are of the observed time — a tool first seen an hour ago is
+not "23 h non-scheduled" in a 24 h window. Between two events a tool is in the state the earlier one
+reported (the driver reports every change while a step drives the tool)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,10 +26,16 @@ SHORT = {"PRODUCTIVE": "PRD", "STANDBY": "SBY", "ENGINEERING": "ENG", "SCHEDULED
 class ToolE10:
     tool_id: str
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(E10_STATES, 0.0))
+    unobserved_s: float = 0.0
+    """of the window, before the ledger's first word of the tool: in no state"""
+
+    @property
+    def observed_s(self) -> float:
+        return sum(self.seconds.values())
 
     @property
     def operations_s(self) -> float:
-        return sum(self.seconds.values()) - self.seconds["NON_SCHEDULED"]
+        return self.observed_s - self.seconds["NON_SCHEDULED"]
 
     def pct_of_operations(self, *states: str) -> float:
         ops = self.operations_s
@@ -44,8 +55,8 @@ def _utc(at: datetime) -> datetime:
 
 
 def e10_report(ledger: Ledger, tool_ids: list[str], since: datetime, until: datetime) -> list[ToolE10]:
-    """Seconds each tool spent in each E10 state between `since` and `until`. Before its first
-    event in the ledger a tool counts as NON_SCHEDULED (nobody had it in service)."""
+    """Seconds each tool spent in each E10 state between `since` and `until`; the part of the window
+    before its first event in the ledger is `unobserved_s`."""
     rows = []
     with ledger.session() as s:
         for tool_id in tool_ids:
@@ -53,11 +64,19 @@ def e10_report(ledger: Ledger, tool_ids: list[str], since: datetime, until: date
             before = last_tool_state_event(s, tool_id, before=since)
             inside = s.scalars(select(m.Event).where(*is_state, m.Event.at >= since, m.Event.at < until)
                                .order_by(m.Event.id)).all()
-            row, state, t = ToolE10(tool_id), e10_state(before.dest) if before else "NON_SCHEDULED", since
+            row, t = ToolE10(tool_id), since
+            state: str | None = e10_state(before.dest) if before else None
             for ev in inside:
                 at = max(_utc(ev.at), t)
-                row.seconds[state] += (at - t).total_seconds()
+                _count(row, state, (at - t).total_seconds())
                 state, t = e10_state(ev.dest), at
-            row.seconds[state] += max(0.0, (until - t).total_seconds())
+            _count(row, state, max(0.0, (until - t).total_seconds()))
             rows.append(row)
     return rows
+
+
+def _count(row: ToolE10, state: str | None, seconds: float) -> None:
+    if state is None:
+        row.unobserved_s += seconds
+    else:
+        row.seconds[state] += seconds

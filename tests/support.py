@@ -186,9 +186,9 @@ def bound_line(cfg: Any, sim: Any, path: Path) -> str:
 def one_step(lot_id: str, wafers: int, tool_id: str, recipe: str, line: str, **kw: Any) -> dict[str, Any]:
     """`bumpline run`'s flow: a lot through one tool recipe (a one-step route) pinned to a tool; the
     step's outcome."""
-    from line.lot_flow import lot_flow
+    from line.lot_flow import drive_lot
 
-    out = lot_flow(lot_id, recipe, wafers, line, tool_id=tool_id, **kw)
+    out = drive_lot(lot_id, recipe, wafers, line, tool_id=tool_id, **kw)
     assert out["steps"], out
     return out["steps"][-1]
 

@@ -10,8 +10,26 @@ import typer
 
 from line.cli import alarms, db, demo, lot, lots, mutate, recipe, run, serve, sim, status
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+app = typer.Typer(no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
                   help="Host control for a wafer bumping line: simulators, recipes, lots, ledger.")
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"bumpline {version('bumpline')}")
+        except PackageNotFoundError:          # run from a checkout that was never installed
+            print("bumpline (not installed: no version)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                            help="print bumpline's version and exit")) -> None:
+    """Host control for a wafer bumping line: simulators, recipes, lots, ledger."""
+
 app.add_typer(sim.app, name="sim")
 app.add_typer(recipe.app, name="recipe")
 app.add_typer(lot.app, name="lot")

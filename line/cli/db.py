@@ -32,7 +32,7 @@ def current() -> None:
 
 
 @app.command()
-def upgrade(revision: str = typer.Argument("head")) -> None:
+def upgrade(revision: str = typer.Argument("head", help="the schema revision to upgrade to (default: the newest)")) -> None:
     """Migrate the ledger to `revision` (default: this code's head) with Alembic."""
     engine = make_engine(default_url())
     try:

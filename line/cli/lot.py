@@ -1,23 +1,33 @@
 """`bumpline lot …`: what the ledger knows about lots."""
 from __future__ import annotations
 
+import json
+
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from line.cli import exits
 from line.cli.common import LineOption, console, err, or_exit
+from line.cli.lot_data import lot_detail, lot_summary, write_csv
 from line.cli.render import verification_table, wafer_table
 from line.config import load_line
+from line.hold_view import decision_text
 from line.ledger import Ledger
 
 app = typer.Typer(no_args_is_help=True, help="Lots in the ledger.")
 
 
+JsonOption = typer.Option(False, "--json", help="print JSON (for scripts) instead of a table")
+
+
 @app.command("list")
-def list_lots() -> None:
+def list_lots(as_json: bool = JsonOption) -> None:
     """Every lot with its status."""
     ledger = Ledger()
+    if as_json:
+        print(json.dumps([lot_summary(lot) for lot in ledger.lots()], indent=2))
+        return
     table = Table("lot", "status", "route", "created", "hold reason")
     for lot in ledger.lots():
         table.add_row(lot.id, lot.status, lot.route, f"{lot.created_at:%Y-%m-%d %H:%M:%S}", lot.hold_reason[:80])
@@ -25,13 +35,22 @@ def list_lots() -> None:
 
 
 @app.command()
-def show(lot_id: str) -> None:
-    """Steps, per-wafer results, alarms and holds of one lot."""
+def show(lot_id: str = typer.Argument(..., help="the lot id"), as_json: bool = JsonOption,
+         csv_out: str = typer.Option("", "--csv", help="write every measurement of the lot to this CSV file "
+                                                         "('-': standard output)")) -> None:
+    """Steps, per-wafer results against their limits, alarms and holds (with the decision, who made
+    it and the note) of one lot."""
     ledger = Ledger()
     lot = ledger.lot(lot_id)
     if lot is None:
         err.print(f"[red]error[/red] no lot {lot_id} in {ledger.url}")
         raise typer.Exit(1)
+    if csv_out:
+        write_csv(ledger, lot_id, csv_out)
+        return
+    if as_json:
+        print(json.dumps(lot_detail(ledger, lot), indent=2, default=str))
+        return
     console.print(f"[bold]{lot.id}[/bold] {lot.status} {lot.hold_reason}")
     for run in ledger.step_runs(lot_id):
         console.print(wafer_table(ledger, run.id, f"{run.step_id} {run.status} on {run.tool_id}: "
@@ -39,17 +58,16 @@ def show(lot_id: str) -> None:
     for a in ledger.alarms(lot_id):
         console.print(f"[red]alarm[/red] {a.tool_id} {a.alid} {a.name} {a.wafer_id}: {escape(a.text)}")
     for h in ledger.holds(lot_id):
-        console.print(f"[yellow]hold[/yellow] {h.reason_type}: {escape(h.reason)} {('→ ' + h.decision) if h.decision else '(open)'}")
+        console.print(f"[yellow]hold[/yellow] {h.reason_type}: {escape(h.reason)} → {escape(decision_text(h))}",
+                      highlight=False)
 
 
 @app.command()
-def verify(lot_id: str, line: str = LineOption,
+def verify(lot_id: str = typer.Argument(..., help="the finished lot to check"), line: str = LineOption,
            recipes: str = typer.Option("recipes", "--recipes", help="folder holding the routes and products"),
            as_json: bool = typer.Option(False, "--json", help="the verification as JSON")) -> None:
     """Check a finished lot's wafers on the simulated line against its product: every claim
     predicate, region structure and absence, per wafer. Exit 0 all held, 2 something broke, 1 error."""
-    import json
-
     from line.cli.products import verify_lot
     from line.cli.sim import control_for
     from line.recipes.catalog import RecipeCatalog

@@ -26,12 +26,13 @@ if TYPE_CHECKING:
 
 def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
           lot: str = typer.Option(..., "--lot", help="lot id"),
-          wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
+          wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25, help="wafers in the lot (one cassette: 1–25)"),
           priority: int = typer.Option(0, help="the lot's priority, recorded with it (dispatch does not order by it yet)"),
           hold_timeout: int = typer.Option(0, help="seconds a hold waits for an operator decision (0: end on hold)"),
-          recipes: str = typer.Option("recipes", "--recipes"), line: str = LineOption) -> None:
+          recipes: str = typer.Option("recipes", "--recipes", help="folder holding the recipes, routes and products"),
+          line: str = LineOption) -> None:
     """Run one lot over its route; the tools must be up (`bumpline sim up`) or real."""
-    from line.lot_flow import lot_flow
+    from line.lot_flow import drive_lot
 
     cfg = or_exit(lambda: load_line(existing(line)))
     ledger = Ledger()
@@ -43,7 +44,7 @@ def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
                 else load_route(existing(route), RecipeCatalog(recipes, cfg.tools)))
     if new and not bring_onto_line(cfg, r, lot, wafers) and cfg.simulation is not None:
         err.print("[yellow]note[/yellow] simulator control port not reachable: wafers start as generic incoming")
-    report(lot_flow(lot, route, wafers, line, recipes, priority=priority, hold_timeout_s=hold_timeout))
+    report(drive_lot(lot, route, wafers, line, recipes, priority=priority, hold_timeout_s=hold_timeout))
 
 
 def valid_routes(recipes: str, line: str) -> dict[str, Route]:
@@ -60,7 +61,8 @@ def valid_routes(recipes: str, line: str) -> dict[str, Route]:
     return routes
 
 
-def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = LineOption,
+def resume(recipes: str = typer.Option("recipes", "--recipes", help="folder holding the recipes, routes and products"),
+           line: str = LineOption,
            deployment: str = typer.Option("", help="submit each lot as a run of this deployment "
                                                    "(e.g. run-lot/bumpline) instead of running it here"),
            stale_after: int = typer.Option(60, help="with --deployment: seconds after which a run of it that a "
@@ -69,7 +71,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
     cut off half-way is reattached on its tool (or held if the tool lost it), nothing runs twice.
     A lot whose orchestrator is alive (its lease in the ledger is renewed) is left alone."""
     from line.leases import flow_run_of, lot_orphaned, release_finished
-    from line.lot_flow import lot_flow
+    from line.lot_flow import drive_lot
 
     or_exit(lambda: load_line(existing(line)))
     routes = valid_routes(recipes, line)
@@ -118,7 +120,7 @@ def resume(recipes: str = typer.Option("recipes", "--recipes"), line: str = Line
     for lot_id, ref, *_ in todo:
         console.print(f"resuming {lot_id} ({ref})")
     with ThreadPoolExecutor(max_workers=max(1, len(todo)), thread_name_prefix="resume") as pool:
-        outs = list(pool.map(lambda t: lot_flow(t[0], routes[t[1]].path, t[2], line, recipes), todo))
+        outs = list(pool.map(lambda t: drive_lot(t[0], routes[t[1]].path, t[2], line, recipes), todo))
     codes = [1 if missing else 0]
     for out in outs:
         if out["status"] == "RUNNING_ELSEWHERE":   # another resume (or worker) took it first: nothing to do here
@@ -190,7 +192,7 @@ def answer(lot_id: str = typer.Argument(..., help="the held lot"),
            decision: str = typer.Option(..., "--decision", "-d", help="continue | rework | scrap | abort"),
            operator: str = typer.Option(..., "--operator", "-o", help="who decides (goes to the ledger)"),
            scrap: list[str] = typer.Option([], "--scrap", help="wafer id to scrap (repeat)"),
-           note: str = typer.Option("", "--note")) -> None:
+           note: str = typer.Option("", "--note", help="why (kept with the decision; shown by `lot show`)")) -> None:
     """Answer a lot's open hold — to the flow run paused on it (as the Prefect UI's form does), or,
     when none waits, into the ledger for `bumpline resume`."""
     from pydantic import ValidationError

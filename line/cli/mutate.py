@@ -28,11 +28,12 @@ SHIPPED = "recipes/routes"
 def mutate(routes: list[str] = typer.Argument(None, help=f"route files (default: every route under {SHIPPED})"),
            simulate: bool = typer.Option(False, "--simulate", help="run every accepted mutant on the simulated line and verify it"),
            sample: int = typer.Option(0, "--sample", min=0, help="only N mutants per route, drawn with --seed (0: all)"),
-           seed: int = typer.Option(0, "--seed"),
-           wafers: int = typer.Option(1, "--wafers", min=1, max=5),
+           seed: int = typer.Option(0, "--seed", help="seed of the sample of mutants (the same seed, the same mutants)"),
+           wafers: int = typer.Option(1, "--wafers", min=1, max=5, help="wafers per simulated mutant lot"),
            speed: float = typer.Option(3000.0, help="simulated seconds per wall second"),
            parallel: int = typer.Option(6, "--parallel", min=1, max=20, help="lots at once on the simulated line"),
-           recipes: str = typer.Option("recipes", "--recipes"), line: str = LineOption) -> None:
+           recipes: str = typer.Option("recipes", "--recipes", help="folder holding the recipes, routes and products"),
+           line: str = LineOption) -> None:
     """The mutation oracle: every step deletion and adjacent swap is refused on paper or, run on the
     simulated line, builds its product. Exit 0 when that holds for every mutant, 3 when not."""
     cfg = or_exit(lambda: load_line(existing(line)))

@@ -111,7 +111,8 @@ def _ledger_exists() -> bool:
 
 
 @app.command("hash")
-def hash_(paths: list[str] = typer.Argument(...), line: str = LineOption, recipes: str = RecipesRoot) -> None:
+def hash_(paths: list[str] = typer.Argument(..., help="recipe, route or product files, or folders"),
+          line: str = LineOption, recipes: str = RecipesRoot) -> None:
     """Print the identity of each document: name@vN and the SHA-256 of its canonical body."""
     cfg = or_exit(lambda: load_line(line))
     catalog = RecipeCatalog(recipes, cfg.tools)
@@ -121,7 +122,8 @@ def hash_(paths: list[str] = typer.Argument(...), line: str = LineOption, recipe
 
 
 @app.command()
-def approve(paths: list[str] = typer.Argument(...), by: str = typer.Option(..., "--by", help="who approves"),
+def approve(paths: list[str] = typer.Argument(..., help="recipe, route or product files, or folders"),
+            by: str = typer.Option(..., "--by", help="who approves"),
             line: str = LineOption, recipes: str = RecipesRoot) -> None:
     """Approve versions (draft → approved, by whom, when) in the ledger; a clean lint is required."""
     cfg = or_exit(lambda: load_line(line))
@@ -161,7 +163,8 @@ def body_of(doc: ToolRecipe | Route | Product) -> dict[str, Any]:
 
 
 @app.command()
-def diff(a: str, b: str, line: str = LineOption, recipes: str = RecipesRoot) -> None:
+def diff(a: str = typer.Argument(..., help="the older file"), b: str = typer.Argument(..., help="the newer file"),
+         line: str = LineOption, recipes: str = RecipesRoot) -> None:
     """What changed between two documents, parameter by parameter."""
     cfg = or_exit(lambda: load_line(line))
     catalog = RecipeCatalog(recipes, cfg.tools)

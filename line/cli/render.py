@@ -7,37 +7,43 @@ from rich.table import Table
 from line.cli.common import console
 from line.cli.products import LotVerification
 from line.ledger import Ledger
+from line.ledger.models import Measurement
 from line.steps import StepOutcome
 
 
 def wafer_table(ledger: Ledger, step_run_id: int, title: str) -> Table:
+    """Per-wafer values of a step; a column's header carries its limits [LSL, USL] when every wafer
+    was judged by the same ones, and a value outside them is marked ✗ (red)."""
     results = {r.wafer_id: r.status for r in ledger.results(step_run_id)}
-    per_wafer: dict[str, dict[str, tuple[float, str, float | None]]] = {}
+    per_wafer: dict[str, dict[str, Measurement]] = {}
     names: list[str] = []
     for ms in ledger.measurements(step_run_id):
-        per_wafer.setdefault(ms.wafer_id, {})[ms.name] = (ms.value, ms.unit, ms.target)
+        per_wafer.setdefault(ms.wafer_id, {})[ms.name] = ms
         if ms.name not in names:
             names.append(ms.name)
     table = Table(title=title, title_justify="left")
     table.add_column("wafer", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    units = {n: u for w in per_wafer.values() for n, (_, u, _) in w.items()}
     for n in names:
-        unit = units.get(n, "")
-        label = n.removeprefix("thickness.")
-        table.add_column(f"{label} {unit}" if unit not in ("", "count") else label, justify="right", no_wrap=True)
+        seen = [w[n] for w in per_wafer.values() if n in w]
+        unit = seen[0].unit if seen else ""
+        limits = {(ms.lsl, ms.usl) for ms in seen}
+        label = n.removeprefix("thickness.") + (f" {unit}" if unit not in ("", "count") else "")
+        if len(limits) == 1 and (lim := limits.pop()) != (None, None):
+            label += f" [{'' if lim[0] is None else f'{lim[0]:g}'}, {'' if lim[1] is None else f'{lim[1]:g}'}]"
+        table.add_column(label, justify="right", no_wrap=True)
     for wafer, status in results.items():
         style = "" if status == "PROCESSED" else ("red" if status == "INCOMPLETE" else "yellow")
         cells = []
         for n in names:
-            if n not in per_wafer.get(wafer, {}):
+            got = per_wafer.get(wafer, {}).get(n)
+            if got is None:
                 cells.append("")
                 continue
-            value, unit, target = per_wafer[wafer][n]
-            text = f"{value:.1f}" if unit != "count" else f"{value:g}"
-            if target:
-                text += f" {(value - target) / target * 100:+.1f}%"
-            cells.append(text)
+            text = f"{got.value:.1f}" if got.unit != "count" else f"{got.value:g}"
+            if got.target:
+                text += f" {(got.value - got.target) / got.target * 100:+.1f}%"
+            cells.append(f"[red]{text} ✗[/red]" if got.passed is False else (f"{text} ✓" if got.passed else text))
         short = wafer.rsplit(".", 1)[-1]
         table.add_row(short, f"[{style}]{status}[/{style}]" if style else status, *cells)
     return table

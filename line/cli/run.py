@@ -54,7 +54,7 @@ def run_lot_with_progress(lot_id: str, wafers: int, tool_id: str, recipe: str, l
     draw progress from the ledger in this one."""
     import logging
 
-    from line.lot_flow import lot_flow
+    from line.lot_flow import drive_lot
 
     for h in logging.getLogger("prefect").handlers:  # the progress bar is the console view
         h.setLevel(logging.WARNING)
@@ -62,7 +62,7 @@ def run_lot_with_progress(lot_id: str, wafers: int, tool_id: str, recipe: str, l
 
     def work() -> None:
         try:
-            box["result"] = lot_flow(lot_id, recipe, wafers, line, tool_id=tool_id, step_id=step_id,
+            box["result"] = drive_lot(lot_id, recipe, wafers, line, tool_id=tool_id, step_id=step_id,
                                      tolerance_pct=tolerance_pct)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             box["error"] = exc
@@ -100,7 +100,7 @@ def run_lot_with_progress(lot_id: str, wafers: int, tool_id: str, recipe: str, l
 def run(recipe: str = typer.Option(..., "--recipe", "-r", help="ToolRecipe YAML"),
         tool: str = typer.Option(..., "--tool", "-t", help="tool id from the line config"),
         lot: str = typer.Option(None, "--lot", help="lot id (default LOT-<timestamp>)"),
-        wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
+        wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25, help="wafers in the lot (one cassette: 1–25)"),
         step: str = typer.Option("S1", help="step id recorded in the ledger"),
         tolerance: float = typer.Option(10.0, help="spec window around each target, %"),
         line: str = LineOption) -> None:
@@ -117,10 +117,10 @@ def run(recipe: str = typer.Option(..., "--recipe", "-r", help="ToolRecipe YAML"
     raise typer.Exit(exits.COMPLETE if outcome.status == "COMPLETE" else exits.NOT_COMPLETE)
 
 
-def demo(wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25),
+def demo(wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25, help="wafers in the lot (one cassette: 1–25)"),
          fault: str = typer.Option(None, help="inject a fault first, e.g. 'hard_arc' or 'hard_arc:slot=7'"),
-         tool: str = typer.Option("PVD01", "--tool", "-t"),
-         recipe: str = typer.Option(SEED_RECIPE, "--recipe", "-r"),
+         tool: str = typer.Option("PVD01", "--tool", "-t", help="tool id from the line config"),
+         recipe: str = typer.Option(SEED_RECIPE, "--recipe", "-r", help="ToolRecipe YAML"),
          line: str = LineOption) -> None:
     """Start the simulated line in this process and run a lot through the Ti/Cu seed step."""
     cfg = or_exit(lambda: load_line(existing(line)))

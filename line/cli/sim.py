@@ -89,7 +89,9 @@ def parse_params(params: list[str]) -> dict[str, Any]:
 
 
 @app.command()
-def fault(tool: str, name: str, params: list[str] = typer.Argument(None, help="KEY=VALUE …"),
+def fault(tool: str = typer.Argument(..., help="tool id"),
+          name: str = typer.Argument(..., help="fault name (see the kind's simulator)"),
+          params: list[str] = typer.Argument(None, help="KEY=VALUE …"),
           line: str = LineOption) -> None:
     """Arm a fault in a running simulator (e.g. `bumpline sim fault PVD01 hard_arc slot=7`)."""
     cfg = or_exit(lambda: load_line(line))
@@ -107,7 +109,8 @@ def ask(call: Callable[[], T]) -> T:
 
 
 @app.command()
-def clear(tool: str, name: str = typer.Argument(None), line: str = LineOption) -> None:
+def clear(tool: str = typer.Argument(..., help="tool id"),
+          name: str = typer.Argument(None, help="one fault to clear (default: all)"), line: str = LineOption) -> None:
     """Disarm one fault (or all) on a simulated tool."""
     cfg = or_exit(lambda: load_line(line))
     ask(lambda: control_for(cfg).request("clear", tool=tool, fault=name))
@@ -115,14 +118,14 @@ def clear(tool: str, name: str = typer.Argument(None), line: str = LineOption) -
 
 
 @app.command()
-def world(wafer: str = typer.Argument(None), line: str = LineOption) -> None:
+def world(wafer: str = typer.Argument(None, help="one wafer id (default: every wafer)"), line: str = LineOption) -> None:
     """Print the simulated physical truth (layer stacks) as JSON."""
     cfg = or_exit(lambda: load_line(line))
     console.print_json(data=ask(lambda: control_for(cfg).world(wafer)))
 
 
 @app.command()
-def jobs(tool: str = typer.Argument(None), line: str = LineOption) -> None:
+def jobs(tool: str = typer.Argument(None, help="one tool id (default: every tool)"), line: str = LineOption) -> None:
     """Print the simulators' job logs (what each tool actually ran)."""
     cfg = or_exit(lambda: load_line(line))
     console.print_json(data=ask(lambda: control_for(cfg).jobs(tool)))

@@ -35,7 +35,7 @@ def run_lots(cfg: LineConfig, lots: dict[str, Route], wafers: int, speed: float,
              progress: Callable[[float], Table] | None = None) -> SimRun:
     """Every lot's wafers arrive with its product's design, then all lots run at once (at most
     `parallel` at a time); `progress(started)` is drawn live while they run."""
-    from line.lot_flow import lot_flow
+    from line.lot_flow import drive_lot
 
     simline = sim_line(cfg, any_port=True, speed=speed).start_in_thread()
     for h in logging.getLogger("prefect").handlers:
@@ -53,7 +53,7 @@ def run_lots(cfg: LineConfig, lots: dict[str, Route], wafers: int, speed: float,
         started = time.monotonic()
         results: dict[str, dict[str, Any]] = {}
         with ThreadPoolExecutor(max_workers=parallel or len(lots), thread_name_prefix="lot") as pool:
-            futures = {lot_id: pool.submit(lot_flow, lot_id, str(route.path), wafers, bound, recipes, db_url)
+            futures = {lot_id: pool.submit(drive_lot, lot_id, str(route.path), wafers, bound, recipes, db_url)
                        for lot_id, route in lots.items()}
             live = Live(progress(started), console=console, refresh_per_second=2) if progress else nullcontext()
             with live:

@@ -80,6 +80,15 @@ class Measurement(Base):
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(16), default="")
     target: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lsl: Mapped[float | None] = mapped_column(Float, nullable=True)   # the limits it was judged against
+    usl: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    @property
+    def passed(self) -> bool | None:
+        """Within its limits (None: it had none). A value that is not a number is never within."""
+        from line.spec_limits import within
+
+        return None if self.lsl is None and self.usl is None else within(self.value, self.lsl, self.usl)
 
 
 class Alarm(Base):

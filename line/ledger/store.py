@@ -6,7 +6,7 @@ alarms are unique per step, wafer and name), so replaying what a tool reports ne
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, timedelta
 from typing import Any, TypeVar, cast
@@ -169,8 +169,10 @@ class Ledger:
             s.add(m.Event(entity=entity, entity_id=entity_id, source=source, dest=dest, trigger=trigger,
                           step_run_id=step_run_id, data=data or {}))
 
-    def record_results(self, step_run_id: int, tool_id: str, results: list[ToolWaferResult]) -> int:
-        """Per-wafer results and measurements, each stored once; wafers move to their E90 state."""
+    def record_results(self, step_run_id: int, tool_id: str, results: list[ToolWaferResult],
+                       limits: Mapping[tuple[str, str], Any] | None = None) -> int:
+        """Per-wafer results and measurements, each stored once, with the limits (`lsl`/`usl`) each was
+        judged against; wafers move to their E90 state."""
         written = 0
         with self.session() as s:
             have = set(s.scalars(select(m.WaferResult.wafer_id).where(m.WaferResult.step_run_id == step_run_id)))
@@ -180,8 +182,10 @@ class Ledger:
                     continue
                 s.add(m.WaferResult(step_run_id=step_run_id, wafer_id=r.wafer_id, status=r.status, data=r.data))
                 for ms in r.measurements:
+                    lim = (limits or {}).get((r.wafer_id, ms.name))
                     s.add(m.Measurement(step_run_id=step_run_id, wafer_id=r.wafer_id, name=ms.name,
-                                        value=ms.value, unit=ms.unit, target=ms.target))
+                                        value=ms.value, unit=ms.unit, target=ms.target,
+                                        lsl=lim.lsl if lim else None, usl=lim.usl if lim else None))
                 wafer = wafers.get(r.wafer_id)
                 new_state = E90_FROM_TOOL.get(r.status, "NEEDS_PROCESSING")
                 if wafer is not None and wafer.state != new_state:
@@ -224,9 +228,11 @@ class Ledger:
         except IntegrityError:
             pass  # already recorded (a resume replays the tool's alarm list)
 
-    def alarms(self, lot_id: str | None = None) -> list[m.Alarm]:
+    def alarms(self, lot_id: str | None = None, step_run_id: int | None = None) -> list[m.Alarm]:
         with self.session() as s:
             q = select(m.Alarm).order_by(m.Alarm.id)
+            if step_run_id is not None:
+                q = q.where(m.Alarm.step_run_id == step_run_id)
             if lot_id:
                 q = q.join(m.StepRun, m.Alarm.step_run_id == m.StepRun.id).where(m.StepRun.lot_id == lot_id)
             return list(s.scalars(q))

@@ -117,12 +117,20 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
                 "deployments": {"id": {"any_": [deployment["id"]]}}}), 30, "the flow run")
             run = runs[0]
             assert run["parameters"]["route"] == "product-c-paste-core-bump" and run["parameters"]["lot_id"] == "UI-1"
+            wait_until(lambda: api(base, "GET", f"/api/flow_runs/{run['id']}")["name"] == "UI-1", 120,
+                       "the run named by its lot (once a worker starts it)")
             page.goto(f"{base}/v2/runs/flow-run/{run['id']}")
 
             # the printer misaligns: the lot holds and its run pauses for a decision
             expect(state_badge(page, "Paused")).to_be_visible(timeout=240_000)
             ledger = Ledger(f"sqlite:///{home / 'ledger.db'}")
             assert ledger.lot("UI-1").status == "ON_HOLD" and "SP01" in ledger.lot("UI-1").hold_reason
+            # the held step's task run is drawn as a failure named OnHold, never as a green success
+            page.get_by_role("tab", name="Task Runs").click()
+            expect(state_badge(page, "OnHold")).to_be_visible()
+            held = wait_until(lambda: [t for t in api(base, "POST", "/api/task_runs/filter", {
+                "flow_runs": {"id": {"any_": [run["id"]]}}}) if t["state"]["name"] == "OnHold"], 30, "the OnHold task run")
+            assert held[0]["state"]["type"] == "FAILED" and held[0]["name"] == "C04"
             page.wait_for_timeout(1500)
             page.screenshot(path=str(SHOTS / "02-lot-run-paused-on-hold.png"), full_page=True)
 
@@ -130,25 +138,37 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
             page.get_by_role("menuitem", name="Resume").click()
             dialog = page.get_by_role("dialog")
             expect(dialog.get_by_text("Lot UI-1 is on hold.")).to_be_visible()
+            expect(dialog.get_by_text("7001 MISALIGNMENT", exact=True)).to_be_visible()   # the evidence behind it
+            # no decision is pre-set and the operator must sign: an unsigned, undecided answer is refused
+            dialog.get_by_role("button", name="Resume", exact=True).click()
+            page.wait_for_timeout(1000)
+            expect(dialog).to_be_visible()
+            assert api(base, "GET", f"/api/flow_runs/{run['id']}")["state"]["type"] == "PAUSED"
             dialog.get_by_role("button", name="Select Decision").click()
             page.get_by_role("option", name="rework", exact=True).click()
-            dialog.get_by_label("Operator (Optional)").fill("ui-operator")
+            dialog.get_by_label("Operator", exact=True).fill("ui-operator")
             dialog.get_by_label("Note (Optional)").fill("SP01 fiducials dirty; rework on the other printer")
             dialog.screenshot(path=str(SHOTS / "03-hold-answer-form.png"))
             dialog.get_by_role("button", name="Resume", exact=True).click()
             expect(dialog).to_be_hidden()
 
             # the lot goes on with the decision and finishes
-            expect(state_badge(page, "Completed")).to_be_visible(timeout=240_000)
+            wait_until(lambda: api(base, "GET", f"/api/flow_runs/{run['id']}")["state"]["type"] == "COMPLETED", 240,
+                       "the lot's run to complete")
+            page.reload()
+            expect(state_badge(page, "Completed")).to_be_visible()
             page.wait_for_timeout(1500)
             page.screenshot(path=str(SHOTS / "04-lot-run-completed.png"), full_page=True)
             page.get_by_role("tab", name="Artifacts").click()
             card = page.locator('a[href$="/artifacts/key/lot-ui-1"]').first
             expect(card).to_be_visible()
-            card.click()
+            latest = api(base, "GET", "/api/artifacts/lot-ui-1/latest")      # the newest version of the lot's view
+            assert "rework by ui-operator" in latest["data"] and "fiducials dirty" in latest["data"]
+            card.click()                                  # the key's page: its versions, newest first
             page.locator('a[href*="/artifacts/artifact/"]').first.click()
             expect(page.get_by_role("heading", name=re.compile("Lot UI-1"))).to_be_visible()
             expect(page.get_by_text(re.compile("rework by ui-operator")).first).to_be_visible()
+            expect(page.get_by_text(re.compile("fiducials dirty")).first).to_be_visible()     # the operator's note
             expect(page.get_by_role("cell", name="COMPLETE (rework 1)")).to_be_visible()   # C04, redone on SP02
             page.screenshot(path=str(SHOTS / "05-lot-artifact-with-answered-hold.png"), full_page=True)
         except Exception:
@@ -162,6 +182,7 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
     assert posted[0]["event"] == "bumpline.tool.alarm" and "µm" in posted[0]["text"]
     hold = ledger.holds("UI-1")[0]
     assert (hold.reason_type, hold.decision, hold.decided_by) == ("ALARM", "rework", "ui-operator")
+    assert hold.note == "SP01 fiducials dirty; rework on the other printer"
     assert ledger.lot("UI-1").status == "COMPLETE"
     c04 = [(r.rework, r.tool_id, r.status) for r in ledger.step_runs("UI-1") if r.step_id == "C04"]
     assert c04 == [(0, "SP01", "ON_HOLD"), (1, "SP02", "COMPLETE")]

@@ -85,8 +85,20 @@ def test_status_lot_list_lot_show_and_the_simulated_truth_after_a_lot(prefect_se
     assert shown.returncode == 0 and shown.stdout.startswith("OP-1 COMPLETE")
     assert "S1 COMPLETE on PVD01: pvd-ti100-cu300-seed@v1 job OP-1.S1.r0" in shown.stdout
     assert len(re.findall(r"│ 0[12]\s+│ PROCESSED │", shown.stdout)) == 2      # one row a wafer, with its result
+    assert "✓" in shown.stdout and "[" in shown.stdout        # each value marked against its limits in the header
     missing = cli("lot", "show", "NOPE", env=env)
     assert missing.returncode == 1 and "no lot NOPE" in missing.stderr
+
+    # the same as data, for scripts: JSON of a lot, of the lot list and of the line; CSV of the measurements
+    detail = json.loads(cli("lot", "show", "OP-1", "--json", env=env).stdout)
+    assert detail["status"] == "COMPLETE" and [s["step"] for s in detail["steps"]] == ["S1"]
+    values = detail["steps"][0]["measurements"]
+    assert values and all(v["pass"] is True and v["lsl"] < v["value"] < v["usl"] for v in values if v["target"])
+    assert [lot["lot"] for lot in json.loads(cli("lot", "list", "--json", env=env).stdout)] == ["OP-1"]
+    line_json = json.loads(cli("status", "--line", line_file, "--json", env=env).stdout)
+    assert {t["tool_id"] for t in line_json["tools"]} == set(sim.tools) and line_json["e10"]["window_h"] == 24
+    csv_rows = cli("lot", "show", "OP-1", "--csv", "-", env=env).stdout.splitlines()
+    assert csv_rows[0].startswith("lot,step,rework,tool,job,wafer,name,value") and len(csv_rows) == 1 + len(values)
 
     world = cli("sim", "world", "OP-1.01", "--line", line_file, env=env)
     assert world.returncode == 0, world.stderr

@@ -9,7 +9,7 @@ import pytest
 
 from line.holds import NotYetWaiting, waiting_flow_run
 from line.ledger import Ledger
-from line.lot_flow import lot_flow
+from line.lot_flow import drive_lot
 from tests.flow.lots import AFTER_C03, PRINTERS, RECIPES, SPUTTERS, C, InThread, all_leases_free, bring_on, lot_jobs
 from tests.support import cli, cli_env, wait_until
 
@@ -30,7 +30,7 @@ def paused_with_a_hold(sim: Any, line_file: str, db: str, lot_id: str, faults: d
     bring_on(sim, C, lot_id, wafers)
     for tool, (fault, params) in faults.items():
         sim.call(sim.inject, tool, fault, persistent=True, **params)
-    flow = InThread(lot_flow, lot_id, C, wafers, line_file, RECIPES, db, hold_timeout_s=200)
+    flow = InThread(drive_lot, lot_id, C, wafers, line_file, RECIPES, db, hold_timeout_s=200)
     ledger = Ledger(db)
     try:
         wait_until(lambda: paused_on_hold(ledger, lot_id) or flow.done(), 150, f"{lot_id} paused on its hold",

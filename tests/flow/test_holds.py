@@ -16,7 +16,7 @@ from drivers.jobs import body_hash
 from drivers.transport.modbus import ModbusTransport
 from line.config import load_line
 from line.ledger import Ledger
-from line.lot_flow import lot_flow
+from line.lot_flow import drive_lot
 from line.recipes.identity import approve
 from line.yamlio import DocumentError
 from tests.flow.lots import RECIPES, A, C, InThread, all_leases_free, bring_on, lot_jobs, modbus_answers, plc_line
@@ -151,7 +151,7 @@ def test_a_route_a_step_of_which_no_tool_may_run_is_refused_before_any_wafer_mov
     line.write_text(text.replace(qualified, "qualified: [oven-agepoxy-cure-*]"))
     bring_on(sim, A, "HN1")
     with pytest.raises(DocumentError, match=r"step A09b: no tool of line sim-line .* may run pass-pi-cure-350@v1") as refused:
-        lot_flow("HN1", A, 1, bound_line(load_line(line), sim, tmp_path / "bound.yaml"), RECIPES, sqlite_url)
+        drive_lot("HN1", A, 1, bound_line(load_line(line), sim, tmp_path / "bound.yaml"), RECIPES, sqlite_url)
     (problem,) = refused.value.problems
     assert problem.rule == "no-qualified-tool" and problem.file == A
     for oven in ("RFL01", "CURE01", "CURE02"):                # each oven says why it may not
@@ -175,7 +175,7 @@ def test_a_step_no_tool_of_the_line_may_run_holds_the_lot_no_tool(prefect_server
     litho = [tid for tid, t in sim.tools.items() if t.kind == "litho"]
     for tid in litho:                                        # C01 stays PROCESSING until released
         sim.call(sim.inject, tid, "stall", job="HN2.", persistent=True)
-    flow = InThread(lot_flow, "HN2", C, 1, line_file, RECIPES, sqlite_url)
+    flow = InThread(drive_lot, "HN2", C, 1, line_file, RECIPES, sqlite_url)
     try:
         wait_until(lambda: job_processing(sim, "HN2.C01.r0") or flow.done(), 120, "HN2's first step processing")
         assert not flow.done(), flow.result()
@@ -225,7 +225,7 @@ def test_a_second_orchestrator_for_a_running_lot_is_refused(prefect_server, sim_
     litho = [tid for tid, t in sim.tools.items() if t.kind == "litho"]
     for tid in litho:                    # C01 (litho) stays PROCESSING until released: the lot is running
         sim.call(sim.inject, tid, "stall", job="HB1.", persistent=True)
-    first = InThread(lot_flow, "HB1", C, 1, line_file, RECIPES, sqlite_url)
+    first = InThread(drive_lot, "HB1", C, 1, line_file, RECIPES, sqlite_url)
     ledger = Ledger(sqlite_url)
     try:
         wait_until(lambda: job_processing(sim, "HB1.C01.r0") or first.done(), 120, "HB1's first step processing")
@@ -237,7 +237,7 @@ def test_a_second_orchestrator_for_a_running_lot_is_refused(prefect_server, sim_
         assert second.returncode == 3, second.stdout + second.stderr
         assert "HB1 RUNNING_ELSEWHERE" in second.stdout and holder in second.stdout, second.stdout
         # … and one in this process too
-        again = lot_flow("HB1", C, 1, line_file, RECIPES, sqlite_url)
+        again = drive_lot("HB1", C, 1, line_file, RECIPES, sqlite_url)
         assert again["status"] == "RUNNING_ELSEWHERE" and holder in again["reason"] and again["steps"] == []
         # neither touched the tools or the lot
         assert list(lot_jobs(sim, "HB1")) == ["HB1.C01.r0"]
@@ -263,7 +263,7 @@ def test_production_mode_holds_a_draft_route_before_any_tool_and_runs_it_approve
     sim, line_file = sim_line_file
     monkeypatch.setenv("BUMPLINE_MODE", "production")
     route = bring_on(sim, C, "HP1")
-    out = lot_flow("HP1", C, 1, line_file, RECIPES, sqlite_url)
+    out = drive_lot("HP1", C, 1, line_file, RECIPES, sqlite_url)
     assert out["status"] == "ON_HOLD" and out["steps"] == [], out
     ledger = Ledger(sqlite_url)
     (hold,) = ledger.holds("HP1")
@@ -274,14 +274,14 @@ def test_production_mode_holds_a_draft_route_before_any_tool_and_runs_it_approve
     assert all_leases_free(ledger, sim, "HP1")
     # approved — the route, its product and every recipe it uses — the lot runs
     approve(ledger, "Route", route.name, route.version, route.sha256, route.path, by="qa-1")
-    again = lot_flow("HP1", C, 1, line_file, RECIPES, sqlite_url)
+    again = drive_lot("HP1", C, 1, line_file, RECIPES, sqlite_url)
     assert again["status"] == "ON_HOLD" and "product-c@v1 is a draft" in again["reason"], again
     assert lot_jobs(sim, "HP1") == {}
     product = route.product
     approve(ledger, "Product", product.name, product.version, product.sha256, product.path, by="qa-1")
     for recipe in {rs.recipe.ref: rs.recipe for rs in route.steps}.values():
         approve(ledger, "ToolRecipe", recipe.name, recipe.version, recipe.sha256, recipe.path, by="qa-1")
-    again = lot_flow("HP1", C, 1, line_file, RECIPES, sqlite_url)
+    again = drive_lot("HP1", C, 1, line_file, RECIPES, sqlite_url)
     assert again["status"] == "COMPLETE", again
     assert ledger.lot("HP1").status == "COMPLETE"
     runs = ledger.step_runs("HP1")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from line.ledger import Ledger
-from line.lot_flow import lot_flow
-from tests.support import SEED, one_step
+from line.lot_flow import drive_lot
+from tests.support import SEED, one_step, wait_until
 
 pytestmark = pytest.mark.prefect
 
@@ -60,7 +60,7 @@ def test_rerunning_a_finished_lot_runs_nothing_again(prefect_server, sim, line_f
     db = sqlite_url
     one_step("LOT-F3", 3, "PVD01", str(SEED), str(line_file), db_url=db)
     history = {w: len(sim.world.wafer(w).history) for w in ("LOT-F3.01", "LOT-F3.02", "LOT-F3.03")}
-    again = lot_flow("LOT-F3", str(SEED), 3, str(line_file), tool_id="PVD01", db_url=db)
+    again = drive_lot("LOT-F3", str(SEED), 3, str(line_file), tool_id="PVD01", db_url=db)
     assert again["status"] == "COMPLETE" and again["steps"] == []
     assert {w: len(sim.world.wafer(w).history) for w in history} == history   # no wafer processed twice
     assert sim.tools["PVD01"].jobs["LOT-F3.S1.r0"].start_count == 1
@@ -96,3 +96,30 @@ def test_an_answer_before_the_orchestrator_pauses_is_refused_and_changes_nothing
     assert "recorded 'continue'" in answer_hold(ledger, "L1", HoldDecision(decision="continue", operator="op-1"))
     assert ledger.lot("L1").status == "RUNNING"
     ledger.dispose()
+
+
+def test_a_lot_that_ends_on_hold_ends_failed_named_onhold(prefect_server, sim, line_file, sqlite_url):
+    """Never Completed: the lot's run ends Failed named OnHold with the hold as its message, its held
+    step's task run too, and the run is named by the lot; the result dict is still read back."""
+    from prefect import get_client
+
+    from line.lot_flow import lot_flow, lot_result
+
+    sim.call(sim.inject, "PVD01", "hard_arc", slot=1)
+    state = lot_flow("LOT-F9", str(SEED), 2, str(line_file), tool_id="PVD01", db_url=sqlite_url, return_state=True)
+    assert state.is_failed() and state.name == "OnHold" and "HARD_ARC" in state.message
+    out = lot_result(state)
+    assert out["status"] == "ON_HOLD" and out["steps"][-1]["hold_type"] == "ALARM"
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+        tasks = client.read_task_runs()
+    assert run.name == "LOT-F9"
+    held = [t for t in tasks if t.flow_run_id == run.id]
+    assert [(t.name, t.state.type.value, t.state.name) for t in held] == [("S1", "FAILED", "OnHold")]
+    # an automation selects them by event name: Prefect names a state-change event after the state
+    def names() -> set[str]:
+        with get_client(sync_client=True) as client:
+            got = client.request("POST", "/events/filter", json={"filter": {"any_resource": {"id_prefix": [
+                f"prefect.flow-run.{run.id}", f"prefect.task-run.{held[0].id}"]}}, "limit": 50}).json()
+        return {e["event"] for e in got["events"]}
+    wait_until(lambda: {"prefect.task-run.OnHold", "prefect.flow-run.OnHold"} <= names(), 60, "the OnHold events")

@@ -12,7 +12,7 @@ from line.cli.products import verify_lot
 from line.config import load_line
 from line.dashboard import e10_window, tool_rows, wip_rows
 from line.ledger import Ledger
-from line.lot_flow import lot_flow
+from line.lot_flow import drive_lot
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.route import load_route
 from sim_hw.line import SimLine
@@ -49,7 +49,7 @@ def start_lot(sim, route, lot_id: str, wafers: int) -> None:
 
 
 def run(sim, lot_id: str, db: str, wafers: int = 2) -> dict:
-    return lot_flow(lot_id, C, wafers, sim.file, str(ROOT / "recipes"), db)
+    return drive_lot(lot_id, C, wafers, sim.file, str(ROOT / "recipes"), db)
 
 
 def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_path, sqlite_url):

@@ -1,0 +1,74 @@
+"""What a person deciding a hold needs to see, from the ledger: the measurements of the held step
+against the limits the step judged them by (failures first), the alarm the tool raised, and — once
+decided — who decided what and why. One source for the Resume form, the lot artifact and `lot show`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from line.ledger import Ledger
+from line.ledger import models as m
+
+MAX_ROWS = 25
+"""the form shows at most this many measurement rows (failures first): a 25-wafer lot fits"""
+
+
+@dataclass(frozen=True)
+class MeasurementRow:
+    wafer: str
+    name: str
+    value: float
+    unit: str
+    target: float | None
+    lsl: float | None
+    usl: float | None
+    passed: bool | None          # None: no limits
+
+    @property
+    def mark(self) -> str:
+        return {True: "pass", False: "FAIL", None: "—"}[self.passed]
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+def measurement_rows(ledger: Ledger, step_run_id: int) -> list[MeasurementRow]:
+    return [MeasurementRow(ms.wafer_id, ms.name, ms.value, ms.unit, ms.target, ms.lsl, ms.usl, ms.passed)
+            for ms in ledger.measurements(step_run_id)]
+
+
+def measurements_markdown(rows: list[MeasurementRow], limit: int = MAX_ROWS) -> list[str]:
+    """A markdown table, failures first, at most `limit` rows (the rest counted)."""
+    if not rows:
+        return []
+    ordered = sorted(rows, key=lambda r: (r.passed is not False, r.wafer, r.name))
+    out = ["| wafer | measurement | value | target | LSL | USL | |", "|---|---|---:|---:|---:|---:|---|"]
+    out += [f"| {r.wafer} | {r.name} | {r.value:g} {r.unit} | {_num(r.target)} | {_num(r.lsl)} | {_num(r.usl)} | "
+            f"{'**FAIL**' if r.passed is False else r.mark} |" for r in ordered[:limit]]
+    if len(ordered) > limit:
+        out.append(f"| … {len(ordered) - limit} more | | | | | | |")
+    return out
+
+
+def decision_text(hold: m.Hold) -> str:
+    if not hold.decision:
+        return "open — waiting for a decision"
+    when = f" at {hold.decided_at:%Y-%m-%d %H:%M:%S} UTC" if hold.decided_at else ""
+    return f"{hold.decision} by {hold.decided_by}{when}" + (f" — “{hold.note}”" if hold.note else "")
+
+
+def evidence_markdown(ledger: Ledger, hold: m.Hold | None) -> str:
+    """The evidence behind a hold: its reason, the tool's alarm on the held step, the step's
+    measurements against their limits."""
+    if hold is None:
+        return ""
+    out = [f"**{hold.reason_type}**: {hold.reason}"]
+    if hold.step_run_id is not None:
+        alarms = ledger.alarms(step_run_id=hold.step_run_id)
+        out += [f"- alarm **{a.alid} {a.name}** on {a.tool_id}{' wafer ' + a.wafer_id if a.wafer_id else ''}: {a.text}"
+                for a in alarms]
+        rows = measurement_rows(ledger, hold.step_run_id)
+        if rows:
+            out += ["", "Measurements of the held step against the limits it was judged by:", ""]
+            out += measurements_markdown(rows)
+    return "\n".join(out)
