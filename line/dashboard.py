@@ -3,10 +3,11 @@ tool, recipe hash, results, holds) and one for the line (every tool's E10 state,
 last alarm; the work in progress). The same rows feed `bumpline status`."""
 from __future__ import annotations
 
-import time
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
+from uuid import UUID
 
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from line.plan import LotPlan
 
 ENDED = ("COMPLETE", "ABORTED")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,7 +48,12 @@ class WipRow:
 
 
 def tool_rows(ledger: Ledger, line: LineConfig) -> list[ToolRow]:
+    """Each tool as the ledger knows it. A tool with an alarm it has not reported cleared is down
+    (ALARM, unscheduled downtime) whatever its last state event says — acknowledged or not."""
     rows = []
+    open_by_tool: dict[str, list[m.Alarm]] = {}
+    for a in ledger.open_alarms():
+        open_by_tool.setdefault(a.tool_id, []).append(a)
     with ledger.session() as s:
         for tool in line.tools:
             ev = last_tool_state_event(s, tool.id)
@@ -54,11 +61,20 @@ def tool_rows(ledger: Ledger, line: LineConfig) -> list[ToolRow]:
             alarm = s.scalars(select(m.Alarm).where(m.Alarm.tool_id == tool.id)
                               .order_by(m.Alarm.id.desc()).limit(1)).first()
             state = ev.dest if ev else "UNKNOWN"
-            rows.append(ToolRow(tool.id, tool.kind, state, e10_state(state) if ev else "NON_SCHEDULED",
-                                lease.holder if lease else "",
-                                f"{alarm.alid} {alarm.name}" if alarm else "",
-                                f"{ev.at:%H:%M:%S}" if ev else ""))
+            e10 = e10_state(state) if ev else "UNKNOWN"           # never observed: no E10 state to claim
+            if open_ := open_by_tool.get(tool.id):
+                state, e10 = "ALARM", "UNSCHEDULED_DOWNTIME"
+                alarm = open_[-1]
+            rows.append(ToolRow(tool.id, tool.kind, state, e10, lease.holder if lease else "",
+                                alarm_text(alarm) if alarm else "", f"{ev.at:%H:%M:%S}" if ev else ""))
     return rows
+
+
+def alarm_text(a: m.Alarm) -> str:
+    """`7001 MISALIGNMENT (open, ack by ana)` — an alarm and where it stands."""
+    if a.cleared_at is not None:
+        return f"{a.alid} {a.name} (cleared)"
+    return f"{a.alid} {a.name} (open{', ack by ' + a.acknowledged_by if a.acknowledged_by else ', not acknowledged'})"
 
 
 def wip_rows(ledger: Ledger) -> list[WipRow]:
@@ -116,6 +132,8 @@ def observed_text(row: ToolE10) -> str:
     """How much of the window the ledger observed the tool ("never": nothing in it)."""
     if not row.observed_s:
         return "never"
+    if row.observed_s < 60:
+        return f"{row.observed_s:.0f} s"
     return f"{row.observed_s / 3600:.1f} h" if row.observed_s >= 360 else f"{row.observed_s / 60:.0f} min"
 
 
@@ -176,19 +194,27 @@ def publish_lot(ledger: Ledger, lot_id: str, plan: LotPlan) -> None:
                              description=f"Lot {lot_id}: {lot.status}")
 
 
-_last_line_publish: dict[str, float] = {}
-LINE_PUBLISH_EVERY_S = 5.0
+class Progress:
+    """A Prefect progress artifact (a lot's steps, a job's wafers), created at the first update and
+    moved after; only a real change is sent. The UI's view must never stop a lot: failures are logged."""
 
+    def __init__(self, key: str, what: str) -> None:
+        self.key, self.what = key, what
+        self.id: UUID | None = None
+        self.last = -1.0
 
-def publish_line(ledger: Ledger, line: LineConfig, force: bool = False) -> None:
-    """At most every few seconds per process (it queries every tool): a step ends several times a
-    second on a busy line, the operator's view needs no more."""
-    from prefect.artifacts import create_markdown_artifact
+    def update(self, done: int, total: int, note: str = "") -> None:
+        from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-    now = time.monotonic()
-    if not force and now - _last_line_publish.get(line.metadata.name, -1e9) < LINE_PUBLISH_EVERY_S:
-        return
-    _last_line_publish[line.metadata.name] = now
-
-    create_markdown_artifact(line_markdown(ledger, line), key=artifact_key("line", line.metadata.name),
-                             description=f"Line {line.metadata.name}: tool states and WIP")
+        pct = round(100.0 * done / total, 1) if total else 0.0
+        if pct == self.last:
+            return
+        description = f"{self.what}: {done}/{total}" + (f" — {note}" if note else "")
+        try:
+            if self.id is None:
+                self.id = cast(UUID, create_progress_artifact(pct, key=self.key, description=description))  # sync call
+            else:
+                update_progress_artifact(self.id, pct, description=description)
+            self.last = pct
+        except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
+            log.debug("progress %s not written: %s", self.key, exc)

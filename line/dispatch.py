@@ -27,8 +27,8 @@ def last_states(s: Session, ids: list[str]) -> dict[str, str]:
 
 
 def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:
-    """Tools that did not end in ALARM first, free before leased, then the least used. A lease past
-    its expiry is free: the next acquire takes it over."""
+    """Tools that are not down first (no open alarm, not last seen in ALARM), free before leased,
+    then the least used. A lease past its expiry is free: the next acquire takes it over."""
     ids = [t.id for t in tools]
     with ledger.session() as s:
         now = m.utcnow()
@@ -38,4 +38,6 @@ def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:
         used: Counter[str] = Counter({tool: n for tool, n in s.execute(
             select(m.StepRun.tool_id, func.count()).where(m.StepRun.tool_id.in_(ids)).group_by(m.StepRun.tool_id))})
         states = last_states(s, ids)
-    return sorted(ids, key=lambda t: (states.get(t) == "ALARM", t in leased, used[t], t))
+        alarmed = set(s.scalars(select(m.Alarm.tool_id).where(m.Alarm.tool_id.in_(ids), m.Alarm.cleared_at.is_(None))))
+    # down: an alarm the tool has not reported cleared (acknowledged or not), or a last state of ALARM
+    return sorted(ids, key=lambda t: (t in alarmed or states.get(t) == "ALARM", t in leased, used[t], t))

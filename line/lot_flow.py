@@ -20,7 +20,7 @@ from prefect.states import Cancelled, Failed, State
 from prefect.utilities.annotations import quote
 
 from drivers.errors import BumplineError
-from line.dashboard import publish_line, publish_lot
+from line.dashboard import Progress, artifact_key, publish_lot
 from line.dispatch import preference
 from line.holds import apply_decision
 from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
@@ -29,6 +29,7 @@ from line.ledger.store import shared_ledger
 from line.plan import LotPlan, PlannedStep, load_plan
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.qualification import production_problems, unrunnable_steps
+from line.recorder import JobProgressed, StepContext, StepEvent, listen
 from line.steps import StepOutcome, ToolStep, job_id_for
 from line.yamlio import DocumentError
 
@@ -57,10 +58,14 @@ def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str],
                               "NO_TOOL", reason)
     else:
         holder = job_id_for(lot_id, step_id, rework)
-        with claim_any(ledger, preference(ledger, tools), holder) as tool_id:
-            outcome = ToolStep(ledger, plan.current_line().tool(tool_id), step.recipe, lot_id, step_id, wafers, rework,
-                               flow_run_id, tolerance_pct=step.tolerance_pct, parameters=step.parameters,
-                               specs=list(step.specs) or None, leased=True, operation=step.operation).execute()
+        stop_following = listen(job_progress(holder))
+        try:
+            with claim_any(ledger, preference(ledger, tools), holder) as tool_id:
+                outcome = ToolStep(ledger, plan.current_line().tool(tool_id), step.recipe, lot_id, step_id, wafers,
+                                   rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=step.parameters,
+                                   specs=list(step.specs) or None, leased=True, operation=step.operation).execute()
+        finally:
+            stop_following()
     log = get_run_logger()
     if outcome.status == "COMPLETE":
         log.info(outcome.headline)
@@ -83,6 +88,16 @@ def carried(state: State, kind: type[T], what: str) -> T:
     if isinstance(out, BaseException):
         raise out
     raise BumplineError(f"{what} ended {state.name} with nothing to read: {state.message}")
+
+
+def job_progress(job_id: str) -> Callable[[StepContext, StepEvent], None]:
+    """A progress artifact for the job running now (wafers done of the lot), moved as the tool reports."""
+    progress = Progress(artifact_key("progress-job", job_id), f"job {job_id} wafers done")
+
+    def follow(ctx: StepContext, event: StepEvent) -> None:
+        if ctx.job_id == job_id and isinstance(event, JobProgressed) and event.status.wafers_total:
+            progress.update(event.status.wafers_done, event.status.wafers_total, f"on {ctx.tool_id}")
+    return follow
 
 
 def step_outcome(state: State) -> StepOutcome:
@@ -154,8 +169,6 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
         except LotBusy as busy:
             get_run_logger().warning(str(busy))
             return lot_state({"lot_id": lot_id, "status": "RUNNING_ELSEWHERE", "reason": str(busy), "steps": []})
-        finally:
-            publish_line(ledger, plan.line, force=True)
     finally:
         ledger.dispose()
 
@@ -194,6 +207,8 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
     ledger.set_lot_status(lot_id, "RUNNING", trigger="dispatch")
     done = {r.step_id for r in ledger.step_runs(lot_id) if r.status in ("COMPLETE", "ACCEPTED")}
     outcomes: list[StepOutcome] = []
+    progress = Progress(artifact_key("progress-lot", lot_id), f"lot {lot_id} steps done")
+    progress.update(len(done), len(plan.steps))
 
     def ended(status: str, reason: str = "") -> dict[str, Any]:
         return {"lot_id": lot_id, "status": status, **({"reason": reason} if reason else {}),
@@ -212,8 +227,9 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
             live = [w.id for w in ledger.wafers(lot_id) if w.state != "SCRAPPED"]
             outcome = run_step(step, rework, live)
             outcomes.append(outcome)
-            publish_line(ledger, plan.line)
             if outcome.status == "COMPLETE":
+                done.add(step.id)
+                progress.update(len(done), len(plan.steps), f"{step.id} complete on {outcome.tool_id}")
                 break
             publish_lot(ledger, lot_id, plan)
             if hold_timeout_s <= 0:
@@ -228,7 +244,9 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
             if answer.decision == "rework":
                 rework += 1
                 continue
-            break                                   # continue / scrap: the step was accepted as it is
+            done.add(step.id)                       # continue / scrap: the step was accepted as it is
+            progress.update(len(done), len(plan.steps), f"{step.id} accepted by {answer.operator}")
+            break
     ledger.set_lot_status(lot_id, "COMPLETE", trigger="route-complete")
     publish_lot(ledger, lot_id, plan)
     return ended("COMPLETE")

@@ -12,11 +12,12 @@ import os
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run as this_run
 from prefect.states import State
+from pydantic import Field
 
 from line.arrival import bring_onto_line
 from line.config import load_line
@@ -87,3 +88,29 @@ def name_run(flow_run_id: str, lot_id: str) -> None:
             client.update_flow_run(UUID(flow_run_id), name=lot_id)
     except Exception as exc:  # noqa: BLE001 - a name is a convenience; the lot runs regardless
         get_run_logger().warning(f"flow run not renamed to {lot_id}: {exc}")
+
+
+@flow(name="acknowledge-alarm", flow_run_name="ack {tool} by {operator}", persist_result=False)
+def acknowledge_alarm(tool: Annotated[str, Field(min_length=1, description="the tool id, e.g. SP01")],
+                      operator: Annotated[str, Field(min_length=1, pattern=r"\S", description="who acknowledges")],
+                      alid: Annotated[int | None, Field(description="only this alarm (blank: all the tool's open ones)")] = None,
+                      note: str = "") -> dict[str, Any] | State:
+    """Acknowledge a tool's open alarms: who, when and the note go to the ledger and the line view.
+    The tool stays down — dispatch leaves it last, E10 counts unscheduled downtime — until the tool
+    itself reports the alarm cleared."""
+    from prefect.states import Failed
+
+    cfg = load_line(line_path())
+    if tool not in {t.id for t in cfg.tools}:
+        return Failed(name="UnknownTool", message=f"line {cfg.metadata.name} has no tool {tool!r}; it has "
+                                                  f"{', '.join(t.id for t in cfg.tools)}")
+    ledger = Ledger()
+    try:
+        done = ledger.acknowledge_alarms(tool, operator.strip(), alid, note)
+    finally:
+        ledger.dispose()
+    if not done:
+        return Failed(name="NoOpenAlarm", message=f"{tool} has no open alarm{f' {alid}' if alid is not None else ''}")
+    get_run_logger().info(f"{operator} acknowledged {', '.join(f'{a.alid} {a.name}' for a in done)} on {tool}; "
+                          f"it stays down until {tool} reports the alarm cleared")
+    return {"tool": tool, "acknowledged": [a.alid for a in done], "by": operator}

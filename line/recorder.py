@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from drivers.jobs import Alarm, JobStatus, WaferResult
 from drivers.states import StateChange
+from drivers.vocabulary import ToolState
 from line.events import emit_tool_event
 from line.ledger import Ledger
 from line.spec_limits import Limits
@@ -132,6 +133,8 @@ class Recorder:
     def _JobProgressed(self, e: JobProgressed) -> None:
         status, last, ctx = e.status, e.previous, self.ctx
         with self.ledger.together():    # what one status reply told: its job, wafer and progress records
+            if status.tool_state != ToolState.ALARM and (last is None or last.tool_state == ToolState.ALARM):
+                self.ledger.alarms_cleared(ctx.tool_id)     # the tool itself says its alarm is gone
             if self.job and (last is None or last.job_state != status.job_state):
                 self.job.follow(status.job_state)
             if status.wafer_index and (last is None or last.wafer_index != status.wafer_index):

@@ -1,5 +1,6 @@
-"""The process that executes lots started from the UI: it serves the `run-lot` deployment (a Prefect
-runner: it polls the server for scheduled runs of its deployments and runs each in a subprocess).
+"""The process that executes lots started from the UI: it serves the `run-lot` deployment and the
+operator's `acknowledge-alarm` form (a Prefect runner: it polls the server for scheduled runs of its
+deployments and runs each in a subprocess).
 `bumpline serve` starts it with PREFECT_API_URL and BUMPLINE_LINE set; run it alone on a tool-bay
 machine against a shared server (`python -m line.runner`)."""
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import cast
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
-from line.operate import run_lot
+from line.operate import acknowledge_alarm, run_lot
 
 DEPLOYMENT = "bumpline"
 
@@ -24,7 +25,10 @@ def main() -> None:
     deployment = run_lot.to_deployment(name=DEPLOYMENT, tags=["bumpline"], description=(
         "Start a lot: pick its route (product), give it an id (blank: one is made) and a wafer count. "
         "Holds pause the run for a decision in its Resume form."))
-    serve(cast(RunnerDeployment, deployment), limit=limit, print_starting_message=True)   # sync call: a value
+    ack = acknowledge_alarm.to_deployment(name=DEPLOYMENT, tags=["bumpline"], description=(
+        "Acknowledge a tool's open alarms (who, when, why). The tool stays down until it reports the alarm cleared."))
+    serve(cast(RunnerDeployment, deployment), cast(RunnerDeployment, ack), limit=limit,
+          print_starting_message=True)   # sync call: a value
 
 
 if __name__ == "__main__":

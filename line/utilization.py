@@ -5,7 +5,8 @@ UDT, operations time = total time − NST; operational utilization = PRD / opera
 Only time the ledger observed counts: before a tool's first event it is not NON_SCHEDULED but
 unknown (`unobserved_s`), and shares are of the observed time — a tool first seen an hour ago is
 not "23 h non-scheduled" in a 24 h window. Between two events a tool is in the state the earlier one
-reported (the driver reports every change while a step drives the tool)."""
+reported (the driver reports every change while a step drives the tool) — except while an alarm
+the tool has not reported cleared is open: that time is unscheduled downtime."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -64,19 +65,38 @@ def e10_report(ledger: Ledger, tool_ids: list[str], since: datetime, until: date
             before = last_tool_state_event(s, tool_id, before=since)
             inside = s.scalars(select(m.Event).where(*is_state, m.Event.at >= since, m.Event.at < until)
                                .order_by(m.Event.id)).all()
+            down = [(_utc(a.raised_at), _utc(a.cleared_at) if a.cleared_at else until) for a in s.scalars(
+                select(m.Alarm).where(m.Alarm.tool_id == tool_id, m.Alarm.raised_at < until,
+                                      (m.Alarm.cleared_at.is_(None)) | (m.Alarm.cleared_at > since)))]
             row, t = ToolE10(tool_id), since
             state: str | None = e10_state(before.dest) if before else None
             for ev in inside:
                 at = max(_utc(ev.at), t)
-                _count(row, state, (at - t).total_seconds())
+                _count(row, state, t, at, down)
                 state, t = e10_state(ev.dest), at
-            _count(row, state, max(0.0, (until - t).total_seconds()))
+            _count(row, state, t, max(t, until), down)
             rows.append(row)
     return rows
 
 
-def _count(row: ToolE10, state: str | None, seconds: float) -> None:
+def _count(row: ToolE10, state: str | None, a: datetime, b: datetime, down: list[tuple[datetime, datetime]]) -> None:
+    """[a, b) in `state`, except where an alarm was open: that is unscheduled downtime whatever the
+    driver's state said (after a held job the mirror idles while the tool's alarm stays up)."""
+    seconds = (b - a).total_seconds()
     if state is None:
         row.unobserved_s += seconds
-    else:
-        row.seconds[state] += seconds
+        return
+    alarmed = _overlap(a, b, down)
+    row.seconds["UNSCHEDULED_DOWNTIME"] += alarmed
+    row.seconds[state] += seconds - alarmed
+
+
+def _overlap(a: datetime, b: datetime, spans: list[tuple[datetime, datetime]]) -> float:
+    """Seconds of [a, b) covered by the union of `spans`."""
+    total, reach = 0.0, a
+    for lo, hi in sorted(spans):
+        lo, hi = max(lo, reach), min(hi, b)
+        if hi > lo:
+            total += (hi - lo).total_seconds()
+            reach = hi
+    return total

@@ -33,11 +33,16 @@ def lot_detail(ledger: Ledger, lot: m.Lot) -> dict[str, Any]:
     return {**lot_summary(lot),
             "wafers": [{"wafer": w.id, "slot": w.slot, "state": w.state} for w in ledger.wafers(lot.id)],
             "steps": steps,
-            "alarms": [{"tool": a.tool_id, "alid": a.alid, "name": a.name, "text": a.text, "wafer": a.wafer_id,
-                        "job": a.job_id, "raised": _iso(a.raised_at)} for a in ledger.alarms(lot.id)],
+            "alarms": [alarm_record(a) for a in ledger.alarms(lot.id)],
             "holds": [{"type": h.reason_type, "reason": h.reason, "created": _iso(h.created_at),
                        "decision": h.decision or None, "operator": h.decided_by or None,
                        "decided": _iso(h.decided_at), "note": h.note} for h in ledger.holds(lot.id)]}
+
+
+def alarm_record(a: m.Alarm) -> dict[str, Any]:
+    return {"tool": a.tool_id, "alid": a.alid, "name": a.name, "text": a.text, "wafer": a.wafer_id, "job": a.job_id,
+            "raised": _iso(a.raised_at), "cleared": _iso(a.cleared_at), "acknowledged_by": a.acknowledged_by or None,
+            "acknowledged": _iso(a.acknowledged_at), "note": a.ack_note}
 
 
 def measurement(ms: m.Measurement) -> dict[str, Any]:

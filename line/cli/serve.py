@@ -127,6 +127,9 @@ def serve(line: str = LineOption,
         runner = subprocess.Popen([sys.executable, "-m", "line.runner"], env=env, cwd=ROOT, start_new_session=True,
                                   stdout=(logs / "runner.log").open("w"), stderr=subprocess.STDOUT)
         children.append(("lot runner", runner))
+        view = subprocess.Popen([sys.executable, "-m", "line.line_view"], env=env, cwd=ROOT, start_new_session=True,
+                                stdout=(logs / "line-view.log").open("w"), stderr=subprocess.STDOUT)
+        children.append(("line view", view))
         table = Table(title=f"bumpline serving line {cfg.metadata.name}", show_header=False, title_justify="left")
         table.add_row("Prefect UI", f"http://{host}:{port}")
         table.add_row("start a lot", "Deployments → run-lot/bumpline → Run → Custom run")
@@ -134,9 +137,10 @@ def serve(line: str = LineOption,
         table.add_row("simulators", f"{len(simline.tools)} tools, control 127.0.0.1:{control_port(simline)}"
                       if simline else "none: real tools")
         table.add_row("tool alarms", f"posted to {alarm_webhook}" if alarm_webhook else "ledger and event feed")
+        table.add_row("line view", f"Artifacts → line-{cfg.metadata.name.lower()} (and -tools, -wip), written on every change")
         table.add_row("logs", str(logs))
         console.print(table)
-        console.print("Ctrl-C stops the runner, the simulators and the server", highlight=False)
+        console.print("Ctrl-C stops the runner, the line view, the simulators and the server", highlight=False)
         while True:
             for name, proc in children:
                 if proc.poll() is not None:

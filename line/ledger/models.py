@@ -93,7 +93,8 @@ class Measurement(Base):
 
 class Alarm(Base):
     __tablename__ = "alarms"
-    __table_args__ = (UniqueConstraint("tool_id", "alid", "job_id", "tool_time_s", name="uq_alarm_once"),)
+    __table_args__ = (UniqueConstraint("tool_id", "alid", "job_id", "tool_time_s", name="uq_alarm_once"),
+                      Index("ix_alarms_open", "tool_id", "cleared_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tool_id: Mapped[str] = mapped_column(String(32), index=True)
     alid: Mapped[int] = mapped_column(Integer)
@@ -104,6 +105,10 @@ class Alarm(Base):
     step_run_id: Mapped[int | None] = mapped_column(ForeignKey("step_runs.id"), nullable=True)
     tool_time_s: Mapped[float] = mapped_column(Float, default=0.0)
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cleared_at: Mapped[datetime | None] = mapped_column(nullable=True)   # when the tool reported it gone
+    acknowledged_by: Mapped[str] = mapped_column(String(64), default="")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ack_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class Hold(Base):

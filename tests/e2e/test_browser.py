@@ -134,6 +134,31 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
             page.wait_for_timeout(1500)
             page.screenshot(path=str(SHOTS / "02-lot-run-paused-on-hold.png"), full_page=True)
 
+            # the line view (its one writer, started by serve) shows the printer down with the open alarm
+            def line_view() -> str:
+                found = api(base, "GET", "/api/artifacts/line-sim-line/latest")
+                return found["data"] if found else ""
+            wait_until(lambda: "SP01 7001 MISALIGNMENT (open, not acknowledged)" in line_view(), 60,
+                       "the alarm in the line view")
+            # an operator acknowledges it from the UI's form: recorded, and the tool stays down
+            ack = api(base, "GET", "/api/deployments/name/acknowledge-alarm/bumpline")
+            page.goto(f"{base}/v2/deployments/deployment/{ack['id']}")
+            page.get_by_role("button", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Custom run").click()
+            page.get_by_label("tool", exact=True).fill("SP01")
+            page.get_by_label("operator", exact=True).fill("ui-operator")
+            page.get_by_label("note (Optional)").fill("cleaning the fiducials")
+            page.get_by_role("button", name="Submit", exact=True).click()
+            wait_until(lambda: "SP01 7001 MISALIGNMENT (open, ack by ui-operator)" in line_view(), 120,
+                       "the acknowledgement in the line view")
+            tools = {row["tool"]: row for row in json.loads(api(base, "GET", "/api/artifacts/line-sim-line-tools/latest")["data"])}
+            assert tools["SP01"]["E10"] == "UNSCHEDULED_DOWNTIME"             # acknowledged is not cleared
+            page.goto(f"{base}/v2/artifacts/key/line-sim-line")
+            page.locator('a[href*="/artifacts/artifact/"]').first.click()
+            expect(page.get_by_text(re.compile("Open alarms: 1")).first).to_be_visible()
+            page.screenshot(path=str(SHOTS / "06-line-view-alarm-acknowledged.png"), full_page=True)
+            page.goto(f"{base}/v2/runs/flow-run/{run['id']}")
+
             page.get_by_role("button", name="Open menu", exact=True).click()
             page.get_by_role("menuitem", name="Resume").click()
             dialog = page.get_by_role("dialog")

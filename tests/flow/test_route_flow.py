@@ -74,8 +74,12 @@ def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_pat
     # the line's view: the tools this lot used report their last state; nothing is in progress
     rows = {r.tool_id: r for r in tool_rows(ledger, load_line(LINE))}
     assert {rows[r.tool_id].state for r in runs} <= {"IDLE", "READY", "OFFLINE"} and not wip_rows(ledger)
-    assert rows["MET02"].state == "UNKNOWN" and rows["MET02"].e10 == "NON_SCHEDULED"      # never used
+    assert rows["MET02"].state == "UNKNOWN" and rows["MET02"].e10 == "UNKNOWN"      # never used: never observed
     from prefect.client.orchestration import get_client
+
+    from line.line_view import LineView
+    view = LineView(ledger, load_line(LINE))               # the line view's one writer
+    assert view.tick() and not view.tick()                 # written once; nothing changed since: not again
     with get_client(sync_client=True) as client:
         line_view = client.read_latest_artifacts(
             artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=["line-sim-line"])))
@@ -84,7 +88,8 @@ def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_pat
     e10 = {r.tool_id: r for r in e10_window(ledger, load_line(LINE))}
     # E10 follows the polled driver states: the cure oven's and the litho track's jobs are seen running
     assert e10["CURE01"].seconds["PRODUCTIVE"] > 0 and e10["LITHO01"].seconds["PRODUCTIVE"] > 0
-    assert e10["MET02"].seconds["NON_SCHEDULED"] == pytest.approx(24 * 3600, rel=1e-3)   # never in service
+    # never seen: the ledger knows nothing of it in the window — unobserved, not 24 h non-scheduled
+    assert e10["MET02"].observed_s == 0 and e10["MET02"].unobserved_s == pytest.approx(24 * 3600, rel=1e-3)
     ledger.dispose()
 
 

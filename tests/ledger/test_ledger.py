@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 
 from drivers.jobs import Alarm, Measurement, WaferResult
 from line.ledger import Ledger
+from line.ledger import models as m
 from line.ledger.database import MIGRATIONS
 
 
@@ -145,3 +146,14 @@ def test_resume_releases_the_leases_of_finished_steps_and_lots_only(db_url):
     tools = [ToolConfig(id=t, kind="litho", address="TCPIP0::127.0.0.1::1::SOCKET") for t in ("LITHO02", "LITHO03")]
     assert preference(ledger, tools) == ["LITHO03", "LITHO02"]
     ledger.dispose()
+
+
+def test_the_migrations_build_exactly_the_models(db_url):
+    """A column added to a model without a migration (or the other way round) is caught here."""
+    from alembic.autogenerate import compare_metadata
+
+    ledger = Ledger(db_url)
+    with ledger.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), m.Base.metadata)
+    ledger.dispose()
+    assert diffs == []

@@ -16,7 +16,6 @@ C = str(ROOT / "recipes/routes/product-c-paste-core-bump.yaml")
 
 
 def test_a_lot_that_lost_its_lease_stops_before_its_next_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lot_flow, "publish_line", lambda *a, **k: None)
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     plan = load_plan(C, str(ROOT / "deploy/lines/sim.yaml"), str(ROOT / "recipes"))
     ledger.ensure_lot("LL1", 1, product=plan.product, route=plan.ref)
