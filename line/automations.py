@@ -1,4 +1,4 @@
-"""Prefect automations the line installs: a tool alarm (`bumpline.tool.alarm`) posts to the fab's
+"""Prefect automations the line installs: a tool alarm (`bumpline.tool.alarm.<ALID>-<NAME>`) posts to the fab's
 alarm system or the equipment engineer's pager through a webhook.
 
 The automation lives in the Prefect server, not in a lot's process: it fires for every alarm from
@@ -42,7 +42,7 @@ def install_alarm_webhook(url: str) -> UUID:
     automation = Automation(
         name=ALARM_AUTOMATION,
         description="Every tool alarm of the bumpline line, posted as JSON to the alarm webhook.",
-        trigger=EventTrigger(expect={"bumpline.tool.alarm"}, match={"prefect.resource.id": "bumpline.tool.*"},
+        trigger=EventTrigger(expect={"bumpline.tool.alarm.*"}, match={"prefect.resource.id": "bumpline.tool.*"},
                              posture=Posture.Reactive, threshold=1),
         actions=[CallWebhook(block_document_id=block_id, payload=ALARM_PAYLOAD)],
     ).create()

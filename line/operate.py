@@ -100,17 +100,16 @@ def acknowledge_alarm(tool: Annotated[str, Field(min_length=1, description="the 
     itself reports the alarm cleared."""
     from prefect.states import Failed
 
+    from line.alarms import NoOpenAlarm, acknowledge
+
     cfg = load_line(line_path())
     if tool not in {t.id for t in cfg.tools}:
         return Failed(name="UnknownTool", message=f"line {cfg.metadata.name} has no tool {tool!r}; it has "
                                                   f"{', '.join(t.id for t in cfg.tools)}")
-    ledger = Ledger()
     try:
-        done = ledger.acknowledge_alarms(tool, operator.strip(), alid, note)
-    finally:
-        ledger.dispose()
-    if not done:
-        return Failed(name="NoOpenAlarm", message=f"{tool} has no open alarm{f' {alid}' if alid is not None else ''}")
+        done = acknowledge(tool, operator, alid, note)
+    except NoOpenAlarm as none:
+        return Failed(name="NoOpenAlarm", message=str(none))
     get_run_logger().info(f"{operator} acknowledged {', '.join(f'{a.alid} {a.name}' for a in done)} on {tool}; "
                           f"it stays down until {tool} reports the alarm cleared")
     return {"tool": tool, "acknowledged": [a.alid for a in done], "by": operator}

@@ -128,7 +128,7 @@ class Recorder:
             return
         emit_tool_event(ch.tool_id, ctx.kind, "state", {"from": ch.source, "to": ch.dest, "e10": e10,
                                                         "trigger": ch.trigger, "job": ch.job_id},
-                        related={"lot": ctx.lot_id, "job": ch.job_id})
+                        related={"lot": ctx.lot_id, "job": ch.job_id}, detail=ch.dest)
 
     def _JobProgressed(self, e: JobProgressed) -> None:
         status, last, ctx = e.status, e.previous, self.ctx
@@ -160,7 +160,7 @@ class Recorder:
         self.ledger.record_alarm(ctx.tool_id, a, ctx.step_run_id)
         emit_tool_event(ctx.tool_id, ctx.kind, "alarm", {"alid": a.alid, "name": a.name, "text": a.text,
                                                          "wafer": a.wafer_id, "lot": ctx.lot_id},
-                        related={"lot": ctx.lot_id, "job": ctx.job_id})
+                        related={"lot": ctx.lot_id, "job": ctx.job_id}, detail=f"{a.alid}-{a.name}")
 
     def _Measured(self, e: Measured) -> None:
         self.ledger.record_results(self.ctx.step_run_id, self.ctx.tool_id, list(e.results), e.limits)

@@ -1,6 +1,6 @@
 """`bumpline alarms`: the tools' alarms — which are open (not yet reported cleared by their tool),
 acknowledging them (who, when, why; the tool stays down until it reports the alarm cleared), and
-routing them out of the line: a Prefect automation that posts every `bumpline.tool.alarm` event to a
+routing them out of the line: a Prefect automation that posts every `bumpline.tool.alarm.*` event to a
 webhook (the fab's alarm system, a pager, a chat channel)."""
 from __future__ import annotations
 
@@ -54,20 +54,16 @@ def ack(tool: str = typer.Argument(..., help="the tool whose open alarms are ack
         note: str = typer.Option("", "--note", help="what is being done about it")) -> None:
     """Acknowledge a tool's open alarms: recorded with who, when and the note. The tool stays down
     (dispatch leaves it last, E10 counts unscheduled downtime) until the tool reports the alarm cleared."""
-    from line.ledger import Ledger
+    from line.alarms import NoOpenAlarm, acknowledge
 
     if not operator.strip():
         err.print("[red]error[/red] --operator must name who acknowledges")
         raise typer.Exit(2)
-    ledger = Ledger()
     try:
-        done = ledger.acknowledge_alarms(tool, operator.strip(), alid, note)
-    finally:
-        ledger.dispose()
-    if not done:
-        err.print(f"[red]error[/red] {tool} has no open alarm{f' with ALID {alid}' if alid is not None else ''} "
-                  f"in {ledger.url}")
-        raise typer.Exit(1)
+        done = acknowledge(tool, operator, alid, note)
+    except NoOpenAlarm as none:
+        err.print(f"[red]error[/red] {escape(str(none))}", highlight=False)
+        raise typer.Exit(1) from None
     for a in done:
         console.print(f"acknowledged {tool} {a.alid} {a.name} by {operator}; it stays open until {tool} reports it "
                       "cleared", highlight=False)

@@ -102,4 +102,7 @@ def summary(ledger: Ledger, lots: dict[str, Any], results: dict[str, Any], world
         if not check.ok:
             console.print(verification_table(check))
     console.print(f"wall time {wall:.0f} s for {sim_s / 3600:.1f} simulated hours; ledger {ledger.url}")
+    console.print("the same lots, step by step: `.venv/bin/bumpline lot show <lot>` (values against their limits), "
+                  "`.venv/bin/bumpline status`; the live views — each lot's run, its holds and Resume form, the "
+                  "line's tools, alarms and WIP — in the Prefect UI: `.venv/bin/bumpline serve`", highlight=False)
     return checks

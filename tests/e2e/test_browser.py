@@ -204,7 +204,7 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
     # the tool's alarm went out through the Prefect automation `serve --alarm-webhook` installed
     posted = wait_until(lambda: [a for a in alarms if a["tool"] == "SP01"], 60, "the alarm webhook")
     assert posted[0]["name"] == "MISALIGNMENT" and posted[0]["lot"] == "UI-1" and posted[0]["alid"] == 7001
-    assert posted[0]["event"] == "bumpline.tool.alarm" and "µm" in posted[0]["text"]
+    assert posted[0]["event"] == "bumpline.tool.alarm.7001-MISALIGNMENT" and "µm" in posted[0]["text"]
     hold = ledger.holds("UI-1")[0]
     assert (hold.reason_type, hold.decision, hold.decided_by) == ("ALARM", "rework", "ui-operator")
     assert hold.note == "SP01 fiducials dirty; rework on the other printer"
