@@ -20,7 +20,7 @@ from prefect.states import Cancelled, Failed, State
 from prefect.utilities.annotations import quote
 
 from drivers.errors import BumplineError
-from line.dashboard import Progress, artifact_key, publish_lot
+from line.dashboard import Progress, artifact_key, publish_lot, publish_step_charts
 from line.dispatch import preference
 from line.holds import apply_decision
 from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
@@ -227,6 +227,7 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
             live = [w.id for w in ledger.wafers(lot_id) if w.state != "SCRAPPED"]
             outcome = run_step(step, rework, live)
             outcomes.append(outcome)
+            publish_step_charts(ledger, outcome.step_run_id)
             if outcome.status == "COMPLETE":
                 done.add(step.id)
                 progress.update(len(done), len(plan.steps), f"{step.id} complete on {outcome.tool_id}")

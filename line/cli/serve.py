@@ -31,6 +31,14 @@ def control_port(simline: Any) -> int | str:
     return simline.control.port if simline.control else "none"
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def healthy(api: str) -> bool:
     try:
         with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
@@ -68,6 +76,8 @@ def serve(line: str = LineOption,
           any_port: bool = typer.Option(False, help="simulators on free ports (the served line config is rewritten)"),
           speed: float = typer.Option(None, help="simulated clock speed (default: the line config's)"),
           max_lots: int = typer.Option(8, help="lots the runner runs at once"),
+          charts_port: int = typer.Option(4201, help="port of the chart service (0: a free one; with --any-port "
+                                                      "a free one too)"),
           alarm_webhook: str = typer.Option("", help="URL that gets every tool alarm as a JSON POST "
                                                      "(a Prefect automation; see `bumpline alarms`)")) -> None:
     """Bring up the Prefect UI, the simulators and the lot runner; print the UI address."""
@@ -83,6 +93,8 @@ def serve(line: str = LineOption,
            "PREFECT_RUNNER_POLL_FREQUENCY": os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "2")}   # 10 s default
     if prefect_db:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
+    charts_port = free_port() if any_port or charts_port == 0 else charts_port
+    env["BUMPLINE_CHARTS_URL"] = f"http://{host}:{charts_port}"
     children: list[tuple[str, subprocess.Popen]] = []
     simline = None
     stopping = False
@@ -130,6 +142,10 @@ def serve(line: str = LineOption,
         view = subprocess.Popen([sys.executable, "-m", "line.line_view"], env=env, cwd=ROOT, start_new_session=True,
                                 stdout=(logs / "line-view.log").open("w"), stderr=subprocess.STDOUT)
         children.append(("line view", view))
+        charts = subprocess.Popen([sys.executable, "-m", "line.chart_server", "--host", host, "--port", str(charts_port)],
+                                  env=env, cwd=ROOT, start_new_session=True,
+                                  stdout=(logs / "charts.log").open("w"), stderr=subprocess.STDOUT)
+        children.append(("chart service", charts))
         table = Table(title=f"bumpline serving line {cfg.metadata.name}", show_header=False, title_justify="left")
         table.add_row("Prefect UI", f"http://{host}:{port}")
         table.add_row("start a lot", "Deployments → run-lot/bumpline → Run → Custom run")
@@ -138,6 +154,7 @@ def serve(line: str = LineOption,
                       if simline else "none: real tools")
         table.add_row("tool alarms", f"posted to {alarm_webhook}" if alarm_webhook else "ledger and event feed")
         table.add_row("line view", f"Artifacts → line-{cfg.metadata.name.lower()} (and -tools, -wip), written on every change")
+        table.add_row("charts", f"{env['BUMPLINE_CHARTS_URL']}/charts/ (image artifacts of each step)")
         table.add_row("logs", str(logs))
         console.print(table)
         console.print("Ctrl-C stops the runner, the line view, the simulators and the server", highlight=False)

@@ -196,6 +196,15 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
             expect(page.get_by_text(re.compile("fiducials dirty")).first).to_be_visible()     # the operator's note
             expect(page.get_by_role("cell", name="COMPLETE (rework 1)")).to_be_visible()   # C04, redone on SP02
             page.screenshot(path=str(SHOTS / "05-lot-artifact-with-answered-hold.png"), full_page=True)
+
+            # each finished step's charts are image artifacts of the run, drawn by the line's chart service
+            images = api(base, "POST", "/api/artifacts/filter", {"artifacts": {"type": {"any_": ["image"]}},
+                                                                  "flow_runs": {"id": {"any_": [run["id"]]}}})
+            trends = [a["data"] for a in images if "/charts/trend.png" in a["data"]]
+            assert trends and any("/charts/step.png" in a["data"] for a in images)
+            shown = page.goto(trends[0])
+            assert shown is not None and shown.status == 200 and shown.headers["content-type"] == "image/png"
+            page.screenshot(path=str(SHOTS / "07-trend-chart.png"))
         except Exception:
             page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
             raise

@@ -68,8 +68,8 @@ def test_compose_config_validates_and_refuses_to_start_without_auth(tmp_path: Pa
 def test_compose_holds_the_safe_defaults() -> None:
     compose = YAML(typ="safe").load((ROOT / "deploy/compose.yaml").read_text())
     services = compose["services"]
-    assert {"postgres", "prefect", "deployer", "resume", "line-view"} <= set(services)
-    assert "line.line_view" in services["line-view"]["command"]
+    assert {"postgres", "prefect", "deployer", "resume", "line-view", "charts"} <= set(services)
+    assert "line.line_view" in services["line-view"]["command"] and "line.chart_server" in services["charts"]["command"]
     assert "PREFECT_SERVER_API_AUTH_STRING" in services["prefect"]["environment"]
     for name, svc in services.items():
         if "build" not in svc:

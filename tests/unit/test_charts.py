@@ -1,0 +1,81 @@
+"""The chart service: PNGs drawn from the ledger on request, over a real loopback HTTP server; bad
+input is a 400 naming the parameter, nothing to draw a 404, a missing credential a 401 — never a
+traceback."""
+from __future__ import annotations
+
+import base64
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from drivers.jobs import Measurement, WaferResult
+from line.chart_server import make_server
+from line.ledger import Ledger
+from line.spec_limits import judged
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def lot_with_values(ledger: Ledger, lot: str, values: list[float]) -> int:
+    ledger.ensure_lot(lot, len(values))
+    run = ledger.begin_step(lot, "C03", "sputter", "PVD01", "r", 1, "h" * 64, f"{lot}.C03.r0")
+    rows = [WaferResult(f"{lot}.{i + 1:02d}", i + 1, "PROCESSED", (Measurement("thickness.Cu", v, "nm", 1000.0),), {})
+            for i, v in enumerate(values)]
+    ledger.record_results(run.id, "PVD01", rows, judged(rows, 10, None))
+    return run.id
+
+
+@pytest.fixture
+def charts(sqlite_url, monkeypatch):
+    monkeypatch.setenv("BUMPLINE_CHARTS_AUTH", "ops:secret")
+    ledger = Ledger(sqlite_url)
+    runs = [lot_with_values(ledger, f"L{n}", [990 + n, 1010 - n, 1150 if n == 2 else 1000]) for n in range(4)]
+    server = make_server(ledger)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", runs
+    server.shutdown()
+    ledger.dispose()
+
+
+def get(url: str, auth: str | None = "ops:secret") -> tuple[int, bytes]:
+    request = urllib.request.Request(url)
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_trend_and_per_wafer_charts_are_drawn_from_the_ledger(charts):
+    base, runs = charts
+    code, body = get(f"{base}/charts/trend.png?step=C03&measurement=thickness.Cu&tool=PVD01&lots=3")
+    assert code == 200 and body.startswith(PNG) and len(body) > 5000
+    code, body = get(f"{base}/charts/step.png?run={runs[2]}&measurement=thickness.Cu")
+    assert code == 200 and body.startswith(PNG)
+
+
+@pytest.mark.parametrize(("query", "code", "says"), [
+    ("/charts/trend.png?measurement=thickness.Cu", 400, "'step' is required"),
+    ("/charts/trend.png?step=C03&measurement=thickness.Cu&lots=abc", 400, "'lots'"),
+    ("/charts/trend.png?step=C03&measurement=thickness.Cu&lots=100000", 400, "'lots'"),
+    ("/charts/step.png?run=-1&measurement=x", 400, "'run'"),
+    ("/charts/trend.png?step=" + "C" * 5000, 400, "longer than"),
+    ("/charts/trend.png?step=C99&measurement=thickness.Cu", 404, "no thickness.Cu at step C99"),
+    ("/charts/step.png?run=999&measurement=thickness.Cu", 404, "step run 999"),
+    ("/etc/passwd", 404, "no chart"),
+])
+def test_bad_requests_get_a_short_answer_naming_what_is_wrong(charts, query, code, says):
+    base, _ = charts
+    got, body = get(base + query)
+    assert got == code and says in body.decode() and b"Traceback" not in body
+
+
+def test_without_the_credential_nothing_is_drawn(charts):
+    base, _ = charts
+    assert get(f"{base}/charts/trend.png?step=C03&measurement=thickness.Cu", auth=None)[0] == 401
+    assert get(f"{base}/charts/trend.png?step=C03&measurement=thickness.Cu", auth="ops:wrong")[0] == 401
+    assert get(f"{base}/health")[0] == 200
