@@ -31,6 +31,15 @@ def test_lot_completes_and_the_ledger_holds_its_genealogy(prefect_server, sim, l
     assert e40 == [("QUEUED", 1), ("SETTING_UP", 2), ("WAITING_FOR_START", 3), ("PROCESSING", 5), ("PROCESS_COMPLETE", 6)]
     assert "PRODUCTIVE" in {e.data.get("e10") for e in ledger.events("tool", "PVD01")}
     ledger.dispose()
+    # the lot's and the job's progress artifacts advanced to the end
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+
+    with get_client(sync_client=True) as client:
+        latest = {a.key: a for a in client.read_latest_artifacts(artifact_filter=ArtifactCollectionFilter(
+            key=ArtifactCollectionFilterKey(any_=["progress-lot-lot-f1", "progress-job-lot-f1-s1-r0"])))}
+    assert float(latest["progress-lot-lot-f1"].data) == 100.0 and "1/1" in latest["progress-lot-lot-f1"].description
+    assert float(latest["progress-job-lot-f1-s1-r0"].data) == 100.0 and "5/5" in latest["progress-job-lot-f1-s1-r0"].description
 
 
 def test_hard_arc_holds_the_lot_records_the_alarm_and_is_not_retried(prefect_server, sim, line_file, db_url):
