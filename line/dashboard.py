@@ -150,8 +150,11 @@ def lot_markdown(ledger: Ledger, lot_id: str, plan: LotPlan) -> str:
     route = plan.route
     title = f"product {route.label}" if route else "one tool step"
     sha = route.sha256 if route else plan.steps[0].sha256
+    line_key = artifact_key("line", plan.line.metadata.name)
     out = [f"# Lot {lot_id} — {title}", "",
            f"Route `{plan.ref}` sha256 `{sha[:16]}…` — **{lot.status}** {lot.hold_reason}", "",
+           f"The line: {artifact_link(line_key, 'line view')} · {artifact_link(line_key + '-tools', 'tools')} · "
+           f"progress {artifact_link(artifact_key('progress-lot', lot_id), 'of this lot')}", "",
            "| step | operation | tool | recipe (sha256) | status | wafers |", "|---|---|---|---|---|---|"]
     for step in plan.steps:
         r = runs.get(step.id)
@@ -184,6 +187,18 @@ def lot_markdown(ledger: Ledger, lot_id: str, plan: LotPlan) -> str:
 
 def artifact_key(prefix: str, name: str) -> str:
     return prefix + "-" + "".join(c if c.isalnum() else "-" for c in name.lower())
+
+
+def artifact_link(key: str, text: str = "") -> str:
+    """A markdown link to the newest version of an artifact in the Prefect UI (its v2 pages; the UI's
+    address from PREFECT_UI_URL, which Prefect derives from the API's), or the bare key without one."""
+    try:
+        from prefect.settings import PREFECT_UI_URL
+
+        ui = (PREFECT_UI_URL.value() or "").rstrip("/")
+    except Exception:  # noqa: BLE001 - no Prefect settings: no link, the key still names it
+        ui = ""
+    return f"[{text or key}]({ui}/v2/artifacts/key/{key})" if ui else f"`{key}`"
 
 
 def publish_lot(ledger: Ledger, lot_id: str, plan: LotPlan) -> None:

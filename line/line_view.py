@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from line.config import LineConfig, load_line
-from line.dashboard import alarm_text, artifact_key, line_markdown, tool_rows, wip_rows
+from line.dashboard import alarm_text, artifact_key, artifact_link, line_markdown, tool_rows, wip_rows
 from line.ledger import Ledger
 from line.ledger import models as m
 
@@ -62,11 +62,14 @@ def live_markdown(ledger: Ledger, line: LineConfig) -> str:
         holds = s.scalars(select(m.Hold).where(m.Hold.decision == "").order_by(m.Hold.id)).all()
         recent_alarms = s.scalars(select(m.Alarm).order_by(m.Alarm.id.desc()).limit(RECENT)).all()
         recent_holds = s.scalars(select(m.Hold).order_by(m.Hold.id.desc()).limit(RECENT)).all()
-    out = [f"## Open alarms: {len(open_alarms)}", ""]
+    key = artifact_key("line", line.metadata.name)
+    out = [f"Tables: {artifact_link(key + '-tools', 'tools')} · {artifact_link(key + '-wip', 'work in progress')}", "",
+           f"## Open alarms: {len(open_alarms)}", ""]
     out += [f"- **{a.tool_id} {alarm_text(a)}** since {a.raised_at:%H:%M:%S}{' — ' + a.ack_note if a.ack_note else ''}"
             for a in open_alarms] or ["none"]
     out += ["", f"## Open holds: {len(holds)}", ""]
-    out += [f"- **{h.lot_id}** {h.reason_type} since {h.created_at:%H:%M:%S}: {h.reason[:160]}" for h in holds] or ["none"]
+    out += [f"- **{artifact_link(artifact_key('lot', h.lot_id), h.lot_id)}** {h.reason_type} since "
+            f"{h.created_at:%H:%M:%S}: {h.reason[:160]}" for h in holds] or ["none"]
     wip = wip_rows(ledger)
     by_step = Counter(w.step.split(" ")[0] for w in wip if w.step)
     out += ["", "## WIP by step", "", "| step | lots |", "|---|---:|"]

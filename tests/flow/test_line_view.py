@@ -42,6 +42,7 @@ def test_the_line_view_follows_every_alarm_and_keeps_a_bounded_history(prefect_s
     assert view.tick()
     latest = versions(view.key)[0]
     assert "## Open alarms: 1" in latest.data and "SP01 7001 MISALIGNMENT (open, not acknowledged)" in latest.data
+    assert "/v2/artifacts/key/line-sim-line-tools)" in latest.data            # a link to its tools table
     tools = table(f"{view.key}-tools")
     assert (tools["SP01"]["state"], tools["SP01"]["E10"]) == ("ALARM", "UNSCHEDULED_DOWNTIME")
 
