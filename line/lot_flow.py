@@ -20,7 +20,7 @@ from prefect.states import Cancelled, Failed, State
 from prefect.utilities.annotations import quote
 
 from drivers.errors import BumplineError
-from line.dashboard import Progress, artifact_key, publish_lot, publish_step_charts
+from line.dashboard import Progress, artifact_key, flush_progress, publish_lot, publish_step_charts
 from line.dispatch import preference
 from line.holds import apply_decision
 from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
@@ -165,7 +165,10 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
                     return step_outcome(route_step_task(quoted, step.id, lot_id, live, db_url, rework, run_id,
                                                         return_state=True))
 
-                return lot_state(_run_plan(ledger, plan, lot_id, hold_timeout_s, run_step, holder))
+                try:
+                    return lot_state(_run_plan(ledger, plan, lot_id, hold_timeout_s, run_step, holder))
+                finally:
+                    flush_progress()            # the lot's last progress reaches the UI before the run ends
         except LotBusy as busy:
             get_run_logger().warning(str(busy))
             return lot_state({"lot_id": lot_id, "status": "RUNNING_ELSEWHERE", "reason": str(busy), "steps": []})
