@@ -46,7 +46,8 @@ mutations: $(STAMP)
 	$(VENV)/bin/bumpline recipe mutate --simulate
 
 # The crash-point harness in full: every kind's reference step killed after each of its writes, with
-# the tool kept and restarted, then resumed — on SQLite and PostgreSQL (`make test` runs one kind).
+# the tool kept and restarted, then resumed — on the mock tool and on its simulator over the real
+# protocol, on SQLite and PostgreSQL (~12 min; `make test` runs one kind per tier).
 crash: $(STAMP)
 	BUMPLINE_CRASH_FULL=1 $(VENV)/bin/pytest -q -s tests/crash
 
