@@ -12,7 +12,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from line.hold_view import decision_text, measurement_rows, measurements_markdown
+from line.hold_view import decision_text, measurements_markdown
 from line.ledger import Ledger
 from line.ledger import models as m
 from line.tracking import e10_state, last_tool_state_event
@@ -180,7 +180,7 @@ def lot_markdown(ledger: Ledger, lot_id: str, plan: LotPlan) -> str:
         out += ["", f"Hold **{h.reason_type}**: {h.reason} — {decision_text(h)}"]
     if route is not None:
         for r in ledger.step_runs(lot_id):
-            if rows := measurement_rows(ledger, r.id):
+            if rows := ledger.measurements(r.id):
                 again = f" rework {r.rework}" if r.rework else ""
                 out += ["", f"### {r.step_id}{again} on {r.tool_id}", ""] + measurements_markdown(rows)
     return "\n".join(out)

@@ -3,8 +3,6 @@ against the limits the step judged them by (failures first), the alarm the tool 
 decided — who decided what and why. One source for the Resume form, the lot artifact and `lot show`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from line.ledger import Ledger
 from line.ledger import models as m
 
@@ -12,39 +10,20 @@ MAX_ROWS = 25
 """the form shows at most this many measurement rows (failures first): a 25-wafer lot fits"""
 
 
-@dataclass(frozen=True)
-class MeasurementRow:
-    wafer: str
-    name: str
-    value: float
-    unit: str
-    target: float | None
-    lsl: float | None
-    usl: float | None
-    passed: bool | None          # None: no limits
-
-    @property
-    def mark(self) -> str:
-        return {True: "pass", False: "FAIL", None: "—"}[self.passed]
-
-
 def _num(x: float | None) -> str:
     return "" if x is None else f"{x:g}"
 
 
-def measurement_rows(ledger: Ledger, step_run_id: int) -> list[MeasurementRow]:
-    return [MeasurementRow(ms.wafer_id, ms.name, ms.value, ms.unit, ms.target, ms.lsl, ms.usl, ms.passed)
-            for ms in ledger.measurements(step_run_id)]
-
-
-def measurements_markdown(rows: list[MeasurementRow], limit: int = MAX_ROWS) -> list[str]:
-    """A markdown table, failures first, at most `limit` rows (the rest counted)."""
+def measurements_markdown(rows: list[m.Measurement], limit: int = MAX_ROWS) -> list[str]:
+    """A markdown table of a step's measurements against the limits stored with them, failures
+    first, at most `limit` rows (the rest counted)."""
     if not rows:
         return []
-    ordered = sorted(rows, key=lambda r: (r.passed is not False, r.wafer, r.name))
+    ordered = sorted(rows, key=lambda r: (r.passed is not False, r.wafer_id, r.name))
+    mark = {True: "pass", False: "**FAIL**", None: "—"}
     out = ["| wafer | measurement | value | target | LSL | USL | |", "|---|---|---:|---:|---:|---:|---|"]
-    out += [f"| {r.wafer} | {r.name} | {r.value:g} {r.unit} | {_num(r.target)} | {_num(r.lsl)} | {_num(r.usl)} | "
-            f"{'**FAIL**' if r.passed is False else r.mark} |" for r in ordered[:limit]]
+    out += [f"| {r.wafer_id} | {r.name} | {r.value:g} {r.unit} | {_num(r.target)} | {_num(r.lsl)} | {_num(r.usl)} | "
+            f"{mark[r.passed]} |" for r in ordered[:limit]]
     if len(ordered) > limit:
         out.append(f"| … {len(ordered) - limit} more | | | | | | |")
     return out
@@ -67,7 +46,7 @@ def evidence_markdown(ledger: Ledger, hold: m.Hold | None) -> str:
         alarms = ledger.alarms(step_run_id=hold.step_run_id)
         out += [f"- alarm **{a.alid} {a.name}** on {a.tool_id}{' wafer ' + a.wafer_id if a.wafer_id else ''}: {a.text}"
                 for a in alarms]
-        rows = measurement_rows(ledger, hold.step_run_id)
+        rows = ledger.measurements(hold.step_run_id)
         if rows:
             out += ["", "Measurements of the held step against the limits it was judged by:", ""]
             out += measurements_markdown(rows)

@@ -8,6 +8,7 @@ from line.cli.common import console
 from line.cli.products import LotVerification
 from line.ledger import Ledger
 from line.ledger.models import Measurement
+from line.spec_limits import Limits
 from line.steps import StepOutcome
 
 
@@ -29,8 +30,8 @@ def wafer_table(ledger: Ledger, step_run_id: int, title: str) -> Table:
         unit = seen[0].unit if seen else ""
         limits = {(ms.lsl, ms.usl) for ms in seen}
         label = n.removeprefix("thickness.") + (f" {unit}" if unit not in ("", "count") else "")
-        if len(limits) == 1 and (lim := limits.pop()) != (None, None):
-            label += f" [{'' if lim[0] is None else f'{lim[0]:g}'}, {'' if lim[1] is None else f'{lim[1]:g}'}]"
+        if len(limits) == 1 and (lim := Limits(*limits.pop())) != Limits(None, None):
+            label += f" {lim.text()}"
         table.add_column(label, justify="right", no_wrap=True)
     for wafer, status in results.items():
         style = "" if status == "PROCESSED" else ("red" if status == "INCOMPLETE" else "yellow")
