@@ -28,7 +28,7 @@ from drivers.errors import (
     ToolAlarm,
     ToolError,
 )
-from drivers.jobs import Alarm, Identity, JobStatus, Measurement, WaferResult, body_hash
+from drivers.jobs import Alarm, Identity, JobStatus, Measurement, SiteReading, WaferResult, body_hash
 from drivers.limits import Limit, check_limits
 from drivers.spec import KindSpec
 from drivers.states import Mirror, ProcessingModel, StateChange, build_machine
@@ -109,7 +109,12 @@ class ToolDriver:
 
     def wafer_result(self, row: dict[str, Any]) -> WaferResult:
         """A result row as the tool reports it, with the measurements the kind's spec declares."""
-        return WaferResult(row["wafer_id"], row["slot"], row["status"], tuple(self.measurements(row)), row)
+        return WaferResult(row["wafer_id"], row["slot"], row["status"], tuple(self.measurements(row)), row,
+                           tuple(self.site_readings(row)))
+
+    def site_readings(self, row: dict[str, Any]) -> list[SiteReading]:
+        """The per-site values of a wafer map, where the kind measures at sites (metrology); none here."""
+        return []
 
     def measurements(self, row: dict[str, Any]) -> list[Measurement]:
         """Every declared measurement the row carries a value for (its target too, where declared);

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-WAFER_AREA_CM2 = 706.9          # a 300 mm wafer; a design's region areas are shares of it
+WAFER_RADIUS_MM = 150.0         # a 300 mm wafer
+WAFER_AREA_CM2 = 706.9          # π·(15 cm)²; a design's region areas are shares of it
 
 
 @dataclass(frozen=True)

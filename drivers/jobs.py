@@ -65,6 +65,18 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class SiteReading:
+    """One site of a wafer map as the tool reports it: where (mm from the wafer's centre, notch down)
+    and what it read there."""
+    name: str
+    site: int
+    x_mm: float
+    y_mm: float
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
 class WaferResult:
     """One wafer's outcome as the tool reports it. status: PROCESSED | INCOMPLETE | ABORTED | NOT_PROCESSED."""
 
@@ -73,6 +85,7 @@ class WaferResult:
     status: str
     measurements: tuple[Measurement, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
+    sites: tuple[SiteReading, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,6 +6,7 @@ user:password as HTTP basic auth.
 
     GET /charts/trend.png?step=C03&measurement=thickness.Cu[&tool=PVD01][&lots=20]
     GET /charts/step.png?run=<step run id>&measurement=thickness.Cu
+    GET /charts/map.png?run=<step run id>&measurement=bump.height[&wafer=L1.03]
     GET /health
 
 Bad input is a 400 naming the parameter, a chart with no data a 404, never a traceback; the
@@ -23,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from line.charts import NoData, step_png, trend_png
+from line.charts import NoData, step_png, trend_png, wafer_map_png
 from line.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ def render(ledger: Ledger, path: str, query: str) -> bytes:
                          _int(q, "lots", default=20, hi=200))
     if path == "/charts/step.png":
         return step_png(ledger, _int(q, "run"), _one(q, "measurement"))
+    if path == "/charts/map.png":
+        return wafer_map_png(ledger, _int(q, "run"), _one(q, "measurement"), _one(q, "wafer", required=False, limit=80))
     raise LookupError(f"no chart at {path}")
 
 

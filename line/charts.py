@@ -1,6 +1,7 @@
 """Charts of process data, drawn from the ledger on request (matplotlib, Agg: no display): the trend of
 one measurement of one route step across its last lots (per wafer, each lot's mean, the limits the
-values were judged by), and one step's per-wafer values against their limits. Served by
+values were judged by), one step's per-wafer values against their limits, and the wafer maps of a
+metrology step's sites. Served by
 `line.chart_server`, so a chart is the same whichever worker ran the lot and drawing one never
 delays a step."""
 from __future__ import annotations
@@ -15,11 +16,15 @@ matplotlib.use("Agg")   # before pyplot: no display here, ever
 # isort: split
 
 import matplotlib.pyplot as plt
+from matplotlib.collections import PathCollection
+from matplotlib.patches import Circle
+from matplotlib.tri import Triangulation
 from sqlalchemy import select
 
+from drivers.effects import WAFER_RADIUS_MM
 from line.ledger import Ledger
 from line.ledger import models as m
-from line.spec_limits import within
+from line.spec_limits import Limits, within
 
 MAX_LOTS = 200
 
@@ -109,3 +114,91 @@ def step_png(ledger: Ledger, step_run_id: int, measurement: str) -> bytes:
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
 
+
+
+MAX_MAPS = 25
+
+
+def _scale(values: list[float]) -> tuple[float, float]:
+    """The colour range: every wafer's values of the step (one scale, so wafers compare), never empty."""
+    lo, hi = min(values), max(values)
+    if hi <= lo:
+        pad = abs(lo) * 0.01 or 1.0
+        lo, hi = lo - pad, hi + pad
+    return lo, hi
+
+
+def _one_map(ax: plt.Axes, sites: list[m.SiteMeasurement], lo: float, hi: float, labels: bool,
+             limits: tuple[float | None, float | None]) -> PathCollection:
+    """One wafer: the outline, the field between its sites interpolated (linear, on their
+    triangulation), each site marked; a site outside the measurement's limits ringed red."""
+    ax.add_patch(Circle((0, 0), WAFER_RADIUS_MM, fill=False, color="#37474f", linewidth=1))
+    ax.plot([-8, 8], [-WAFER_RADIUS_MM + 2] * 2, color="#37474f", linewidth=2)          # the notch, down
+    x, y, v = [s.x_mm for s in sites], [s.y_mm for s in sites], [s.value for s in sites]
+    levels = [lo + (hi - lo) * k / 16 for k in range(17)]
+    if len(sites) >= 3:
+        try:
+            ax.tricontourf(Triangulation(x, y), v, levels=levels, cmap="viridis", vmin=lo, vmax=hi)
+        except (ValueError, RuntimeError):   # sites in a line: no triangulation, the marks below still show
+            pass
+    marks = ax.scatter(x, y, c=v, cmap="viridis", vmin=lo, vmax=hi, s=36 if labels else 12,
+                       edgecolors=["white" if within(z, *limits) else "#c62828" for z in v],
+                       linewidths=1.5 if labels else 0.8, zorder=3)
+    if labels:
+        for s in sites:
+            ax.annotate(f"{s.value:.4g}", (s.x_mm, s.y_mm), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=7, zorder=4)
+    lim = WAFER_RADIUS_MM * 1.05
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return marks
+
+
+def wafer_map_png(ledger: Ledger, step_run_id: int, name: str, wafer: str = "") -> bytes:
+    """The wafer maps of one metrology step: every wafer's sites (up to MAX_MAPS, small, one colour
+    scale so wafers compare), or one wafer large with each site's value. The limits of the
+    measurement's mean, where the route gives them, are marked on the scale, and a site outside
+    them is ringed red."""
+    with ledger.session() as s:
+        run = s.get(m.StepRun, step_run_id)
+        q = select(m.SiteMeasurement).where(m.SiteMeasurement.step_run_id == step_run_id,
+                                            m.SiteMeasurement.name == name)
+        if wafer:
+            q = q.where(m.SiteMeasurement.wafer_id == wafer)
+        sites = list(s.scalars(q.order_by(m.SiteMeasurement.wafer_id, m.SiteMeasurement.site)))
+        mean = s.scalars(select(m.Measurement).where(m.Measurement.step_run_id == step_run_id,
+                                                     m.Measurement.name == f"{name}.mean").limit(1)).first()
+    if run is None or not sites:
+        raise NoData(f"no {name} sites{' on ' + wafer if wafer else ''} for step run {step_run_id} in the ledger")
+    by_wafer: dict[str, list[m.SiteMeasurement]] = {}
+    for site in sites:
+        by_wafer.setdefault(site.wafer_id, []).append(site)
+    shown = list(by_wafer)[:MAX_MAPS]
+    lo, hi = _scale([x.value for x in sites])
+    limits = (mean.lsl, mean.usl) if mean else (None, None)
+    cols = min(5, len(shown))
+    rows = -(-len(shown) // cols)
+    size = 5.0 if len(shown) == 1 else 1.9
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 1.2, size * rows + 0.6), squeeze=False)
+    marks: PathCollection | None = None
+    for ax, wid in zip(axes.flat, shown, strict=False):
+        marks = _one_map(ax, by_wafer[wid], lo, hi, len(shown) == 1, limits)
+        values = [x.value for x in by_wafer[wid]]
+        ax.set_title(f"{wid.rsplit('.', 1)[-1]}: {sum(values) / len(values):.4g}", fontsize=8)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.axis("off")
+    unit = sites[0].unit
+    bar = fig.colorbar(marks, ax=axes, shrink=0.8) if marks is not None else None   # shown is never empty
+
+    if bar is not None:
+        bar.set_label(f"{name} ({unit})" if unit else name)
+        for value in limits:
+            if value is not None and lo <= value <= hi:
+                bar.ax.axhline(value, color="#c62828", linewidth=2)
+    said = " · limits " + Limits(*limits).text() if limits != (None, None) else ""
+    more = f" (first {MAX_MAPS} of {len(by_wafer)} wafers)" if len(by_wafer) > MAX_MAPS else ""
+    fig.suptitle(f"lot {run.lot_id} {run.step_id} on {run.tool_id}: {name} at {len(by_wafer[shown[0]])} sites"
+                 f"{more}{said}", fontsize=9)
+    return _png(fig)

@@ -4,11 +4,9 @@ last alarm; the work in progress). The same rows feed `bumpline status`."""
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from uuid import UUID
 
 from sqlalchemy import select
 
@@ -208,122 +206,3 @@ def publish_lot(ledger: Ledger, lot_id: str, plan: LotPlan) -> None:
     lot = ledger.known_lot(lot_id)
     create_markdown_artifact(lot_markdown(ledger, lot_id, plan), key=artifact_key("lot", lot_id),
                              description=f"Lot {lot_id}: {lot.status}")
-
-
-class Progress:
-    """A Prefect progress artifact (a lot's steps, a job's wafers) of the run it was made in. Updates
-    never wait: the newest value goes to one sender thread per process (`flush` waits for it), so a
-    step's polling — and the simulated clock — never waits on the Prefect API. Only a real change is
-    queued; failures are logged, never a reason to stop a lot."""
-
-    def __init__(self, key: str, what: str) -> None:
-        from prefect.context import FlowRunContext, TaskRunContext
-
-        self.key, self.what = key, what
-        self.id: UUID | None = None
-        self.last = -1.0
-        flow, task = FlowRunContext.get(), TaskRunContext.get()
-        self.flow_run_id = flow.flow_run.id if flow and flow.flow_run else (task.task_run.flow_run_id if task else None)
-        self.task_run_id = task.task_run.id if task else None
-
-    def update(self, done: int, total: int, note: str = "") -> None:
-        pct = round(100.0 * done / total, 1) if total else 0.0
-        if pct == self.last or self.flow_run_id is None:
-            return                                  # unchanged, or no run to attach it to (a unit test)
-        self.last = pct
-        _SENDER.put(self, pct, f"{self.what}: {done}/{total}" + (f" — {note}" if note else ""))
-
-    def send(self, pct: float, description: str) -> None:
-        from prefect import get_client
-        from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
-
-        with get_client(sync_client=True) as client:
-            if self.id is None:
-                self.id = client.create_artifact(ArtifactCreate(
-                    key=self.key, type="progress", data=pct, description=description,
-                    flow_run_id=self.flow_run_id, task_run_id=self.task_run_id)).id
-            else:
-                client.update_artifact(self.id, ArtifactUpdate(data=pct, description=description))
-
-
-class _Sender:
-    """One daemon thread that sends the newest pending value of each progress artifact."""
-
-    def __init__(self) -> None:
-        self.pending: dict[Progress, tuple[float, str]] = {}
-        self.lock = threading.Lock()
-        self.wake = threading.Event()
-        self.idle = threading.Event()
-        self.idle.set()
-        self.thread: threading.Thread | None = None
-
-    def put(self, progress: Progress, pct: float, description: str) -> None:
-        with self.lock:
-            self.pending[progress] = (pct, description)
-            self.idle.clear()
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="progress-sender", daemon=True)
-                self.thread.start()
-        self.wake.set()
-
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every queued value was sent (or the timeout): a lot's last value is not lost
-        when its process ends right after it."""
-        return self.idle.wait(timeout_s)
-
-    def _run(self) -> None:
-        while True:
-            self.wake.wait(30)
-            self.wake.clear()
-            with self.lock:
-                batch, self.pending = self.pending, {}
-            for progress, (pct, description) in batch.items():
-                try:
-                    progress.send(pct, description)
-                except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
-                    log.debug("progress %s not written: %s", progress.key, exc)
-            with self.lock:
-                if not self.pending:
-                    self.idle.set()
-
-
-_SENDER = _Sender()
-
-
-def flush_progress(timeout_s: float = 10.0) -> bool:
-    return _SENDER.flush(timeout_s)
-
-
-def charts_url() -> str:
-    """Where the line's chart service answers (`BUMPLINE_CHARTS_URL`; `serve` sets it): "" for none."""
-    import os
-
-    return os.environ.get("BUMPLINE_CHARTS_URL", "").rstrip("/")
-
-
-def publish_step_charts(ledger: Ledger, step_run_id: int) -> int:
-    """Image artifacts for a finished step, one pair per measurement it was judged on (has limits):
-    its values per wafer, and its trend across the last lots on this tool — URLs of the chart
-    service, so the UI draws them from the ledger whichever worker ran the lot. None without a chart
-    service. Returns how many were made."""
-    from urllib.parse import urlencode
-
-    from prefect.artifacts import create_image_artifact
-
-    base = charts_url()
-    if not base:
-        return 0
-    run = ledger.step_run(step_run_id)
-    names = sorted({ms.name for ms in ledger.measurements(step_run_id) if ms.lsl is not None or ms.usl is not None})
-    made = 0
-    for name in names:
-        try:
-            create_image_artifact(f"{base}/charts/step.png?{urlencode({'run': run.id, 'measurement': name})}",
-                                  description=f"{run.lot_id} {run.step_id} on {run.tool_id}: {name} per wafer")
-            create_image_artifact(f"{base}/charts/trend.png?"
-                                  f"{urlencode({'step': run.step_id, 'measurement': name, 'tool': run.tool_id})}",
-                                  description=f"{run.step_id} {name} on {run.tool_id}: trend over the last lots")
-            made += 2
-        except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
-            log.debug("charts of %s not published: %s", run.job_id, exc)
-    return made

@@ -20,13 +20,15 @@ from prefect.states import Cancelled, Failed, State
 from prefect.utilities.annotations import quote
 
 from drivers.errors import BumplineError
-from line.dashboard import Progress, artifact_key, flush_progress, publish_lot, publish_step_charts
+from line.chart_artifacts import publish_step_charts
+from line.dashboard import artifact_key, publish_lot
 from line.dispatch import preference
 from line.holds import apply_decision
 from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
 from line.ledger import Ledger
 from line.ledger.store import shared_ledger
 from line.plan import LotPlan, PlannedStep, load_plan
+from line.progress import Progress, flush_progress
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.qualification import production_problems, unrunnable_steps
 from line.recorder import JobProgressed, StepContext, StepEvent, listen

@@ -91,6 +91,21 @@ class Measurement(Base):
         return None if self.lsl is None and self.usl is None else within(self.value, self.lsl, self.usl)
 
 
+class SiteMeasurement(Base):
+    """One site of a wafer map (metrology): where on the wafer, mm from its centre, and the value read."""
+    __tablename__ = "site_measurements"
+    __table_args__ = (UniqueConstraint("step_run_id", "wafer_id", "name", "site", name="uq_site_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"), index=True)
+    wafer_id: Mapped[str] = mapped_column(ForeignKey("wafers.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    site: Mapped[int] = mapped_column(Integer)
+    x_mm: Mapped[float] = mapped_column(Float)
+    y_mm: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16), default="")
+
+
 class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (UniqueConstraint("tool_id", "alid", "job_id", "tool_time_s", name="uq_alarm_once"),

@@ -186,6 +186,10 @@ class Ledger(AlarmRecords):
                     s.add(m.Measurement(step_run_id=step_run_id, wafer_id=r.wafer_id, name=ms.name,
                                         value=ms.value, unit=ms.unit, target=ms.target,
                                         lsl=lim.lsl if lim else None, usl=lim.usl if lim else None))
+                for site in r.sites:
+                    s.add(m.SiteMeasurement(step_run_id=step_run_id, wafer_id=r.wafer_id, name=site.name,
+                                            site=site.site, x_mm=site.x_mm, y_mm=site.y_mm, value=site.value,
+                                            unit=site.unit))
                 wafer = wafers.get(r.wafer_id)
                 new_state = E90_FROM_TOOL.get(r.status, "NEEDS_PROCESSING")
                 if wafer is not None and wafer.state != new_state:
@@ -228,6 +232,15 @@ class Ledger(AlarmRecords):
         with self.session() as s:
             return list(s.scalars(select(m.Measurement).where(m.Measurement.step_run_id == step_run_id)
                                   .order_by(m.Measurement.wafer_id, m.Measurement.id)))
+
+    def site_measurements(self, step_run_id: int, name: str = "") -> list[m.SiteMeasurement]:
+        """A step's wafer-map sites (of one measured quantity, if named), by wafer and site."""
+        with self.session() as s:
+            q = select(m.SiteMeasurement).where(m.SiteMeasurement.step_run_id == step_run_id)
+            if name:
+                q = q.where(m.SiteMeasurement.name == name)
+            return list(s.scalars(q.order_by(m.SiteMeasurement.wafer_id, m.SiteMeasurement.name,
+                                             m.SiteMeasurement.site)))
 
     def events(self, entity: str | None = None, entity_id: str | None = None,
                step_run_id: int | None = None) -> list[m.Event]:

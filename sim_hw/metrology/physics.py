@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import random
 
-WAFER_RADIUS_MM = 150.0
+from drivers.effects import WAFER_RADIUS_MM
+
 EDGE_EXCLUSION_MM = 5.0
 
 
@@ -21,6 +22,20 @@ def site_radii(n: int) -> list[float]:
         count = round(per_ring * (k + 1)) - round(per_ring * k)
         out += [r_max * (k + 1) / rings] * count
     return out[:n]
+
+
+def site_positions(n: int) -> list[tuple[float, float]]:
+    """(x, y) in mm from the wafer's centre of n sites, notch down: the centre, then each ring's sites
+    evenly spaced in angle (alternate rings turned half a step, so no spoke of sites lines up)."""
+    radii = site_radii(n)
+    out: list[tuple[float, float]] = []
+    for ring, r in enumerate(dict.fromkeys(radii)):   # each ring once, centre first
+        count = radii.count(r)
+        turn = 0.5 if ring % 2 == 0 else 0.0
+        for j in range(count):
+            a = 2 * math.pi * (j + turn) / count + math.pi / 2
+            out.append((round(r * WAFER_RADIUS_MM * math.cos(a), 2), round(r * WAFER_RADIUS_MM * math.sin(a), 2)))
+    return out
 
 
 def radial(mean: float, nonuniformity_pct: float, r: float) -> float:

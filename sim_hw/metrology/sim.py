@@ -32,7 +32,8 @@ class MetrologySim(SimTool):
         rel, absolute = NOISE[r.measurement]
         values = [round(v, 4) for v in physics.measure(true_values, self.rng, rel * self.noise_scale, absolute * self.noise_scale, bias)]
         mean = sum(values) / len(values)
-        row.update(name=name, unit=unit, sites=values, mean=round(mean, 4), min=min(values), max=max(values),
+        row.update(name=name, unit=unit, sites=values, site_xy_mm=[list(xy) for xy in physics.site_positions(r.sites)],
+                   mean=round(mean, 4), min=min(values), max=max(values),
                    nonuniformity_pct=round((max(values) - min(values)) / (2 * mean) * 100, 3) if mean else 0.0)
 
     def truth(self, wafer: Wafer, r: MetrologyRecipe) -> tuple[str, str, list[float]]:

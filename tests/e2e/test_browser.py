@@ -1,8 +1,10 @@
 """The operator's day in real headless Chromium (Debian's) against `bumpline serve` on loopback:
 start a lot from the deployment's run form, see it hold on a simulator fault the test injects,
 answer the hold in the run's Resume form, and see the lot finish; the tool's alarm reaches a
-webhook through a Prefect automation. Screenshots of the lot run, the
-answered hold and the lot's artifact go to .bumpline/screenshots/ (CI keeps them)."""
+webhook through a Prefect automation; the line view shows the alarm, an operator acknowledges it
+from a form; the lot's progress advances; its charts and wafer maps load. Screenshots (the held
+lot, the line view, the answered hold, the lot's artifact, a trend chart, the wafer maps) go to
+.bumpline/screenshots/ (CI keeps them)."""
 from __future__ import annotations
 
 import json
@@ -18,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from line.ledger import Ledger
+from line.recipes.catalog import RecipeCatalog
+from line.recipes.route import load_route
 from tests.support import IN_CI, ROOT, cli, free_port, spawn, stop, wait_until
 from tests.support import http_json as api
 
@@ -121,8 +125,18 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
                        "the run named by its lot (once a worker starts it)")
             page.goto(f"{base}/v2/runs/flow-run/{run['id']}")
 
+            def lot_progress() -> tuple[float, str]:
+                found = api(base, "GET", "/api/artifacts/progress-lot-ui-1/latest")
+                return (float(found["data"]), found["description"]) if found else (-1.0, "")
+
             # the printer misaligns: the lot holds and its run pauses for a decision
             expect(state_badge(page, "Paused")).to_be_visible(timeout=240_000)
+            # the lot's progress artifact has advanced to the steps done before the held one
+            route = load_route(ROOT / "recipes/routes/product-c-paste-core-bump.yaml", RecipeCatalog(ROOT / "recipes"))
+            before = [s.step.id for s in route.steps].index("C04")          # the steps done before the held one
+            pct, said = wait_until(lambda: (p := lot_progress())[0] > 0 and p, 30, "the lot's progress artifact")
+            assert pct == round(100.0 * before / len(route.steps), 1), (pct, said)
+            assert said.startswith(f"lot UI-1 steps done: {before}/{len(route.steps)}"), said
             ledger = Ledger(f"sqlite:///{home / 'ledger.db'}")
             assert ledger.lot("UI-1").status == "ON_HOLD" and "SP01" in ledger.lot("UI-1").hold_reason
             # the held step's task run is drawn as a failure named OnHold, never as a green success
@@ -180,6 +194,7 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
             # the lot goes on with the decision and finishes
             wait_until(lambda: api(base, "GET", f"/api/flow_runs/{run['id']}")["state"]["type"] == "COMPLETED", 240,
                        "the lot's run to complete")
+            assert wait_until(lambda: lot_progress()[0] == 100.0, 30, "the lot's progress at 100 %")
             page.reload()
             expect(state_badge(page, "Completed")).to_be_visible()
             page.wait_for_timeout(1500)
@@ -205,6 +220,15 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
             shown = page.goto(trends[0])
             assert shown is not None and shown.status == 200 and shown.headers["content-type"] == "image/png"
             page.screenshot(path=str(SHOTS / "07-trend-chart.png"))
+            # the final metrology's wafer maps: an image artifact the UI draws from the chart service
+            maps = [a for a in images if "/charts/map.png" in a["data"] and "bump.height" in a["data"]]
+            assert maps, [a["data"] for a in images]
+            page.goto(f"{base}/v2/artifacts/artifact/{maps[0]['id']}")
+            drawn = page.locator('img[src*="/charts/map.png"]').first
+            expect(drawn).to_be_visible()
+            assert page.evaluate("(img) => img.complete && img.naturalWidth > 400", drawn.element_handle())
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(SHOTS / "08-wafer-map.png"), full_page=True)
         except Exception:
             page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
             raise

@@ -2,6 +2,7 @@
 claims; a rerun runs nothing twice; lots racing for tools never share one."""
 from __future__ import annotations
 
+import statistics
 import threading
 from typing import NamedTuple
 
@@ -67,6 +68,12 @@ def test_product_c_is_built_and_matches_its_claims(prefect_server, line, tmp_pat
     assert pad[-5:] == ["Ti", "Cu", "Ag-epoxy", "Ti", "Cu"]                 # paste enclosed by cup and cap
     runs = ledger.step_runs("C-T1")
     assert [r.step_id for r in runs] == [s.step.id for s in route.steps] and {r.status for r in runs} == {"COMPLETE"}
+    # the final metrology's wafer maps: every site of every wafer, where it was read, in the ledger
+    c07 = next(r for r in runs if r.step_id == "C07")
+    sites = ledger.site_measurements(c07.id, "bump.height")
+    assert [(s.wafer_id, s.site) for s in sites] == [(w, i) for w in ("C-T1.01", "C-T1.02") for i in range(1, 14)]
+    means = {ms.wafer_id: ms.value for ms in ledger.measurements(c07.id) if ms.name == "bump.height.mean"}
+    assert means["C-T1.01"] == pytest.approx(statistics.mean(s.value for s in sites[:13]), abs=1e-3)
     # a second run of the same lot finds every step done and runs nothing
     jobs_before = {t: len(tool.jobs) for t, tool in line.tools.items()}
     assert run(line, "C-T1", db)["status"] == "COMPLETE"

@@ -1,6 +1,7 @@
 """Hardware-in-loop: metrology driver ↔ simulator over SCPI; readings come from the world model."""
 from __future__ import annotations
 
+import math
 import statistics
 
 import pytest
@@ -35,6 +36,19 @@ def test_film_thickness_reads_the_world_with_noise_and_its_profile(line):
     assert row["sites"][0] < statistics.mean(row["sites"][-6:])            # centre-thin
     r_max = 1 - 5 / 150                                                      # edge exclusion 5 mm
     assert row["nonuniformity_pct"] == pytest.approx(8.0 * r_max ** 2 / 2, abs=0.6)   # (max−min)/2·mean
+
+
+def test_every_site_is_reported_where_it_was_read_for_the_wafer_map(line):
+    d = start(driver(line, "MET01"), recipe(FILM), W[:1])
+    d.wait()
+    sites = d.results()[0].sites
+    assert [s.site for s in sites] == list(range(1, 14)) and {s.name for s in sites} == {"film.Cu"}
+    assert [s.value for s in sites] == d.results()[0].data["sites"] and sites[0].unit == "nm"
+    radius = [math.hypot(s.x_mm, s.y_mm) for s in sites]
+    assert radius[0] == 0 and max(radius) == pytest.approx(145, abs=0.01)       # centre, edge exclusion
+    assert len({(s.x_mm, s.y_mm) for s in sites}) == 13                          # no two sites in one place
+    ring = [s.value for s, r in zip(sites, radius, strict=True) if r > 140]
+    assert statistics.mean(ring) > sites[0].value                                # the map shows centre-thin
 
 
 def test_bump_height_sums_the_metal_above_the_pad(line):
