@@ -37,7 +37,9 @@ def list_lots(as_json: bool = JsonOption) -> None:
 @app.command()
 def show(lot_id: str = typer.Argument(..., help="the lot id"), as_json: bool = JsonOption,
          csv_out: str = typer.Option("", "--csv", help="write every measurement of the lot to this CSV file "
-                                                         "('-': standard output)")) -> None:
+                                                         "('-': standard output)"),
+         sites: bool = typer.Option(False, "--sites", help="with --csv: every wafer-map site (position in mm "
+                                                           "from the wafer's centre, value) instead")) -> None:
     """Steps, per-wafer results against their limits, alarms and holds (with the decision, who made
     it and the note) of one lot."""
     ledger = Ledger()
@@ -46,7 +48,7 @@ def show(lot_id: str = typer.Argument(..., help="the lot id"), as_json: bool = J
         err.print(f"[red]error[/red] no lot {lot_id} in {ledger.url}")
         raise typer.Exit(1)
     if csv_out:
-        write_csv(ledger, lot_id, csv_out)
+        write_csv(ledger, lot_id, csv_out, sites)
         return
     if as_json:
         print(json.dumps(lot_detail(ledger, lot), indent=2, default=str))

@@ -1,5 +1,6 @@
 """A lot as data, for scripts: `lot list --json`, `lot show --json` and `lot show --csv` (every
-measurement with the limits it was judged by). JSON keys are stable; times are ISO 8601 UTC."""
+measurement with the limits it was judged by; with `--sites`, every wafer-map site with its
+position). JSON keys are stable; times are ISO 8601 UTC."""
 from __future__ import annotations
 
 import csv
@@ -29,6 +30,7 @@ def lot_detail(ledger: Ledger, lot: m.Lot) -> dict[str, Any]:
             "started": _iso(r.started_at), "ended": _iso(r.ended_at),
             "results": [{"wafer": x.wafer_id, "status": x.status} for x in ledger.results(r.id)],
             "measurements": [measurement(ms) for ms in ledger.measurements(r.id)],
+            "sites": [site(x) for x in ledger.site_measurements(r.id)],
         })
     return {**lot_summary(lot),
             "wafers": [{"wafer": w.id, "slot": w.slot, "state": w.state} for w in ledger.wafers(lot.id)],
@@ -50,19 +52,29 @@ def measurement(ms: m.Measurement) -> dict[str, Any]:
             "lsl": ms.lsl, "usl": ms.usl, "pass": ms.passed}
 
 
-CSV_FIELDS = ["lot", "step", "rework", "tool", "job", "wafer", "name", "value", "unit", "target", "lsl", "usl", "pass"]
+def site(x: m.SiteMeasurement) -> dict[str, Any]:
+    return {"wafer": x.wafer_id, "name": x.name, "site": x.site, "x_mm": x.x_mm, "y_mm": x.y_mm, "value": x.value,
+            "unit": x.unit}
 
 
-def write_csv(ledger: Ledger, lot_id: str, path: str) -> None:
-    """Every measurement of the lot, one row each ('-': standard output)."""
+RUN_FIELDS = ["lot", "step", "rework", "tool", "job"]
+CSV_FIELDS = [*RUN_FIELDS, "wafer", "name", "value", "unit", "target", "lsl", "usl", "pass"]
+SITE_FIELDS = [*RUN_FIELDS, "wafer", "name", "site", "x_mm", "y_mm", "value", "unit"]
+
+
+def write_csv(ledger: Ledger, lot_id: str, path: str, sites: bool = False) -> None:
+    """Every measurement of the lot, one row each — or with `sites`, every wafer-map site ('-':
+    standard output)."""
     out = sys.stdout if path == "-" else open(path, "w", newline="", encoding="utf-8")
     try:
-        w = csv.DictWriter(out, CSV_FIELDS)
+        w = csv.DictWriter(out, SITE_FIELDS if sites else CSV_FIELDS)
         w.writeheader()
         for r in ledger.step_runs(lot_id):
-            for ms in ledger.measurements(r.id):
-                w.writerow({"lot": lot_id, "step": r.step_id, "rework": r.rework, "tool": r.tool_id, "job": r.job_id,
-                            **measurement(ms)})
+            run = {"lot": lot_id, "step": r.step_id, "rework": r.rework, "tool": r.tool_id, "job": r.job_id}
+            rows = [site(x) for x in ledger.site_measurements(r.id)] if sites else \
+                [measurement(ms) for ms in ledger.measurements(r.id)]
+            for row in rows:
+                w.writerow({**run, **row})
     finally:
         if out is not sys.stdout:
             out.close()
