@@ -8,6 +8,7 @@ import os
 from urllib.parse import urlencode
 
 from line.ledger import Ledger
+from line.spc.view import chart_url
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,8 @@ def charts_url() -> str:
 
 def publish_step_charts(ledger: Ledger, step_run_id: int) -> int:
     """Image artifacts for a finished step, one pair per measurement it was judged on (has limits):
-    its values per wafer, and its trend across the last lots on this tool; and the wafer maps of
-    every quantity it measured at sites — URLs of the chart
+    its values per wafer, and its trend across the last lots on this tool; its SPC charts (where a
+    baseline is frozen); and the wafer maps of every quantity it measured at sites — URLs of the chart
     service, so the UI draws them from the ledger whichever worker ran the lot. None without a chart
     service. Returns how many were made."""
     from prefect.artifacts import create_image_artifact
@@ -41,6 +42,13 @@ def publish_step_charts(ledger: Ledger, step_run_id: int) -> int:
             made += 2
         except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
             log.debug("charts of %s not published: %s", run.job_id, exc)
+    for row in [b for b in ledger.spc_baselines() if b.step_id == run.step_id and b.tool_id == run.tool_id]:
+        try:
+            create_image_artifact(chart_url(base, row.step_id, row.measurement, row.tool_id),
+                                  description=f"SPC {row.step_id} {row.measurement} on {row.tool_id} after lot {run.lot_id}")
+            made += 1
+        except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
+            log.debug("SPC chart of %s not published: %s", run.job_id, exc)
     for name in sorted({site.name for site in ledger.site_measurements(step_run_id)}):
         try:
             create_image_artifact(f"{base}/charts/map.png?{urlencode({'run': run.id, 'measurement': name})}",

@@ -7,6 +7,7 @@ user:password as HTTP basic auth.
     GET /charts/trend.png?step=C03&measurement=thickness.Cu[&tool=PVD01][&lots=20]
     GET /charts/step.png?run=<step run id>&measurement=thickness.Cu
     GET /charts/map.png?run=<step run id>&measurement=bump.height[&wafer=L1.03]
+    GET /charts/spc.png?step=C03&measurement=thickness.Cu&tool=PVD01[&lots=25]
     GET /health
 
 Bad input is a 400 naming the parameter, a chart with no data a 404, never a traceback; the
@@ -26,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from line.charts import NoData, step_png, trend_png, wafer_map_png
 from line.ledger import Ledger
+from line.spc.picture import NoChart, spc_png
 
 log = logging.getLogger(__name__)
 MAX_QUERY = 2048
@@ -69,6 +71,8 @@ def render(ledger: Ledger, path: str, query: str) -> bytes:
                          _int(q, "lots", default=20, hi=200))
     if path == "/charts/step.png":
         return step_png(ledger, _int(q, "run"), _one(q, "measurement"))
+    if path == "/charts/spc.png":
+        return spc_png(ledger, _one(q, "step"), _one(q, "measurement"), _one(q, "tool"), _int(q, "lots", default=25, hi=200))
     if path == "/charts/map.png":
         return wafer_map_png(ledger, _int(q, "run"), _one(q, "measurement"), _one(q, "wafer", required=False, limit=80))
     raise LookupError(f"no chart at {path}")
@@ -93,7 +97,7 @@ def handler(ledger: Ledger, secret: str) -> type[BaseHTTPRequestHandler]:
                 body = render(ledger, parts.path, parts.query)
             except BadRequest as exc:
                 self._send(400, f"{exc}\n".encode(), "text/plain")
-            except (NoData, LookupError) as exc:
+            except (NoData, NoChart, LookupError) as exc:
                 self._send(404, f"{exc}\n".encode(), "text/plain")
             except Exception:
                 log.exception("chart %s failed", self.path[:200])

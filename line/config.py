@@ -112,6 +112,9 @@ class SimulationConfig(Strict):
     speed: float = Field(600.0, gt=0, description="virtual seconds per wall second")
     seed: int = 0
     control: str = Field("127.0.0.1:15000", description="simulator control port host:port")
+    drift: bool = Field(False, description="tools age from their consumables: sputter rate with target kWh, plating "
+                                           "efficiency and uniformity with bath and anode ampere-hours, paste transfer "
+                                           "with prints since a wipe (a tool's `options: {drift: …}` overrides it)")
     token_file: str | None = Field(None, description="the file the control port writes its token to (default: "
                                                      "$BUMPLINE_HOME/sim-control-<port>.token)")
 

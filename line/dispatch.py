@@ -26,9 +26,10 @@ def last_states(s: Session, ids: list[str]) -> dict[str, str]:
     return {tid: ev.dest for tid in ids if (ev := last_tool_state_event(s, tid)) is not None}
 
 
-def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:
-    """Tools that are not down first (no open alarm, not last seen in ALARM), free before leased,
-    then the least used. A lease past its expiry is free: the next acquire takes it over."""
+def preference(ledger: Ledger, tools: list[ToolConfig], step_id: str = "") -> list[str]:
+    """Tools that are not down first (no open alarm, not last seen in ALARM), then tools no SPC
+    signal flagged at this step (a flagged tool runs the step only when no other can), free before
+    leased, then the least used. A lease past its expiry is free: the next acquire takes it over."""
     ids = [t.id for t in tools]
     with ledger.session() as s:
         now = m.utcnow()
@@ -39,5 +40,7 @@ def preference(ledger: Ledger, tools: list[ToolConfig]) -> list[str]:
             select(m.StepRun.tool_id, func.count()).where(m.StepRun.tool_id.in_(ids)).group_by(m.StepRun.tool_id))})
         states = last_states(s, ids)
         alarmed = set(s.scalars(select(m.Alarm.tool_id).where(m.Alarm.tool_id.in_(ids), m.Alarm.cleared_at.is_(None))))
+        flagged = set(s.scalars(select(m.SpcFlag.tool_id).where(
+            m.SpcFlag.tool_id.in_(ids), m.SpcFlag.step_id == step_id, m.SpcFlag.cleared_at.is_(None)))) if step_id else set()
     # down: an alarm the tool has not reported cleared (acknowledged or not), or a last state of ALARM
-    return sorted(ids, key=lambda t: (t in alarmed or states.get(t) == "ALARM", t in leased, used[t], t))
+    return sorted(ids, key=lambda t: (t in alarmed or states.get(t) == "ALARM", t in flagged, t in leased, used[t], t))

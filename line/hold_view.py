@@ -3,8 +3,10 @@ against the limits the step judged them by (failures first), the alarm the tool 
 decided — who decided what and why. One source for the Resume form, the lot artifact and `lot show`."""
 from __future__ import annotations
 
+from line.chart_artifacts import charts_url
 from line.ledger import Ledger
 from line.ledger import models as m
+from line.spc.view import chart_markdown
 
 MAX_ROWS = 25
 """the form shows at most this many measurement rows (failures first): a 25-wafer lot fits"""
@@ -37,8 +39,8 @@ def decision_text(hold: m.Hold) -> str:
 
 
 def evidence_markdown(ledger: Ledger, hold: m.Hold | None) -> str:
-    """The evidence behind a hold: its reason, the tool's alarm on the held step, the step's
-    measurements against their limits."""
+    """The evidence behind a hold: its reason, the tool's alarm on the held step, the SPC chart a
+    signal came from (its picture and newest lots), the step's measurements against their limits."""
     if hold is None:
         return ""
     out = [f"**{hold.reason_type}**: {hold.reason}"]
@@ -46,6 +48,9 @@ def evidence_markdown(ledger: Ledger, hold: m.Hold | None) -> str:
         alarms = ledger.alarms(step_run_id=hold.step_run_id)
         out += [f"- alarm **{a.alid} {a.name}** on {a.tool_id}{' wafer ' + a.wafer_id if a.wafer_id else ''}: {a.text}"
                 for a in alarms]
+        for ev in ledger.events("spc", step_run_id=hold.step_run_id):
+            d = ev.data
+            out += [""] + chart_markdown(ledger, d["step"], d["measurement"], d["tool"], charts_url())
         rows = ledger.measurements(hold.step_run_id)
         if rows:
             out += ["", "Measurements of the held step against the limits it was judged by:", ""]

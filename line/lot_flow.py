@@ -62,7 +62,7 @@ def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str],
         holder = job_id_for(lot_id, step_id, rework)
         stop_following = listen(job_progress(holder))
         try:
-            with claim_any(ledger, preference(ledger, tools), holder) as tool_id:
+            with claim_any(ledger, preference(ledger, tools, step_id), holder) as tool_id:
                 outcome = ToolStep(ledger, plan.current_line().tool(tool_id), step.recipe, lot_id, step_id, wafers,
                                    rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=step.parameters,
                                    specs=list(step.specs) or None, leased=True, operation=step.operation).execute()

@@ -22,6 +22,7 @@ from line.spec_limits import Limits
 from line.tracking import ProcessJob, e10_state
 
 if TYPE_CHECKING:
+    from line.spc.control import Finding
     from line.steps import StepOutcome
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,19 @@ class Measured:
 
 
 @dataclass(frozen=True)
+class SpcSignalled:
+    findings: tuple[Finding, ...]
+    """the lot's points that completed a run rule on an SPC chart of the step"""
+
+
+@dataclass(frozen=True)
 class StepEnded:
     outcome: StepOutcome
     unloaded: bool = field(default=True)
 
 
-StepEvent = StateChanged | JobProgressed | JobReattached | StartSent | WafersMoved | AlarmRaised | Measured | StepEnded
+StepEvent = (StateChanged | JobProgressed | JobReattached | StartSent | WafersMoved | AlarmRaised | Measured
+             | SpcSignalled | StepEnded)
 Listener = Callable[["StepContext", StepEvent], None]
 _listeners: list[Listener] = []
 
@@ -164,6 +172,17 @@ class Recorder:
 
     def _Measured(self, e: Measured) -> None:
         self.ledger.record_results(self.ctx.step_run_id, self.ctx.tool_id, list(e.results), e.limits)
+
+    def _SpcSignalled(self, e: SpcSignalled) -> None:
+        ctx = self.ctx
+        with self.ledger.together():    # the signal and the flag it raises, at once
+            for f in e.findings:
+                self.ledger.record_event("spc", f.key, "", "SIGNAL", f.action, ctx.step_run_id, f.data())
+                if f.action == "flag":
+                    self.ledger.raise_spc_flag(ctx.tool_id, f.step_id, f.measurement, ctx.lot_id, ctx.step_run_id, f.text)
+        for f in e.findings:
+            emit_tool_event(ctx.tool_id, ctx.kind, "spc", f.data(), related={"lot": ctx.lot_id, "job": ctx.job_id},
+                            detail=f"{f.step_id}-{f.measurement}")
 
     def _StepEnded(self, e: StepEnded) -> None:
         o = e.outcome

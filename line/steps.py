@@ -27,12 +27,14 @@ from line.recorder import (
     JobReattached,
     Measured,
     Recorder,
+    SpcSignalled,
     StartSent,
     StateChanged,
     StepContext,
     StepEnded,
     WafersMoved,
 )
+from line.spc.control import judge
 from line.spec_limits import judged, spec_problems
 
 
@@ -209,6 +211,12 @@ class ToolStep:
                 hold = ("INCOMPLETE", f"wafers not processed: {', '.join(not_done)}")
             elif problems := spec_problems(results, self.tolerance_pct, self.specs):
                 hold = ("OUT_OF_SPEC", "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
+        if results and self.specs:
+            findings = judge(self.ledger, self.step_id, self.tool.id, self.lot_id, self.run.id, self.specs)
+            if findings:
+                self.record(SpcSignalled(tuple(findings)))
+            if hold is None and (held := [f for f in findings if f.action == "hold"]):
+                hold = ("SPC", "; ".join(f.text for f in held))
         status = "COMPLETE" if hold is None else "ON_HOLD"
         outcome = StepOutcome(self.lot_id, self.step_id, self.run.id, self.tool.id, self.job_id, self.recipe.ref,
                               self.sent_hash, status, *(hold or ("", "")),

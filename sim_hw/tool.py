@@ -92,6 +92,7 @@ class SimTool:
         self.noise_scale = 1.0        # 0: every tool hits its nominal numbers (the paper-vs-simulator test)
         self.tool_limits = dict(limits or self.limits)
         self.options = dict(options or {})
+        self.drift = bool(self.options.get("drift", False))   # consumables age the process (off: ageless)
         self.faults = FaultBook(tool_id, self.spec.all_faults)
         self.jobs: dict[str, SimJob] = {}
         self.current: SimJob | None = None

@@ -30,12 +30,12 @@ def sim_line(cfg: LineConfig, any_port: bool = False, speed: float | None = None
              control_port: int | None = None, serve: bool = True, noise: float = 1.0) -> SimLine:
     """Build (not start) the simulators a line config names (`serve=False`: the in-process tier)."""
     specs = []
+    sim = cfg.simulation
     for t in cfg.tools:
         addr = parse_address(t.address)
         endpoints = {n: 0 if any_port else parse_address(a).port for n, a in t.endpoints.items()}
         specs.append(SimToolSpec(t.id, t.kind, addr.host, 0 if any_port else addr.port, endpoints,
-                                 t.effective_limits(), {**t.capabilities, **t.options}))
-    sim = cfg.simulation
+                                 t.effective_limits(), {"drift": bool(sim and sim.drift), **t.capabilities, **t.options}))
     return SimLine(specs, speed=speed or (sim.speed if sim else 600.0), seed=sim.seed if sim else 0,
                    control_port=control_port, serve=serve, noise=noise, token_file=sim.token_file if sim else None)
 

@@ -106,6 +106,46 @@ class SiteMeasurement(Base):
     unit: Mapped[str] = mapped_column(String(16), default="")
 
 
+class SpcBaseline(Base):
+    """Phase-I control limits an engineer froze for (route step, measurement, tool): the chart, its
+    centre and σ, from which lots (through which step run). A newer one retires it."""
+    __tablename__ = "spc_baselines"
+    __table_args__ = (Index("ix_spc_baselines_key", "step_id", "measurement", "tool_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    step_id: Mapped[str] = mapped_column(String(32))
+    measurement: Mapped[str] = mapped_column(String(64))
+    tool_id: Mapped[str] = mapped_column(String(32))
+    chart: Mapped[str] = mapped_column(String(16))
+    center: Mapped[float] = mapped_column(Float)
+    sigma: Mapped[float] = mapped_column(Float)
+    lots: Mapped[int] = mapped_column(Integer)
+    first_lot: Mapped[str] = mapped_column(String(64))
+    last_lot: Mapped[str] = mapped_column(String(64))
+    through_step_run_id: Mapped[int] = mapped_column(Integer)   # points after this run are judged on it
+    frozen_by: Mapped[str] = mapped_column(String(64))
+    frozen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    retired_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SpcFlag(Base):
+    """A tool flagged by an SPC signal at one step: dispatch prefers other tools for that step until
+    an engineer clears it (who, when, note)."""
+    __tablename__ = "spc_flags"
+    __table_args__ = (Index("ix_spc_flags_open", "tool_id", "step_id", "cleared_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tool_id: Mapped[str] = mapped_column(String(32))
+    step_id: Mapped[str] = mapped_column(String(32))
+    measurement: Mapped[str] = mapped_column(String(64))
+    lot_id: Mapped[str] = mapped_column(String(64))
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"))
+    signal: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cleared_by: Mapped[str] = mapped_column(String(64), default="")
+    cleared_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    clear_note: Mapped[str] = mapped_column(Text, default="")
+
+
 class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (UniqueConstraint("tool_id", "alid", "job_id", "tool_time_s", name="uq_alarm_once"),

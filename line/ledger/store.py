@@ -20,6 +20,7 @@ from drivers.jobs import WaferResult as ToolWaferResult
 from line.ledger import models as m
 from line.ledger.alarm_records import AlarmRecords
 from line.ledger.database import default_url, ensure_schema, make_engine
+from line.ledger.spc_records import SpcRecords
 
 E90_FROM_TOOL = {"PROCESSED": "PROCESSED", "INCOMPLETE": "ABORTED", "ABORTED": "ABORTED",
                  "NOT_PROCESSED": "NEEDS_PROCESSING"}
@@ -27,7 +28,7 @@ E90_FROM_TOOL = {"PROCESSED": "PROCESSED", "INCOMPLETE": "ABORTED", "ABORTED": "
 _Row = TypeVar("_Row")
 
 
-class Ledger(AlarmRecords):
+class Ledger(AlarmRecords, SpcRecords):
     def __init__(self, url: str | None = None, migrate: bool = True) -> None:
         self.url = url or default_url()
         self.engine = make_engine(self.url)

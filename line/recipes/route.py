@@ -20,6 +20,7 @@ from line.config import ToolKind
 from line.recipes.catalog import RecipeCatalog, document_kind
 from line.recipes.product import Product, RegionDesign
 from line.recipes.tool_recipe import RecipeMetadata, ToolRecipe
+from line.spc.rules import RULES as WE_RULES
 from line.yamlio import DocumentError, Problem, format_path, load_yaml, locate, plain, validate, validation_problems
 
 REF = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*)@v(?P<version>\d+)$")
@@ -32,6 +33,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SpcSpec(Strict):
+    """Statistical process control of a spec'd measurement: which chart (limits from the baseline an
+    engineer freezes with `bumpline spc baseline`; none, no SPC action), which Western Electric rules,
+    and what a signal does — hold the lot, or flag the tool so dispatch prefers others for the step."""
+    chart: Literal["imr", "xbar_r", "xbar_s"] = Field("imr", description="imr: lot means; xbar_r / xbar_s: "
+                                                                        "the lot's wafers as the subgroup")
+    rules: list[int] = Field([1, 2, 3, 4], description="Western Electric rules 1–4")
+    action: Literal["hold", "flag"] = "hold"
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, v: list[int]) -> list[int]:
+        if not v or len(set(v)) != len(v) or not set(v) <= set(WE_RULES):
+            raise ValueError(f"rules: one or more of {', '.join(map(str, WE_RULES))}, each once")
+        return v
+
+
 class Spec(Strict):
     measurement: str = Field(description="a measurement the step's tool kind reports (its spec declares them)",
                              json_schema_extra=MEASUREMENT_EXAMPLES)
@@ -39,6 +57,7 @@ class Spec(Strict):
     target: float | None = None
     lsl: float | None = None
     usl: float | None = None
+    spc: SpcSpec | None = None
 
     @model_validator(mode="after")
     def _limits(self) -> Spec:

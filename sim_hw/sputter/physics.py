@@ -15,6 +15,10 @@ RATE_NM_PER_MIN_PER_KW = {
 AL2O3_PRECLEAN_SELECTIVITY = 0.5   # Al2O3 removal per nm of SiO2-equivalent
 MICRO_ARC_RATE_PER_KW_MIN = 0.01   # background micro-arc rate of a healthy target
 TARGET_LIFE_KWH = 2000.0
+# Drift (on with the line's `simulation.drift`): as the erosion groove deepens the target face
+# recedes and the racetrack narrows, so the rate per kW falls — here linearly to 12 % less at rated
+# life (est.; production tools ramp power with kWh to hide it, which is what R2R does here).
+RATE_LOSS_AT_END_OF_LIFE = 0.12
 
 
 def deposition_rate_nm_min(material: str, power_kw: float) -> float:
@@ -23,3 +27,8 @@ def deposition_rate_nm_min(material: str, power_kw: float) -> float:
 
 def oxide_removed_nm(removal_sio2_nm: float, oxide_nm: float) -> float:
     return min(oxide_nm, removal_sio2_nm * AL2O3_PRECLEAN_SELECTIVITY)
+
+
+def aged_rate_factor(target_kwh: float) -> float:
+    """The rate per kW of a target that has delivered `target_kwh`, relative to a new one."""
+    return 1.0 - RATE_LOSS_AT_END_OF_LIFE * min(1.0, max(0.0, target_kwh) / TARGET_LIFE_KWH)

@@ -24,7 +24,8 @@ class SputterSim(SimTool):
         self.power_kw = 0.0
         self.hard_arcs = 0
         self.micro_arcs = 0
-        self.target_kwh: dict[str, float] = {m: 0.0 for m in interface.MATERIALS}
+        self.target_kwh: dict[str, float] = {m: float(self.options.get("target_kwh", {}).get(m, 0.0))
+                                             for m in interface.MATERIALS}
         self.noise_rel = float(self.options.get("noise_pct", FACTS.wafer_noise_rel * 100)) / 100
 
     # ---- readings ------------------------------------------------------------------------
@@ -121,6 +122,8 @@ class SputterSim(SimTool):
                                                    f"of {physics.TARGET_LIFE_KWH:.0f}: replace it before depositing "
                                                    f"layer {index} on {row['wafer_id']}")
         rate = physics.deposition_rate_nm_min(layer.material, layer.power_kw) * self.noise(self.noise_rel)
+        if self.drift:
+            rate *= physics.aged_rate_factor(self.target_kwh[layer.material])
         duration = layer.time_s
         arc = self.faults.active("hard_arc")
         arc_here = arc is not None and arc.params["slot"] in (None, row["slot"]) \
