@@ -1,7 +1,7 @@
 """An SPC control chart as a picture (matplotlib, Agg), drawn from the ledger on request by the chart
 service: the location chart (lot means against the centre, ±1σ/±2σ zones and the control limits,
 which follow each lot's size on an X̄ chart) above its dispersion chart (MR, R or S); every point that
-completed a run rule in red, labelled with the rule."""
+completed a run rule in red, labelled with the rules' numbers."""
 from __future__ import annotations
 
 import io
@@ -44,7 +44,7 @@ def spc_png(ledger: Ledger, step: str, measurement: str, tool: str, lots: int = 
     for i, p in enumerate(pts):
         if p["signals"]:
             top.plot([i], [p["value"]], marker="o", markersize=8, color="#c62828")
-            rules = ",".join(s.split(" ")[0] for s in p["signals"] if s.startswith("WE"))
+            rules = ",".join(s.split(" ")[0].removeprefix("WE") for s in p["signals"] if s.startswith("WE"))
             if rules:
                 top.annotate(rules, (i, p["value"]), textcoords="offset points", xytext=(0, 7), ha="center",
                              fontsize=7, color="#c62828")

@@ -92,6 +92,24 @@ def test_the_wafer_maps_of_a_metrology_step_come_from_the_sites_in_the_ledger(ch
     ledger.dispose()
 
 
+def test_an_spc_chart_is_drawn_once_a_baseline_is_frozen(charts, sqlite_url):
+    from line.spc.control import freeze
+
+    base, _ = charts
+    code, body = get(f"{base}/charts/spc.png?step=C03&measurement=thickness.Cu&tool=PVD01")
+    assert code == 404 and b"no SPC baseline for thickness.Cu at step C03 on PVD01" in body
+    ledger = Ledger(sqlite_url)
+    freeze(ledger, "C03", "thickness.Cu", "PVD01", "xbar_r", 3, "eng-anna", keep_outliers=True)   # the newest 3 lots
+    code, body = get(f"{base}/charts/spc.png?step=C03&measurement=thickness.Cu&tool=PVD01")
+    assert code == 404 and b"no lots after SPC baseline" in body
+    for n in range(5, 8):
+        lot_with_values(ledger, f"L{n}", [995.0 + n, 1005.0, 1000.0])
+    ledger.dispose()
+    code, body = get(f"{base}/charts/spc.png?step=C03&measurement=thickness.Cu&tool=PVD01")
+    assert code == 200 and body.startswith(PNG) and len(body) > 10000
+    assert get(f"{base}/charts/spc.png?step=C03&measurement=thickness.Cu")[0] == 400       # the tool is required
+
+
 def test_a_wafer_map_needs_sites_and_says_so(charts):
     base, runs = charts
     code, body = get(f"{base}/charts/map.png?run={runs[0]}&measurement=thickness.Cu")
