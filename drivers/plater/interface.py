@@ -54,6 +54,7 @@ READBACK_REGS = (
     Reg("installed_bath", 3000, "enum", choices=BATHS), Reg("bath_temp_c", 3001, "f32", unit="°C"),
     Reg("bath_level_pct", 3003, "f32", unit="%"), Reg("bath_flow_lpm", 3005, "f32", unit="l/min"),
     Reg("bath_ah", 3007, "f32", unit="Ah"), Reg("cells", 3009, "u16"), Reg("cells_busy", 3010, "u16"),
+    Reg("anode_ah", 3011, "f32", unit="Ah"),     # since the anodes were changed (bath_ah: since the replenish)
 )
 RESULT_FIELDS = ("thickness_um", "charge_ah", "current_a", "voltage_max_v", "nonuniformity_pct", "cell")
 

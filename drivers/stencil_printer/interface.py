@@ -44,6 +44,7 @@ READBACK_REGS = (
     Reg("prints_since_wipe", 3000, "u16"), Reg("paste_age_min", 3001, "f32", unit="min"),
     Reg("align_x_um", 3003, "f32", unit="µm"), Reg("align_y_um", 3005, "f32", unit="µm"),
     Reg("loaded_stencil", 3007, "str", 8), Reg("loaded_paste", 3015, "enum", choices=PASTES),
+    Reg("prints_since_clean", 3016, "u16"),     # since the last stencil wipe (the dry wipe does not reset it)
 )
 RESULT_FIELDS = ("volume_pct", "height_um", "offset_um", "area_ratio")
 

@@ -19,6 +19,16 @@ COMPLIANCE_V = 10.0
 PASSIVATION_OHM_PER_S = 0.02   # anode film growth when passivating (est.): compliance in ~6 min at 1.4 A
 
 
+WAFER_NOISE_REL = 0.005       # wafer-to-wafer spread of the plated thickness (bath and contact variation, est.)
+# Drift (on with the line's `simulation.drift`), per 100 A·h through the bath since its last
+# replenish (additive breakdown products build up; in SnAg, Sn²⁺ oxidises to Sn⁴⁺): the cathode
+# efficiency falls by this fraction of itself (est.).
+CE_LOSS_PER_100AH = {"Cu-acid": 0.015, "Ni-sulfamate": 0.008, "Au-sulfite": 0.01, "Au-cyanide": 0.005, "SnAg-MSA": 0.03}
+# …and per 100 A·h through the soluble anode since it was changed, the anode's eroded, filmed face
+# spreads the field unevenly: centre-thin non-uniformity grows by this many % (est.).
+NU_PCT_PER_100AH_ANODE = 1.0
+
+
 @dataclass(frozen=True)
 class Bath:
     metal: str        # what Faraday's k is for
@@ -36,10 +46,11 @@ def set_current_a(j_asd: float, area_cm2: float) -> float:
     return j_asd * area_cm2 / 100.0
 
 
-def thickness_um(bath: str, charge_as: float, plated_area_cm2: float) -> float:
+def thickness_um(bath: str, charge_as: float, plated_area_cm2: float, efficiency: float | None = None) -> float:
     """Faraday over the area that actually plates: J·t in ASD·min is charge(A·min) / area(dm²)."""
     b = BATHS[bath]
-    return K_UM_PER_ASD_MIN[b.metal] * b.efficiency * (charge_as / 60.0) / (plated_area_cm2 / 100.0)
+    ce = b.efficiency if efficiency is None else efficiency
+    return K_UM_PER_ASD_MIN[b.metal] * ce * (charge_as / 60.0) / (plated_area_cm2 / 100.0)
 
 
 def rate_um_per_min(bath: str, j_asd: float) -> float:
@@ -60,3 +71,13 @@ def terminal_nonuniformity_pct(seed_sheet_ohm: float, current_a: float) -> float
     """Centre-thin non-uniformity from the seed's sheet resistance: ~2 % on 300 nm Cu at 1.4 A,
     >10 % on a 50 nm seed (est., terminal effect [S36])."""
     return min(40.0, 100.0 * seed_sheet_ohm * current_a * 0.25)
+
+
+def aged_efficiency(bath: str, bath_ah: float) -> float:
+    """The cathode efficiency of a bath that has passed `bath_ah` since its replenish."""
+    return BATHS[bath].efficiency * max(0.0, 1.0 - CE_LOSS_PER_100AH[bath] * max(0.0, bath_ah) / 100.0)
+
+
+def anode_nonuniformity_pct(anode_ah: float) -> float:
+    """The non-uniformity a worn anode adds (on top of the seed's terminal effect)."""
+    return NU_PCT_PER_100AH_ANODE * max(0.0, anode_ah) / 100.0

@@ -35,7 +35,9 @@ class PlaterSim(SimTool):
         lo, hi = FACTS.temp_bands[self.bath]
         self.bath_temp = (lo + hi) / 2
         self.level = FACTS.level_nominal_pct
-        self.bath_ah = 0.0
+        self.bath_ah = float(self.options.get("bath_ah", 0.0))      # since the last replenish
+        self.anode_ah = float(self.options.get("anode_ah", 0.0))    # since the anodes were changed
+        self.noise_rel = float(self.options.get("noise_pct", physics.WAFER_NOISE_REL * 100)) / 100
         self.rectifiers = [RectifierSim(self.tool_id, n, self.clock, self._idle_load) for n in range(1, self.n_cells + 1)]
         self.cell_phase: dict[int, str] = {}
 
@@ -46,6 +48,7 @@ class PlaterSim(SimTool):
     def readings(self) -> dict[str, Any]:
         return {"installed_bath": self.bath, "bath_temp_c": round(self.bath_temp, 2), "bath_level_pct": self.level,
                 "bath_flow_lpm": 20.0, "bath_ah": round(self.bath_ah + sum(r.manual_ah for r in self.rectifiers), 4),
+                "anode_ah": round(self.anode_ah, 4),
                 "cells": self.n_cells, "cells_busy": len(self.cell_phase)}
 
     def load_recipe(self, body: dict[str, Any]) -> None:
@@ -168,6 +171,7 @@ class PlaterSim(SimTool):
             rect.output = False
             rect.drive(0.0, 0.0, False)
             self.bath_ah += state["charge"] / 3600.0
+            self.anode_ah += state["charge"] / 3600.0
             self._deposit(job, r, wafer, seed, i_set, state, row)
 
     def _cell_fault(self, name: str, n: int) -> bool:
@@ -180,9 +184,13 @@ class PlaterSim(SimTool):
         bath = physics.BATHS[self.bath]
         regions = [name for name, stack in wafer.regions.items() if stack and conducts(stack[-1].material)]
         area = sum(wafer.area_cm2[name] for name in regions)
-        thickness = physics.thickness_um(self.bath, state["charge"], area) if area and state["charge"] > 0 else 0.0
+        ce = physics.aged_efficiency(self.bath, self.bath_ah) if self.drift else bath.efficiency
+        ce *= self.noise(self.noise_rel)
+        thickness = physics.thickness_um(self.bath, state["charge"], area, ce) if area and state["charge"] > 0 else 0.0
         mean_a = state["charge"] / state["t"] if state["t"] else 0.0
         nu = physics.terminal_nonuniformity_pct(sheet_resistance(seed), mean_a) if seed else 0.0
+        if self.drift:
+            nu += physics.anode_nonuniformity_pct(self.anode_ah)
         for name in regions:
             self.world.deposit(wafer.wafer_id, (name,), Layer(bath.deposit, thickness * 1000.0, r.deposit_role,
                                                               self.tool_id, job.job_id,

@@ -22,8 +22,21 @@ def release(ar: float) -> float:
     return 0.95 / (1.0 + math.exp(-(ar - 0.55) / 0.05))
 
 
-def fill(pressure_n_mm: float, speed_mm_s: float) -> float:
-    f = min(1.0, math.sqrt(pressure_n_mm / 0.2))
+FULL_FILL_N_MM = 0.2            # squeegee pressure that fills a clean aperture
+# Drift (on with the line's `simulation.drift`): paste loads the aperture walls print after print;
+# the automatic dry wipe (the recipe's `wipe_every`) keeps the underside clean but does not unload
+# them — a stencil wipe (solvent and vacuum, the `stencil-wipe` maintenance action) does. A loaded
+# aperture needs more pressure to fill: +0.4 % per print since that wipe (est.), so at 0.3 N/mm
+# the volume starts to fall after ~125 prints and the squeegee pressure can win it back.
+LOADING_PER_PRINT = 0.004
+
+
+def full_fill_pressure(prints_since_clean: int = 0) -> float:
+    return FULL_FILL_N_MM * (1.0 + LOADING_PER_PRINT * max(0, prints_since_clean))
+
+
+def fill(pressure_n_mm: float, speed_mm_s: float, prints_since_clean: int = 0) -> float:
+    f = min(1.0, math.sqrt(pressure_n_mm / full_fill_pressure(prints_since_clean)))
     if pressure_n_mm > 0.45:
         f *= 1.0 - 1.5 * (pressure_n_mm - 0.45)        # scooping
     if speed_mm_s > 50:
@@ -40,9 +53,9 @@ def three_ball_ok(paste: str, aperture_um: float) -> bool:
 
 
 def transfer(paste: str, mode: str, aperture_um: float, thickness_um: float, pressure: float, speed: float,
-             sep_speed: float) -> float:
+             sep_speed: float, prints_since_clean: int = 0) -> float:
     """Volume fraction of the aperture (or hole) that ends up as paste on the wafer."""
-    f = fill(pressure, speed) * (1.0 if three_ball_ok(paste, aperture_um) else 0.5)
+    f = fill(pressure, speed, prints_since_clean) * (1.0 if three_ball_ok(paste, aperture_um) else 0.5)
     if mode == "fill_holes":
         return f * 0.98
     return f * release(area_ratio(aperture_um, thickness_um)) * separation(sep_speed)

@@ -21,6 +21,7 @@ class StencilPrinterSim(SimTool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.prints_since_wipe = 0
+        self.prints_since_clean = int(self.options.get("prints_since_clean", 0))   # since the last stencil wipe
         self.paste_loaded_s: float | None = None
         self.loaded_paste = interface.PASTES[0]
         self.loaded_stencil = ""
@@ -45,7 +46,8 @@ class StencilPrinterSim(SimTool):
         return 0.0 if self.paste_loaded_s is None else (self.clock.now() - self.paste_loaded_s) / 3600
 
     def readings(self) -> dict[str, Any]:
-        return {"prints_since_wipe": self.prints_since_wipe, "paste_age_min": round(self.paste_age_h() * 60, 2),
+        return {"prints_since_wipe": self.prints_since_wipe, "prints_since_clean": min(self.prints_since_clean, 65535),
+                "paste_age_min": round(self.paste_age_h() * 60, 2),
                 "align_x_um": round(self.align[0], 2), "align_y_um": round(self.align[1], 2),
                 "loaded_stencil": self.loaded_stencil, "loaded_paste": self.loaded_paste}
 
@@ -79,7 +81,9 @@ class StencilPrinterSim(SimTool):
     def _print(self, job: SimJob, row: dict[str, Any], r: StencilPrintRecipe) -> None:
         wafer = self.world.wafer(row["wafer_id"])
         fraction = physics.transfer(r.paste, r.mode, r.aperture_um, r.stencil_thickness_um,
-                                    r.squeegee_pressure_n_mm, r.print_speed_mm_s, r.separation_speed_mm_s)
+                                    r.squeegee_pressure_n_mm, r.print_speed_mm_s, r.separation_speed_mm_s,
+                                    self.prints_since_clean if self.drift else 0)
+        self.prints_since_clean += 1
         if clog := self.faults.active("clogged_apertures"):
             fraction *= clog.params["factor"]
         fraction = max(0.0, fraction * self.noise(0.03))
