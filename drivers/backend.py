@@ -30,6 +30,7 @@ class JobBackend(Protocol):
     def results(self, job_id: str) -> list[dict[str, Any]]: ...
     def alarms(self) -> list[Alarm]: ...
     def clear_alarms(self) -> None: ...
+    def maintain(self, action: str, item: str = "") -> None: ...
 
 
 class ScpiJobBackend:
@@ -110,6 +111,9 @@ class ScpiJobBackend:
 
     def clear_alarms(self) -> None:
         self.scpi.command("ALAR:CLE")
+
+    def maintain(self, action: str, item: str = "") -> None:
+        self.scpi.command("MAIN:DO", action, item or "-")
 
     def query(self, header: str, *args: Any) -> list[Any]:
         """Kind-specific reads (e.g. `MEAS:PRES?`)."""

@@ -231,6 +231,12 @@ class ToolDriver:
         self.backend.abort()
         self.poll()
 
+    def maintain(self, action: str, item: str = "") -> None:
+        """Tell the tool a technician did `action` (to `item`) so its consumable counter restarts; an
+        action the kind does not declare, or a missing item, is refused before anything is sent."""
+        item = self.spec.maintenance_action(action).check(item)
+        self.backend.maintain(action, item)
+
     def acknowledge_alarms(self) -> None:
         self.backend.clear_alarms()
         if self.state == Mirror.ALARM:

@@ -119,6 +119,12 @@ class RecordingBackend:
         self._record("clear_alarms")
         self.alarm_rows.clear()
 
+    def maintain(self, action: str, item: str = "") -> None:
+        self._record("maintain", action, item)
+        self.spec.maintenance_action(action).check(item)
+        if self.current and self.current.state not in FINAL_JOB_STATES:
+            raise CommandRejected(self.tool_id, "maintain", DeviceError.BUSY, "job running")
+
     def _advance(self, job: _Job) -> None:
         if job.state != JobState.PROCESSING:
             return

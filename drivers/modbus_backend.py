@@ -131,6 +131,11 @@ class ModbusJobBackend:
     def clear_alarms(self) -> None:
         self.command("CLEAR_ALARMS")
 
+    def maintain(self, action: str, item: str = "") -> None:
+        self._write("maint_action", action)
+        self._write("maint_item", item or "-")
+        self.command("MAINTAIN")
+
     def status(self) -> JobStatus:
         start, count = STATUS_SPAN
         f = self.regmap.decode_span(self.transport.read(start, count), start, STATUS_NAMES)

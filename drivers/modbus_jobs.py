@@ -9,7 +9,8 @@ from __future__ import annotations
 from drivers.modbus_spec import Reg
 from drivers.vocabulary import JobState, ToolState, WaferStatus
 
-COMMANDS = {"LOAD_RECIPE": 1, "CREATE_JOB": 2, "START": 3, "PAUSE": 4, "RESUME": 5, "ABORT": 6, "CLEAR_ALARMS": 7}
+COMMANDS = {"LOAD_RECIPE": 1, "CREATE_JOB": 2, "START": 3, "PAUSE": 4, "RESUME": 5, "ABORT": 6, "CLEAR_ALARMS": 7,
+            "MAINTAIN": 8}
 SLOT_STATUSES = tuple(WaferStatus)
 MAX_SLOTS = 25
 MAX_ALARMS = 8
@@ -32,6 +33,8 @@ def job_block(phases: tuple[str, ...], result_fields: tuple[str, ...]) -> tuple[
         Reg("wafers_total", 9), Reg("alarm_count", 10), Reg("heartbeat", 11), Reg("clock_s", 12, "u32"),
         Reg("job_id", 16, "str", ID_REGS), Reg("recipe_hash", 32, "str", 32),
         Reg("req_job_id", 64, "str", ID_REGS, writable=True), Reg("wafer_count", 80, "u16", writable=True),
+        Reg("maint_action", 84, "str", 8, writable=True, doc="MAINTAIN: the action done (16 characters)"),
+        Reg("maint_item", 92, "str", 8, writable=True, doc="MAINTAIN: what it was done to (e.g. a target's material)"),
         Reg("ack_text", ACK_TEXT, "str", 32, doc="why the last command was refused (64 characters)"),
     ]
     regs += [Reg(f"slot[{i}]", SLOT_MAP + i * ID_REGS, "str", ID_REGS, writable=True) for i in range(MAX_SLOTS)]

@@ -42,4 +42,7 @@ JOB_COMMANDS: tuple[Command, ...] = (
     Command("ALAR:LIST?", "alarm_list", returns=(Arg("alarms", Json),), idempotent=True,
             doc="Active alarms: ALID, name, text, job"),
     Command("ALAR:CLE", "alarm_clear", idempotent=True, doc="Acknowledge alarms (only with no job running)"),
+    Command("MAIN:DO", "maintain", params=(Arg("action"), Arg("item")), idempotent=True,
+            doc="Record a maintenance action done on the tool (e.g. target-change Cu): its consumable counter "
+                "restarts (only with no job running)"),
 )

@@ -32,6 +32,25 @@ class AlarmSpec:
 
 
 @dataclass(frozen=True)
+class MaintenanceSpec:
+    """A maintenance action a technician does on a tool of the kind, which the host then tells the tool
+    (`MAIN:DO` / the PLC's MAINTAIN command) so its consumable counter restarts: `item` names what it
+    was done to, when the action needs one (a target's material), from `items`."""
+    name: str
+    text: str
+    item: str = ""
+    items: tuple[str, ...] = ()
+
+    def check(self, item: str) -> str:
+        """The item as the tool is told it ("" when the action takes none); BadValue naming the choices."""
+        if not self.item:
+            return ""
+        if item not in self.items:
+            raise BadValue(f"{self.name} needs the {self.item} (one of {', '.join(self.items)}), not {item or 'none'}")
+        return item
+
+
+@dataclass(frozen=True)
 class MeasurementSpec:
     """A measurement the kind reports per wafer. `name` may hold one `*` for a family (`thickness.*`,
     one per deposited material); `field` is the result-row field it comes from (empty: the kind's
@@ -133,6 +152,15 @@ class KindSpec:
     healthy_readings: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda body: {})
     """what a healthy tool reads while it runs this recipe body (every interlock satisfied): the
     readings the mock tier reports"""
+    maintenance: tuple[MaintenanceSpec, ...] = ()
+    """what a technician replaces, replenishes or cleans on a tool of this kind (its consumables)"""
+
+    def maintenance_action(self, name: str) -> MaintenanceSpec:
+        for a in self.maintenance:
+            if a.name == name:
+                return a
+        known = ", ".join(a.name for a in self.maintenance) or "none"
+        raise UnknownName(f"{self.kind}: no maintenance action {name!r} (its actions: {known})")
 
     def __post_init__(self) -> None:
         if unknown := set(self.guarded_phases) - set(self.phases):

@@ -103,6 +103,9 @@ class InProcessBackend:
     def clear_alarms(self) -> None:
         self.call(self.tool.alarm_clear)
 
+    def maintain(self, action: str, item: str = "") -> None:
+        self.call(self.tool.maintain, action, item or "-")
+
 
 def in_process_backend(line: SimLine, tool_id: str) -> InProcessBackend:
     """The kind's in-process backend (its own `sim_hw/<kind>/inprocess.py` if it reads more)."""

@@ -242,6 +242,21 @@ class SimTool:
     def alarm_clear(self) -> None:
         self.alarm_rows.clear()
 
+    def maintain(self, action: str, item: str = "-") -> None:
+        """A technician did `action` (to `item`): refused while a job runs or for an action the kind
+        does not know; the kind restarts the consumable's counter (`maintained`)."""
+        if self.current is not None and self.current.state not in FINAL_JOB_STATES:
+            raise SimError(DeviceError.BUSY, f"job {self.current.job_id} running: maintenance waits for it")
+        try:
+            spec = self.spec.maintenance_action(action)
+            item = spec.check("" if item == "-" else item)
+        except BumplineError as exc:
+            raise SimError(DeviceError.ILLEGAL_VALUE, str(exc)[:60]) from None
+        self.maintained(action, item)
+
+    def maintained(self, action: str, item: str) -> None:
+        """Restart the counter `action` resets (kinds with consumables override)."""
+
     def job_log(self) -> list[dict[str, Any]]:
         return [j.log_entry() for j in self.jobs.values()]
 

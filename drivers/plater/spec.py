@@ -8,7 +8,7 @@ from typing import Any
 
 from drivers.plater import interface
 from drivers.plater.recipe import PlaterRecipe
-from drivers.spec import AlarmSpec, KindSpec, MeasurementSpec, fault
+from drivers.spec import AlarmSpec, KindSpec, MaintenanceSpec, MeasurementSpec, fault
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ SPEC = KindSpec(
                   MeasurementSpec("plated.current", "A", "mean current", "current_a"),
                   MeasurementSpec("plated.voltage_max", "V", "highest cell voltage", "voltage_max_v"),
                   MeasurementSpec("plated.nonuniformity", "%", "thickness non-uniformity", "nonuniformity_pct")),
+    maintenance=(MaintenanceSpec("bath-replenish", "the bath is replenished (bleed and feed, additives dosed): "
+                                                   "its A·h since replenish restarts"),
+                 MaintenanceSpec("anode-change", "the soluble anodes are changed: their A·h restarts")),
     faults=(fault("bath_temp_drift", "bath temperature drifts at `c_per_min`: TEMP_OUT_OF_BAND",
                   c_per_min=(float, 0.5, "°C/min")),
             fault("anode_passivation", "cell `cell`: anode film grows `ohm_per_s`, voltage climbs to compliance",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.spec import AlarmSpec, KindSpec, MeasurementSpec, fault
+from drivers.spec import AlarmSpec, KindSpec, MaintenanceSpec, MeasurementSpec, fault
 from drivers.sputter import interface
 from drivers.sputter.recipe import SputterRecipe
 
@@ -44,6 +44,8 @@ SPEC = KindSpec(
                   MeasurementSpec("preclean.removed", "nm", "native oxide removed by the Ar pre-clean",
                                   field="preclean_removed_nm"),
                   MeasurementSpec("arcs.micro", "count", "micro-arcs quenched while depositing", field="micro_arcs")),
+    maintenance=(MaintenanceSpec("target-change", "a new target is installed: its kWh counter restarts",
+                                 "material", interface.MATERIALS),),
     faults=(fault("micro_arcs", "raise the micro-arc rate to `per_min` (recovered, counted)",
                   per_min=(float, 5.0, "micro-arcs per minute")),
             fault("hard_arc", "hard arc during deposition (wafer `slot`, layer `layer`, at `fraction` of its time): "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.spec import AlarmSpec, KindSpec, MeasurementSpec, fault
+from drivers.spec import AlarmSpec, KindSpec, MaintenanceSpec, MeasurementSpec, fault
 from drivers.stencil_printer import interface
 from drivers.stencil_printer.recipe import StencilPrintRecipe
 
@@ -40,6 +40,8 @@ SPEC = KindSpec(
                   MeasurementSpec("paste.height", "µm", "printed deposit height", "height_um"),
                   MeasurementSpec("print.offset", "µm", "stencil-to-wafer offset after alignment", "offset_um"),
                   MeasurementSpec("print.area_ratio", "", "aperture area ratio", "area_ratio")),
+    maintenance=(MaintenanceSpec("stencil-wipe", "a solvent and vacuum wipe unloads the apertures: prints since "
+                                                 "clean restart (the recipe's dry wipe does not)"),),
     faults=(fault("clogged_apertures", "apertures clog: volume × `factor` until the next wipe",
                   factor=(float, 0.4, "of the normal volume")),
             fault("misalignment", f"alignment offset of `um` µm: above {FACTS.align_limit_um:g} µm the tool alarms",

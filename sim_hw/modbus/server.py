@@ -122,6 +122,9 @@ class PlcImage:
     def cmd_clear_alarms(self) -> None:
         self.tool.alarm_clear()
 
+    def cmd_maintain(self) -> None:
+        self.tool.maintain(self._get("maint_action"), self._get("maint_item"))
+
     # ---- status from the model ---------------------------------------------------------------------
     def refresh(self) -> None:
         tool, job = self.tool, self.tool.current

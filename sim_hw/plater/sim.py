@@ -51,6 +51,14 @@ class PlaterSim(SimTool):
                 "anode_ah": round(self.anode_ah, 4),
                 "cells": self.n_cells, "cells_busy": len(self.cell_phase)}
 
+    def maintained(self, action: str, item: str) -> None:
+        if action == "bath-replenish":
+            self.bath_ah = 0.0
+            for rect in self.rectifiers:
+                rect.manual_ah = 0.0
+        elif action == "anode-change":
+            self.anode_ah = 0.0
+
     def load_recipe(self, body: dict[str, Any]) -> None:
         super().load_recipe(body)
         if body["bath"] != self.bath:

@@ -51,6 +51,9 @@ class SputterSim(SimTool):
     def target_life(self) -> tuple:
         return ({m: round(v, 3) for m, v in self.target_kwh.items()},)
 
+    def maintained(self, action: str, item: str) -> None:
+        self.target_kwh[item] = 0.0                  # target-change: a new target of that material
+
     # ---- process -------------------------------------------------------------------------
     def recipe(self, job: SimJob) -> SputterRecipe:
         return SputterRecipe.model_validate(job.recipe)

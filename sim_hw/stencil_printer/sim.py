@@ -45,6 +45,9 @@ class StencilPrinterSim(SimTool):
             return OPEN_TIME_H[self.loaded_paste] + 1.0
         return 0.0 if self.paste_loaded_s is None else (self.clock.now() - self.paste_loaded_s) / 3600
 
+    def maintained(self, action: str, item: str) -> None:
+        self.prints_since_clean = 0                  # stencil-wipe: the apertures unloaded
+
     def readings(self) -> dict[str, Any]:
         return {"prints_since_wipe": self.prints_since_wipe, "prints_since_clean": min(self.prints_since_clean, 65535),
                 "paste_age_min": round(self.paste_age_h() * 60, 2),

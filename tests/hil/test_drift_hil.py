@@ -8,6 +8,7 @@ import statistics
 
 import pytest
 
+from drivers.errors import BadValue, CommandRejected, UnknownName
 from sim_hw.line import SimToolSpec
 from sim_hw.plater import physics as plating
 from sim_hw.sputter import physics as sputtering
@@ -71,3 +72,33 @@ def test_a_tired_bath_plates_thinner_and_a_worn_anode_less_evenly_only_with_drif
     assert worn_nu == pytest.approx(fresh_nu + 3.0, abs=0.05)
     # off: the aged bath and anode change nothing (the fresh one drifts by its own job's 1 A·h: ~0.02 %)
     assert plated({"drift": False, "bath_ah": 200, "anode_ah": 300}) == pytest.approx((fresh_t, fresh_nu), rel=0.005)
+
+
+def test_maintenance_told_over_the_wire_restarts_each_consumable_counter():
+    """SCPI (`MAIN:DO`) for the sputter cluster, the PLC's MAINTAIN command for plater and printer."""
+    specs = [SimToolSpec("PVD01", "sputter", options={"target_kwh": {"Cu": 900, "Ti": 50}}),
+             SimToolSpec("EP01", "plater", options={"bath_ah": 120, "anode_ah": 300}),
+             SimToolSpec("SP01", "stencil_printer", options={"prints_since_clean": 180})]
+    with simulated(*specs, speed=3000) as line:
+        pvd, ep, sp = (driver(line, t) for t in ("PVD01", "EP01", "SP01"))
+        for d in (pvd, ep, sp):
+            d.connect()
+        pvd.maintain("target-change", "Cu")
+        assert line.tools["PVD01"].target_kwh["Cu"] == 0 and line.tools["PVD01"].target_kwh["Ti"] == 50
+        ep.maintain("bath-replenish")
+        assert ep.poll().readings["bath_ah"] == 0 and ep.poll().readings["anode_ah"] == 300
+        ep.maintain("anode-change")
+        assert ep.poll().readings["anode_ah"] == 0
+        sp.maintain("stencil-wipe")
+        assert sp.poll().readings["prints_since_clean"] == 0
+        with pytest.raises(UnknownName, match="sputter: no maintenance action 'bath-replenish' .*target-change"):
+            pvd.maintain("bath-replenish")
+        with pytest.raises(BadValue, match="target-change needs the material"):
+            pvd.maintain("target-change")
+        # while a job runs the tool refuses: maintenance waits for it
+        start(pvd, recipe("recipes/sputter/ti100-cu300-seed.yaml"), W)
+        with pytest.raises(CommandRejected, match="maintenance waits"):
+            pvd.maintain("target-change", "Ti")
+        pvd.wait()
+        pvd.maintain("target-change", "Ti")
+        assert line.tools["PVD01"].target_kwh["Ti"] == 0
