@@ -47,12 +47,16 @@ class WipRow:
 
 
 def tool_rows(ledger: Ledger, line: LineConfig) -> list[ToolRow]:
-    """Each tool as the ledger knows it. A tool with an alarm it has not reported cleared is down
-    (ALARM, unscheduled downtime) whatever its last state event says — acknowledged or not."""
+    """Each tool as the ledger knows it. A tool taken down for maintenance is DOWN in the down's E10
+    state; a tool with an alarm it has not reported cleared is down (ALARM, unscheduled downtime)
+    whatever its last state event says — acknowledged or not."""
+    from line.maintenance import open_downs
+
     rows = []
     open_by_tool: dict[str, list[m.Alarm]] = {}
     for a in ledger.open_alarms():
         open_by_tool.setdefault(a.tool_id, []).append(a)
+    downs = open_downs(ledger)
     with ledger.session() as s:
         for tool in line.tools:
             ev = last_tool_state_event(s, tool.id)
@@ -61,6 +65,8 @@ def tool_rows(ledger: Ledger, line: LineConfig) -> list[ToolRow]:
                               .order_by(m.Alarm.id.desc()).limit(1)).first()
             state = ev.dest if ev else "UNKNOWN"
             e10 = e10_state(state) if ev else "UNKNOWN"           # never observed: no E10 state to claim
+            if (d := downs.get(tool.id)) is not None:      # taken down: what the operator said it is
+                state, e10 = "DOWN", d.e10
             if open_ := open_by_tool.get(tool.id):
                 state, e10 = "ALARM", "UNSCHEDULED_DOWNTIME"
                 alarm = open_[-1]

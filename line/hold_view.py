@@ -48,7 +48,7 @@ def evidence_markdown(ledger: Ledger, hold: m.Hold | None) -> str:
         alarms = ledger.alarms(step_run_id=hold.step_run_id)
         out += [f"- alarm **{a.alid} {a.name}** on {a.tool_id}{' wafer ' + a.wafer_id if a.wafer_id else ''}: {a.text}"
                 for a in alarms]
-        for ev in ledger.events("spc", step_run_id=hold.step_run_id):
+        for ev in [e for e in ledger.events("spc", step_run_id=hold.step_run_id) if e.dest == "SIGNAL"]:
             d = ev.data
             out += [""] + chart_markdown(ledger, d["step"], d["measurement"], d["tool"], charts_url())
         rows = ledger.measurements(hold.step_run_id)

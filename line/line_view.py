@@ -29,6 +29,7 @@ from line.config import LineConfig, load_line
 from line.dashboard import alarm_text, artifact_key, artifact_link, line_markdown, tool_rows, wip_rows
 from line.ledger import Ledger
 from line.ledger import models as m
+from line.maintenance import down_text, open_downs
 
 log = logging.getLogger(__name__)
 RECENT = 10
@@ -56,7 +57,8 @@ def job_progress(ledger: Ledger) -> dict[str, str]:
 
 
 def live_markdown(ledger: Ledger, line: LineConfig) -> str:
-    """The line artifact: what needs a person first (open alarms, open holds), then the rest."""
+    """The line artifact: what needs a person first (open alarms, open holds, tools down for
+    maintenance or flagged by SPC), then the rest."""
     open_alarms = ledger.open_alarms()
     with ledger.session() as s:
         holds = s.scalars(select(m.Hold).where(m.Hold.decision == "").order_by(m.Hold.id)).all()
@@ -70,6 +72,14 @@ def live_markdown(ledger: Ledger, line: LineConfig) -> str:
     out += ["", f"## Open holds: {len(holds)}", ""]
     out += [f"- **{artifact_link(artifact_key('lot', h.lot_id), h.lot_id)}** {h.reason_type} since "
             f"{h.created_at:%H:%M:%S}: {h.reason[:160]}" for h in holds] or ["none"]
+    downs = open_downs(ledger)
+    flags = ledger.open_spc_flags()
+    out += ["", f"## Tools down or flagged: {len(downs) + len(flags)}", ""]
+    out += [f"- **{tool}** {down_text(d)}" for tool, d in sorted(downs.items())]
+    out += [f"- **{f.tool_id}** SPC-flagged at {f.step_id} since {f.raised_at:%H:%M:%S} (lot {f.lot_id}): {f.signal[:120]}"
+            for f in flags]
+    if not downs and not flags:
+        out.append("none")
     wip = wip_rows(ledger)
     by_step = Counter(w.step.split(" ")[0] for w in wip if w.step)
     out += ["", "## WIP by step", "", "| step | lots |", "|---|---:|"]

@@ -19,6 +19,7 @@ from prefect.runtime import flow_run as this_run
 from prefect.states import State
 from pydantic import Field
 
+from drivers.registry import SPECS
 from line.arrival import bring_onto_line
 from line.config import load_line
 from line.ledger import Ledger
@@ -113,3 +114,44 @@ def acknowledge_alarm(tool: Annotated[str, Field(min_length=1, description="the 
     get_run_logger().info(f"{operator} acknowledged {', '.join(f'{a.alid} {a.name}' for a in done)} on {tool}; "
                           f"it stays down until {tool} reports the alarm cleared")
     return {"tool": tool, "acknowledged": [a.alid for a in done], "by": operator}
+
+
+DOWNS = {"down-scheduled": "scheduled", "down-unscheduled": "unscheduled", "down-engineering": "engineering"}
+# every kind's maintenance actions, then taking a tool down and up: the form's drop-down
+MaintenanceAction = Enum("MaintenanceAction", {a: a for a in [  # type: ignore[misc]
+    *sorted({a.name for spec in SPECS.values() for a in spec.maintenance}), *DOWNS, "up"]}, type=str)
+
+
+@flow(name="maintain-tool", flow_run_name="{action} {tool} by {by}", persist_result=False)
+def maintain_tool(tool: Annotated[str, Field(min_length=1, description="the tool id, e.g. EP01")],
+                  action: MaintenanceAction,
+                  by: Annotated[str, Field(min_length=1, pattern=r"\S", description="who does it")],
+                  item: Annotated[str, Field(description="what it was done to, where the action needs it "
+                                                         "(target-change: the material, e.g. Cu)")] = "",
+                  note: str = "") -> dict[str, Any] | State:
+    """Record maintenance with who, when and why: a consumable restarted (told to the tool over its
+    protocol), or the tool taken down (scheduled, unscheduled, engineering — no lot is dispatched to it,
+    E10 counts the state) or brought up."""
+    from prefect.states import Failed
+
+    from line.maintenance import MaintenanceRefused, bring_up, perform, take_down
+
+    cfg = load_line(line_path())
+    if tool not in {t.id for t in cfg.tools}:
+        return Failed(name="UnknownTool", message=f"line {cfg.metadata.name} has no tool {tool!r}; it has "
+                                                  f"{', '.join(t.id for t in cfg.tools)}")
+    what = action.value if isinstance(action, Enum) else str(action)
+    ledger = Ledger()
+    try:
+        if what in DOWNS:
+            row = take_down(ledger, tool, DOWNS[what], by, note)
+        elif what == "up":
+            row = bring_up(ledger, tool, by, note)
+        else:
+            row = perform(ledger, cfg.tool(tool), what, by, note, item)
+    except MaintenanceRefused as exc:
+        return Failed(name="Refused", message=str(exc))
+    finally:
+        ledger.dispose()
+    get_run_logger().info(f"{by}: {what} {item} on {tool} recorded")
+    return {"tool": tool, "action": what, "item": row.item, "by": by}

@@ -1,5 +1,5 @@
 """The process that executes lots started from the UI: it serves the `run-lot` deployment and the
-operator's `acknowledge-alarm` form (a Prefect runner: it polls the server for scheduled runs of its
+operator's `acknowledge-alarm` and `maintain-tool` forms (a Prefect runner: it polls the server for scheduled runs of its
 deployments and runs each in a subprocess).
 `bumpline serve` starts it with PREFECT_API_URL and BUMPLINE_LINE set; run it alone on a tool-bay
 machine against a shared server (`python -m line.runner`)."""
@@ -15,7 +15,7 @@ from typing import cast
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
-from line.operate import acknowledge_alarm, run_lot
+from line.operate import acknowledge_alarm, maintain_tool, run_lot
 
 DEPLOYMENT = "bumpline"
 
@@ -27,7 +27,9 @@ def main() -> None:
         "Holds pause the run for a decision in its Resume form."))
     ack = acknowledge_alarm.to_deployment(name=DEPLOYMENT, tags=["bumpline"], description=(
         "Acknowledge a tool's open alarms (who, when, why). The tool stays down until it reports the alarm cleared."))
-    serve(cast(RunnerDeployment, deployment), cast(RunnerDeployment, ack), limit=limit,
+    maint = maintain_tool.to_deployment(name=DEPLOYMENT, tags=["bumpline"], description=(
+        "Record maintenance (who, when, why): a consumable restarted on the tool, or the tool taken down / brought up."))
+    serve(cast(RunnerDeployment, deployment), cast(RunnerDeployment, ack), cast(RunnerDeployment, maint), limit=limit,
           print_starting_message=True)   # sync call: a value
 
 

@@ -6,9 +6,12 @@ Only time the ledger observed counts: before a tool's first event it is not NON_
 unknown (`unobserved_s`), and shares are of the observed time — a tool first seen an hour ago is
 not "23 h non-scheduled" in a 24 h window. Between two events a tool is in the state the earlier one
 reported (the driver reports every change while a step drives the tool) — except while an alarm
-the tool has not reported cleared is open: that time is unscheduled downtime."""
+the tool has not reported cleared is open: that time is unscheduled downtime; and while the tool
+was taken down for maintenance, that time is the down's state (scheduled or unscheduled downtime,
+or engineering)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -68,27 +71,43 @@ def e10_report(ledger: Ledger, tool_ids: list[str], since: datetime, until: date
             down = [(_utc(a.raised_at), _utc(a.cleared_at) if a.cleared_at else until) for a in s.scalars(
                 select(m.Alarm).where(m.Alarm.tool_id == tool_id, m.Alarm.raised_at < until,
                                       (m.Alarm.cleared_at.is_(None)) | (m.Alarm.cleared_at > since)))]
+            maint = [(_utc(d.started_at), _utc(d.ended_at) if d.ended_at else until, d.e10) for d in s.scalars(
+                select(m.Maintenance).where(m.Maintenance.tool_id == tool_id, m.Maintenance.action == "down",
+                                            m.Maintenance.started_at < until,
+                                            (m.Maintenance.ended_at.is_(None)) | (m.Maintenance.ended_at > since)))]
             row, t = ToolE10(tool_id), since
             state: str | None = e10_state(before.dest) if before else None
+            first_word = _utc(inside[0].at) if inside else until
+            if state is None and maint and (taken := max(since, min(lo for lo, _, _ in maint))) < first_word:
+                state, t = "STANDBY", taken      # taken down before the tool ever reported: observed from then
+                row.unobserved_s += (t - since).total_seconds()
             for ev in inside:
                 at = max(_utc(ev.at), t)
-                _count(row, state, t, at, down)
+                _count(row, state, t, at, down, maint)
                 state, t = e10_state(ev.dest), at
-            _count(row, state, t, max(t, until), down)
+            _count(row, state, t, max(t, until), down, maint)
             rows.append(row)
     return rows
 
 
-def _count(row: ToolE10, state: str | None, a: datetime, b: datetime, down: list[tuple[datetime, datetime]]) -> None:
+def _count(row: ToolE10, state: str | None, a: datetime, b: datetime, down: list[tuple[datetime, datetime]],
+           maint: Sequence[tuple[datetime, datetime, str]] = ()) -> None:
     """[a, b) in `state`, except where an alarm was open: that is unscheduled downtime whatever the
-    driver's state said (after a held job the mirror idles while the tool's alarm stays up)."""
+    driver's state said (after a held job the mirror idles while the tool's alarm stays up); and where
+    the tool was down for maintenance (and no alarm was open), the down's state."""
     seconds = (b - a).total_seconds()
     if state is None:
         row.unobserved_s += seconds
         return
     alarmed = _overlap(a, b, down)
     row.seconds["UNSCHEDULED_DOWNTIME"] += alarmed
-    row.seconds[state] += seconds - alarmed
+    rest = seconds - alarmed
+    for e10 in dict.fromkeys(s for _, _, s in maint):
+        spans = [(lo, hi) for lo, hi, s in maint if s == e10]
+        only = _overlap(a, b, [*down, *spans]) - alarmed        # down for this reason, no alarm open
+        row.seconds[e10] += only
+        rest -= only
+    row.seconds[state] += rest
 
 
 def _overlap(a: datetime, b: datetime, spans: list[tuple[datetime, datetime]]) -> float:

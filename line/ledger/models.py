@@ -146,6 +146,24 @@ class SpcFlag(Base):
     clear_note: Mapped[str] = mapped_column(Text, default="")
 
 
+class Maintenance(Base):
+    """A maintenance action on a tool (who, when, what to): a consumable restarted (bath-replenish,
+    target-change …), or the tool taken `down` — open (`ended_at` none) until it is brought up;
+    `e10` is the down's E10 state (scheduled, unscheduled downtime or engineering)."""
+    __tablename__ = "maintenance"
+    __table_args__ = (Index("ix_maintenance_tool", "tool_id", "ended_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tool_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    item: Mapped[str] = mapped_column(String(32), default="")
+    e10: Mapped[str] = mapped_column(String(24), default="")
+    by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ended_by: Mapped[str] = mapped_column(String(64), default="")
+
+
 class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (UniqueConstraint("tool_id", "alid", "job_id", "tool_time_s", name="uq_alarm_once"),

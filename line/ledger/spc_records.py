@@ -103,4 +103,6 @@ class SpcRecords:
             flags = list(s.scalars(q))
             for f in flags:
                 f.cleared_by, f.cleared_at, f.clear_note = by, m.utcnow(), note
+                s.add(m.Event(entity="spc", entity_id=f"{f.step_id}/{f.measurement}/{f.tool_id}", source="FLAGGED",
+                              dest="", trigger="clear", step_run_id=f.step_run_id, data={"by": by, "note": note}))
             return len(flags)
