@@ -20,6 +20,7 @@ from prefect.states import Cancelled, Failed, State
 from prefect.utilities.annotations import quote
 
 from drivers.errors import BumplineError
+from line import r2r
 from line.chart_artifacts import publish_step_charts
 from line.dashboard import artifact_key, publish_lot
 from line.dispatch import preference
@@ -63,9 +64,15 @@ def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str],
         stop_following = listen(job_progress(holder))
         try:
             with claim_any(ledger, preference(ledger, tools, step_id), holder) as tool_id:
+                parameters = step.parameters
+                if (target := step.r2r_target) is not None:     # run-to-run control moves the tuning knob
+                    parameters = r2r.derive(ledger, step.recipe, parameters, tool_id, lot_id, step_id, holder,
+                                            target).parameters
                 outcome = ToolStep(ledger, plan.current_line().tool(tool_id), step.recipe, lot_id, step_id, wafers,
-                                   rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=step.parameters,
+                                   rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=parameters,
                                    specs=list(step.specs) or None, leased=True, operation=step.operation).execute()
+                if target is not None:
+                    r2r.feedback(ledger, step.recipe, holder, outcome.step_run_id)
         finally:
             stop_following()
     log = get_run_logger()

@@ -41,6 +41,16 @@ class PlannedStep:
     """a one-step plan runs where it was asked to, or holds NO_TOOL"""
     tolerance_pct: float = 10.0
     """without route specs: each measurement's own target ± this"""
+    r2r: bool = False
+    """run-to-run control moves the recipe's tuning knob before each lot"""
+
+    @property
+    def r2r_target(self) -> float | None:
+        """The spec target R2R steers the recipe's tuning measurement to (the route linter requires one)."""
+        t = self.recipe.tuning
+        if not self.r2r or t is None:
+            return None
+        return next((s.target for s in self.specs if s.measurement == t.measurement and s.target is not None), None)
 
 
 @dataclass(frozen=True)
@@ -78,14 +88,14 @@ class LotPlan:
 
 def route_plan(route: Route, line: LineConfig) -> LotPlan:
     steps = tuple(PlannedStep(rs.step.id, rs.step.tool_kind, rs.step.operation, rs.recipe, rs.parameters, rs.body,
-                              rs.sha256, tuple(rs.step.specs)) for rs in route.steps)
+                              rs.sha256, tuple(rs.step.specs), r2r=rs.step.r2r) for rs in route.steps)
     return LotPlan(route.ref, route.label, line, steps, route)
 
 
 def single_step_plan(recipe: ToolRecipe, line: LineConfig, tool_id: str = "", step_id: str = "S1",
                      tolerance_pct: float = 10.0) -> LotPlan:
     step = PlannedStep(step_id, recipe.tool_kind, recipe.tool_kind, recipe, recipe.parameters, recipe.body,
-                       recipe.sha256, (), tool_id, tolerance_pct)
+                       recipe.body_sha256, (), tool_id, tolerance_pct)
     return LotPlan(f"single-step:{recipe.path}", "", line, (step,))
 
 

@@ -8,7 +8,7 @@ import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is im
 
 import typer
 
-from line.cli import alarms, db, demo, lot, lots, mutate, recipe, run, serve, sim, spc, status, tool
+from line.cli import alarms, db, demo, lot, lots, mutate, r2r, recipe, run, serve, sim, spc, status, tool
 
 app = typer.Typer(no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
                   help="Host control for a wafer bumping line: simulators, recipes, lots, ledger.")
@@ -37,6 +37,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(alarms.app, name="alarms")
 app.add_typer(spc.app, name="spc")
 app.add_typer(tool.app, name="tool")
+app.add_typer(r2r.app, name="r2r")
 app.command("run")(run.run)
 app.command("demo")(demo.products)
 app.command("resume")(lots.resume)

@@ -164,6 +164,49 @@ class Maintenance(Base):
     ended_by: Mapped[str] = mapped_column(String(64), default="")
 
 
+class R2rState(Base):
+    """A run-to-run controller's estimate for one recipe version on one tool (EWMA over lots)."""
+    __tablename__ = "r2r_states"
+    __table_args__ = (UniqueConstraint("recipe", "tool_id", name="uq_r2r_state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipe: Mapped[str] = mapped_column(String(80))        # name@vN
+    tool_id: Mapped[str] = mapped_column(String(32))
+    knob: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(16))
+    estimate: Mapped[float] = mapped_column(Float)          # b (proportional) or a (linear)
+    lots: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class R2rAdjustment(Base):
+    """One derived recipe: the approved parent, the knob's value sent instead of the parent's (within
+    the parent's tuning bounds), the estimate it came from and the measurement that set that
+    estimate; then what this lot measured and the estimate after it."""
+    __tablename__ = "r2r_adjustments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(128), unique=True)
+    lot_id: Mapped[str] = mapped_column(String(64), index=True)
+    step_id: Mapped[str] = mapped_column(String(32))
+    tool_id: Mapped[str] = mapped_column(String(32))
+    recipe: Mapped[str] = mapped_column(String(80))
+    parent_sha256: Mapped[str] = mapped_column(String(64))       # the approved parent's identity
+    parent_body_sha256: Mapped[str] = mapped_column(String(64))
+    derived_sha256: Mapped[str] = mapped_column(String(64))      # what the tool was sent
+    knob: Mapped[str] = mapped_column(String(64))
+    parent_value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+    clipped: Mapped[bool] = mapped_column(default=False)         # the controller wanted beyond the bounds
+    target: Mapped[float] = mapped_column(Float)
+    estimate: Mapped[float | None] = mapped_column(Float, nullable=True)   # none: the first lot, the parent's value
+    basis_job_id: Mapped[str] = mapped_column(String(128), default="")    # whose measurement set that estimate
+    basis_mean: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    measured_mean: Mapped[float | None] = mapped_column(Float, nullable=True)
+    measured_n: Mapped[int] = mapped_column(Integer, default=0)
+    estimate_after: Mapped[float | None] = mapped_column(Float, nullable=True)
+    fed_back_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
 class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (UniqueConstraint("tool_id", "alid", "job_id", "tool_time_s", name="uq_alarm_once"),

@@ -83,6 +83,9 @@ class Step(Strict):
     specs: list[Spec] = []
     creates: list[str] = []
     note: str = ""
+    r2r: bool = Field(False, description="run-to-run control moves the recipe's tuning knob before each lot, "
+                                         "steering its measurement to this step's spec target (off: the approved "
+                                         "body as it is)")
 
     @field_validator("recipe")
     @classmethod
@@ -253,7 +256,27 @@ def resolve_step(route: Route, i: int, step: Step, catalog: RecipeCatalog,
     for j, spec in enumerate(step.specs):
         for sub, rule, msg in spec_problems(step.tool_kind, spec, final, step.recipe):
             problem(("specs", j) + sub, rule, msg)
+    if step.r2r:
+        for sub, rule, msg in r2r_problems(step, recipe, final):
+            problem(sub, rule, msg)
     return ResolvedStep(i, step, recipe, params, final, body_hash(final))
+
+
+def r2r_problems(step: Step, recipe: ToolRecipe, body: dict[str, Any]) -> list[tuple[tuple, str, str]]:
+    """Run-to-run control on a step needs the recipe's tuning bounds, the step's body inside them, and a
+    spec target for the measurement it steers."""
+    t = recipe.tuning
+    if t is None:
+        return [(("r2r",), "r2r-without-tuning", f"{step.recipe} declares no tuning bounds (spec.tuning): nothing "
+                                                 "for run-to-run control to move")]
+    out = []
+    if not t.min <= body[t.knob] <= t.max:
+        out.append((("overrides", t.knob) if t.knob in step.overrides else ("r2r",), "r2r-outside-bounds",
+                    f"{t.knob} {body[t.knob]:g} lies outside {step.recipe}'s tuning bounds {t.min:g} … {t.max:g}"))
+    if not any(s.measurement == t.measurement and s.target is not None for s in step.specs):
+        out.append((("r2r",), "r2r-without-target", f"run-to-run control steers {t.measurement} to the step's spec "
+                                                    f"target: give the step a spec of {t.measurement} with a target"))
+    return out
 
 
 def spec_problems(kind: str, spec: Spec, body: dict[str, Any], ref: str) -> list[tuple[tuple, str, str]]:

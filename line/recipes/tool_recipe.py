@@ -2,7 +2,9 @@
 
 The parameters are validated by the model the kind's driver publishes, then against the limits of
 the tools that may run them (the line config). Identity: name + version + SHA-256 of the canonical
-parameter body — the same bytes the tool receives, so the tool's own hash confirms what it holds.
+parameter body — the same bytes the tool receives, so the tool's own hash confirms what it holds —
+or, for a recipe that declares tuning bounds (`spec.tuning`, run-to-run control's knob), of the body
+and the bounds together, so approving the recipe approves how far the knob may move.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from drivers.jobs import body_hash
 from drivers.limits import check_limits
 from drivers.registry import DRIVERS
 from line.config import LineConfig, ToolConfig, ToolKind
+from line.recipes.tuning import Tuning, tuning_problems
 from line.yamlio import DocumentError, Problem, format_path, load_yaml, locate, plain, validate
 
 
@@ -33,6 +36,7 @@ class RecipeMetadata(Strict):
 class ToolRecipeSpec(Strict):
     tool_kind: ToolKind
     parameters: dict[str, Any]
+    tuning: Tuning | None = Field(None, description="the knob run-to-run control may move, within these bounds")
 
 
 class ToolRecipeDoc(Strict):
@@ -51,10 +55,16 @@ class ToolRecipe:
     parameters: BaseModel
     body: dict[str, Any]
     sha256: str
+    tuning: Tuning | None = None
 
     @property
     def ref(self) -> str:
         return f"{self.name}@v{self.version}"
+
+    @property
+    def body_sha256(self) -> str:
+        """Of the parameters alone: what a tool holding this body reports."""
+        return body_hash(self.body)
 
 
 def load_tool_recipe(path: str | Path, tools: list[ToolConfig] | None = None, text: str | None = None) -> ToolRecipe:
@@ -68,10 +78,15 @@ def load_tool_recipe(path: str | Path, tools: list[ToolConfig] | None = None, te
     prefix = ("spec", "parameters")
     params = validate(path, doc, model, prefix=prefix, data=plain(doc["spec"]["parameters"]))
     body = params.model_dump(mode="json")
-    problems = limit_problems(path, doc, body, prefix, [t for t in tools or [] if t.kind == env.spec.tool_kind])
+    kind_tools = [t for t in tools or [] if t.kind == env.spec.tool_kind]
+    problems = limit_problems(path, doc, body, prefix, kind_tools)
+    tuning = env.spec.tuning
+    if tuning is not None:
+        problems += tuning_problems(path, doc, env.spec.tool_kind, body, tuning, kind_tools)
     if problems:
         raise DocumentError(problems)
-    return ToolRecipe(path, env.metadata.name, env.metadata.version, env.spec.tool_kind, params, body, body_hash(body))
+    identity = body_hash(body) if tuning is None else body_hash({"parameters": body, "tuning": tuning.model_dump(mode="json")})
+    return ToolRecipe(path, env.metadata.name, env.metadata.version, env.spec.tool_kind, params, body, identity, tuning)
 
 
 def limit_problems(path: str, doc: Any, body: dict[str, Any], prefix: tuple, tools: list[ToolConfig]) -> list[Problem]:
