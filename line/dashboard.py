@@ -182,12 +182,34 @@ def lot_markdown(ledger: Ledger, lot_id: str, plan: LotPlan) -> str:
         out += ["", f"Alarm {a.alid} {a.name} on {a.tool_id}: {a.text}"]
     for h in ledger.holds(lot_id):
         out += ["", f"Hold **{h.reason_type}**: {h.reason} — {decision_text(h)}"]
+    out += process_control_markdown(ledger, lot_id)
     if route is not None:
         for r in ledger.step_runs(lot_id):
             if rows := ledger.measurements(r.id):
                 again = f" rework {r.rework}" if r.rework else ""
                 out += ["", f"### {r.step_id}{again} on {r.tool_id}", ""] + measurements_markdown(rows)
     return "\n".join(out)
+
+
+def process_control_markdown(ledger: Ledger, lot_id: str) -> list[str]:
+    """What process control did to and saw in this lot: each run-to-run adjustment (parent value, the
+    value sent, the measurement behind it) and each SPC signal (rule, value, what it did)."""
+    from line import r2r
+
+    out: list[str] = []
+    for a in reversed(r2r.adjustments(ledger, lot_id=lot_id)):
+        basis = (f"from {a.basis_job_id}'s mean {a.basis_mean:.4g}" if a.basis_job_id and a.basis_mean is not None
+                 else "the approved value (the controller's first lot)")
+        out += ["", f"R2R at {a.step_id} on {a.tool_id}: {a.knob} {a.parent_value:g} → **{a.value:g}**"
+                    f"{' (at its bound)' if a.clipped else ''} toward {a.target:g}, {basis}; derived `{a.derived_sha256[:10]}` "
+                    f"of {a.recipe}" + (f"; measured {a.measured_mean:.4g}" if a.measured_mean is not None else "")]
+    for r in ledger.step_runs(lot_id):
+        for ev in ledger.events("spc", step_run_id=r.id):
+            if ev.dest == "SIGNAL":
+                d = ev.data
+                out += ["", f"SPC signal at {d['step']} {d['measurement']} on {d['tool']} ({d['action']}): "
+                            f"{'; '.join(d['rules'])} — lot mean {d['value']:.4g}, z {d['z']:+.2f}"]
+    return out
 
 
 def artifact_key(prefix: str, name: str) -> str:
