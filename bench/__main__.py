@@ -13,9 +13,9 @@ import bench
 from bench.common import Section, fresh_prefect_db, quiet
 
 TITLES = {1: "1. Driver round trip", 2: "2. Step overhead", 3: "3. Line throughput", 4: "4. Scale",
-          5: "5. Cold start"}
+          5: "5. Cold start", 6: "6. Process control"}
 # Cold start first: its processes start Prefect on a quiet machine, before this one runs anything.
-ORDER = (5, 1, 2, 3, 4)
+ORDER = (5, 1, 2, 3, 4, 6)
 
 
 def runner(n: int) -> Callable[[Section, bool], None]:
@@ -33,6 +33,8 @@ def runner(n: int) -> Callable[[Section, bool], None]:
         from bench.throughput import run
     elif n == 4:
         from bench.scale import run
+    elif n == 6:
+        from bench.process_control import run
     else:
         from bench.coldstart import run
     return run

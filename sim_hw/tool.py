@@ -14,32 +14,17 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
-from drivers.errors import BumplineError
 from drivers.jobs import body_hash
 from drivers.limits import Limit, check_limits
 from drivers.spec import KindSpec
 from drivers.vocabulary import FINAL_JOB_STATES, DeviceError, JobState, ToolState, WaferStatus
 from sim_hw.clock import VirtualClock
+from sim_hw.consumables import Consumables
+from sim_hw.errors import AlarmStop, SimError
 from sim_hw.faults import FaultBook
 from sim_hw.world import WorldModel
 
 log = logging.getLogger(__name__)
-
-class SimError(BumplineError):
-    """A refused command: becomes an entry in the SCPI error queue (or a Modbus exception)."""
-
-    def __init__(self, code: int, text: str) -> None:
-        super().__init__(f"{code} {text}")
-        self.code, self.text = code, text
-
-
-class AlarmStop(BumplineError):
-    """Raised inside physics: the tool stops the job and raises an alarm."""
-
-    def __init__(self, alid: int, name: str, text: str) -> None:
-        super().__init__(f"{alid} {name}: {text}")
-        self.alid, self.name, self.text = alid, name, text
-
 
 @dataclass
 class SimJob:
@@ -70,7 +55,7 @@ class SimJob:
                 "statuses": [r["status"] for r in self.results]}
 
 
-class SimTool:
+class SimTool(Consumables):
     """A kind subclass sets `spec` (its `drivers/<kind>/spec.py` SPEC): kind, recipe model, limits,
     alarms and faults come from there."""
     spec: ClassVar[KindSpec]
@@ -241,21 +226,6 @@ class SimTool:
 
     def alarm_clear(self) -> None:
         self.alarm_rows.clear()
-
-    def maintain(self, action: str, item: str = "-") -> None:
-        """A technician did `action` (to `item`): refused while a job runs or for an action the kind
-        does not know; the kind restarts the consumable's counter (`maintained`)."""
-        if self.current is not None and self.current.state not in FINAL_JOB_STATES:
-            raise SimError(DeviceError.BUSY, f"job {self.current.job_id} running: maintenance waits for it")
-        try:
-            spec = self.spec.maintenance_action(action)
-            item = spec.check("" if item == "-" else item)
-        except BumplineError as exc:
-            raise SimError(DeviceError.ILLEGAL_VALUE, str(exc)[:60]) from None
-        self.maintained(action, item)
-
-    def maintained(self, action: str, item: str) -> None:
-        """Restart the counter `action` resets (kinds with consumables override)."""
 
     def job_log(self) -> list[dict[str, Any]]:
         return [j.log_entry() for j in self.jobs.values()]
