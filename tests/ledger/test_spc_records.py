@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from drivers.jobs import Measurement, WaferResult
 from line.ledger import Ledger
-from line.recipes.route import Spec, SpcSpec
+from line.recipes.route import SpcSpec, Spec
 from line.recorder import Recorder, SpcSignalled, StepContext
 from line.spc.control import freeze, judge
 from line.spec_limits import judged
