@@ -84,11 +84,27 @@ def live_markdown(ledger: Ledger, line: LineConfig) -> str:
     by_step = Counter(w.step.split(" ")[0] for w in wip if w.step)
     out += ["", "## WIP by step", "", "| step | lots |", "|---|---:|"]
     out += [f"| {step} | {n} |" for step, n in sorted(by_step.items())] or ["| (none) | 0 |"]
+    out += process_control_lines(ledger)
     out += ["", f"## Last {RECENT} alarms", ""]
     out += [f"- {a.raised_at:%H:%M:%S} {a.tool_id} {alarm_text(a)}" for a in recent_alarms] or ["none"]
     out += ["", f"## Last {RECENT} holds", ""]
     out += [f"- {h.created_at:%H:%M:%S} {h.lot_id} {h.reason_type} — {h.decision or 'open'}" for h in recent_holds] or ["none"]
     return "\n".join(out) + "\n\n" + line_markdown(ledger, line)
+
+
+def process_control_lines(ledger: Ledger) -> list[str]:
+    """SPC baselines in force and each run-to-run controller with the last value it sent."""
+    from line import r2r
+
+    baselines = ledger.spc_baselines()
+    out = ["", f"## Process control: {len(baselines)} SPC baselines", ""]
+    out += [f"- SPC {b.step_id} {b.measurement} on {b.tool_id}: {b.chart}, centre {b.center:.5g}, σ {b.sigma:.4g} "
+            f"({b.lots} lots, by {b.frozen_by})" for b in baselines]
+    for s in r2r.states(ledger):
+        last = r2r.adjustments(ledger, s.recipe, s.tool_id, limit=1)
+        sent = f"; last sent {last[0].knob} {last[0].value:g} to {last[0].lot_id}" if last else ""
+        out.append(f"- R2R {s.recipe} on {s.tool_id}: {s.knob} ({s.model}), estimate {s.estimate:.5g} after {s.lots} lots{sent}")
+    return out
 
 
 class LineView:

@@ -25,7 +25,7 @@ from drivers.jobs import body_hash
 from line.ledger import Ledger
 from line.ledger import models as m
 from line.recipes.tool_recipe import ToolRecipe
-from line.recipes.tuning import Tuning
+from line.recipes.tuning import Tuning, knob_value, with_knob
 
 
 def observe(t: Tuning, knob: float, mean: float) -> float:
@@ -59,7 +59,7 @@ def derive(ledger: Ledger, recipe: ToolRecipe, parameters: BaseModel, tool_id: s
     if t is None:
         raise ValueError(f"{recipe.ref} declares no tuning bounds")
     body = parameters.model_dump(mode="json")
-    parent_value = float(body[t.knob])
+    parent_value = float(knob_value(body, t.knob))
     with ledger.session() as s:
         row = s.scalars(select(m.R2rAdjustment).where(m.R2rAdjustment.job_id == job_id)).first()
         if row is None:
@@ -69,14 +69,11 @@ def derive(ledger: Ledger, recipe: ToolRecipe, parameters: BaseModel, tool_id: s
                 m.R2rAdjustment.recipe == recipe.ref, m.R2rAdjustment.tool_id == tool_id,
                 m.R2rAdjustment.fed_back_at.is_not(None)).order_by(m.R2rAdjustment.fed_back_at.desc()).limit(1)).first()
             wanted = parent_value if state is None else setting(t, state.estimate, target)
-            value = min(max(wanted, t.min), t.max)
-            if isinstance(body[t.knob], int):
-                value = float(round(value))
-            derived = {**body, t.knob: int(value) if isinstance(body[t.knob], int) else round(value, 4)}
+            derived = with_knob(body, t.knob, round(min(max(wanted, t.min), t.max), 4))
             row = m.R2rAdjustment(
                 job_id=job_id, lot_id=lot_id, step_id=step_id, tool_id=tool_id, recipe=recipe.ref,
                 parent_sha256=recipe.sha256, parent_body_sha256=body_hash(body), derived_sha256=body_hash(derived),
-                knob=t.knob, parent_value=parent_value, value=float(derived[t.knob]),
+                knob=t.knob, parent_value=parent_value, value=float(knob_value(derived, t.knob)),
                 clipped=not t.min <= wanted <= t.max, target=target,
                 estimate=state.estimate if state else None, basis_job_id=basis.job_id if basis else "",
                 basis_mean=basis.measured_mean if basis else None)
@@ -86,8 +83,7 @@ def derive(ledger: Ledger, recipe: ToolRecipe, parameters: BaseModel, tool_id: s
                           data={"job": job_id, "knob": t.knob, "derived_sha256": row.derived_sha256}))
             s.flush()
         value = row.value
-    sent = {**body, t.knob: int(value) if isinstance(body[t.knob], int) else value}
-    return Derived(type(parameters).model_validate(sent), row)
+    return Derived(type(parameters).model_validate(with_knob(body, t.knob, value)), row)
 
 
 def feedback(ledger: Ledger, recipe: ToolRecipe, job_id: str, step_run_id: int) -> m.R2rAdjustment | None:

@@ -20,6 +20,7 @@ from line.config import ToolKind
 from line.recipes.catalog import RecipeCatalog, document_kind
 from line.recipes.product import Product, RegionDesign
 from line.recipes.tool_recipe import RecipeMetadata, ToolRecipe
+from line.recipes.tuning import knob_value
 from line.spc.rules import RULES as WE_RULES
 from line.yamlio import DocumentError, Problem, format_path, load_yaml, locate, plain, validate, validation_problems
 
@@ -270,9 +271,10 @@ def r2r_problems(step: Step, recipe: ToolRecipe, body: dict[str, Any]) -> list[t
         return [(("r2r",), "r2r-without-tuning", f"{step.recipe} declares no tuning bounds (spec.tuning): nothing "
                                                  "for run-to-run control to move")]
     out = []
-    if not t.min <= body[t.knob] <= t.max:
+    value = knob_value(body, t.knob)
+    if not t.min <= value <= t.max:
         out.append((("overrides", t.knob) if t.knob in step.overrides else ("r2r",), "r2r-outside-bounds",
-                    f"{t.knob} {body[t.knob]:g} lies outside {step.recipe}'s tuning bounds {t.min:g} … {t.max:g}"))
+                    f"{t.knob} {value:g} lies outside {step.recipe}'s tuning bounds {t.min:g} … {t.max:g}"))
     if not any(s.measurement == t.measurement and s.target is not None for s in step.specs):
         out.append((("r2r",), "r2r-without-target", f"run-to-run control steers {t.measurement} to the step's spec "
                                                     f"target: give the step a spec of {t.measurement} with a target"))

@@ -5,7 +5,9 @@ far the knob may move; the parameters' process rules (Faraday consistency, limit
 approved parent. The linter holds the bounds to the kind's hard limits and to every tool's."""
 from __future__ import annotations
 
+import copy
 import math
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -14,10 +16,44 @@ from drivers.registry import DRIVERS, SPECS
 from line.config import ToolConfig
 from line.yamlio import Problem, format_path, locate
 
+PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
+
+
+def knob_value(body: dict[str, Any], path: str) -> Any:
+    """The value at `time_s` or `layers[1].time_s` in a recipe body; None where there is none."""
+    node: Any = body
+    for part in path.split("."):
+        m = PART.fullmatch(part)
+        if m is None or not isinstance(node, dict) or m.group(1) not in node:
+            return None
+        node = node[m.group(1)]
+        if m.group(2) is not None:
+            i = int(m.group(2))
+            if not isinstance(node, list) or i >= len(node):
+                return None
+            node = node[i]
+    return node
+
+
+def with_knob(body: dict[str, Any], path: str, value: float) -> dict[str, Any]:
+    """A copy of the body with the knob at `path` set (an int knob stays an int)."""
+    out = copy.deepcopy(body)
+    *parents, last = path.split(".")
+    node: Any = out
+    for part in parents:
+        m = PART.fullmatch(part)
+        assert m is not None                      # checked when the recipe was loaded
+        node = node[m.group(1)] if m.group(2) is None else node[m.group(1)][int(m.group(2))]
+    m = PART.fullmatch(last)
+    assert m is not None
+    holder, key = (node, m.group(1)) if m.group(2) is None else (node[m.group(1)], int(m.group(2)))
+    holder[key] = int(round(value)) if isinstance(holder[key], int) and not isinstance(holder[key], bool) else value
+    return out
+
 
 class Tuning(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    knob: str = Field(description="the one parameter R2R may move, e.g. time_s")
+    knob: str = Field(description="the one parameter R2R may move, e.g. time_s or layers[1].time_s")
     min: float = Field(description="the lowest value the engineer approves for it")
     max: float = Field(description="the highest value the engineer approves for it")
     measurement: str = Field(description="the per-wafer measurement of this step that feeds back, e.g. plated.thickness")
@@ -50,17 +86,18 @@ def tuning_problems(path: str, doc: Any, kind: str, body: dict[str, Any], tuning
         line, col = locate(doc, loc)
         out.append(Problem(path, line, col, format_path(loc), rule, message))
 
-    fields = DRIVERS[kind].recipe_model.model_fields
-    value = body.get(tuning.knob)
-    if tuning.knob not in fields or isinstance(value, bool) or not isinstance(value, int | float):
+    value = knob_value(body, tuning.knob)
+    if isinstance(value, bool) or not isinstance(value, int | float):
         numeric = sorted(n for n, v in body.items() if isinstance(v, int | float) and not isinstance(v, bool))
-        bad("knob", "tuning-knob", f"{tuning.knob!r} is not a number of a {kind} recipe (numbers: {', '.join(numeric)})")
+        bad("knob", "tuning-knob", f"{tuning.knob!r} is not a number of this {kind} recipe (top-level numbers: "
+                                   f"{', '.join(numeric)}; a nested one as layers[1].time_s)")
         return out
     if not tuning.min <= value <= tuning.max:
         bad("min", "tuning-excludes-parent", f"the approved {tuning.knob} {value:g} lies outside the bounds "
                                              f"{tuning.min:g} … {tuning.max:g}")
-    hard = DRIVERS[kind].limits.get(tuning.knob)
-    for label, limit in ([("the kind", hard)] if hard else []) + [(t.id, t.effective_limits().get(tuning.knob))
+    name = PART.fullmatch(tuning.knob.split(".")[-1]).group(1)  # type: ignore[union-attr]  # matched above
+    hard = DRIVERS[kind].limits.get(name)
+    for label, limit in ([("the kind", hard)] if hard else []) + [(t.id, t.effective_limits().get(name))
                                                                  for t in tools if t.kind == kind]:
         if limit is None:
             continue

@@ -94,6 +94,9 @@ def test_r2r_brings_an_aged_bath_back_to_target_and_every_derived_recipe_is_trac
     from line.dashboard import process_control_markdown  # what the lot's artifact says of it
     said = "\n".join(process_control_markdown(ledger, "ON1"))
     assert f"R2R at P01 on EP01: time_s 696 → **{later.value:g}** toward 5, from {rows['ON0'].job_id}'s mean" in said
+    from line.line_view import process_control_lines      # and the line's view
+    assert any(x.startswith("- R2R ep-cu-5um-2asd@v2 on EP01: time_s (proportional), estimate") and "after 4 lots" in x
+               for x in process_control_lines(ledger))
     (state,) = r2r.states(ledger)
     assert (state.recipe, state.tool_id, state.knob, state.lots) == ("ep-cu-5um-2asd@v2", "EP01", "time_s", 4)
     ledger.dispose()

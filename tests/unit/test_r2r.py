@@ -45,7 +45,7 @@ def test_the_linear_controller_estimates_the_offset_and_the_bounds_clip():
 
 
 @pytest.mark.parametrize(("tuning", "rule", "says"), [
-    ("knob: bath, min: 1, max: 2", "tuning-knob", "'bath' is not a number of a plater recipe"),
+    ("knob: bath, min: 1, max: 2", "tuning-knob", "'bath' is not a number of this plater recipe"),
     ("knob: time_s, min: 700, max: 800", "tuning-excludes-parent", "the approved time_s 696 lies outside"),
     ("knob: time_s, min: 600, max: 9000", "tuning-limit", "time_s bound 9000 is above the maximum 7200 s (the kind)"),
     ("knob: time_s, min: 600, max: 800, measurement: bump.height", "tuning-measurement", "does not report 'bump.height'"),
@@ -86,3 +86,33 @@ def test_a_route_step_under_r2r_is_checked_against_its_recipe(edit, rule):
     with pytest.raises(DocumentError) as info:
         load_route(ROUTE, RecipeCatalog(ROOT / "recipes"), text=text)
     assert rule in {p.rule for p in info.value.problems}, info.value.problems
+
+
+def test_derive_moves_a_nested_knob_learns_once_a_lot_and_a_resumed_job_gets_the_same_body(sqlite_url):
+    from drivers.jobs import Measurement, WaferResult
+    from line.ledger import Ledger
+    from line.spec_limits import judged
+
+    recipe = load_tool_recipe(ROOT / "recipes/sputter/ti100-cu300-seed-v2.yaml")
+    ledger = Ledger(sqlite_url)
+
+    def lot(name: str, cu_nm: float) -> r2r.Derived:
+        ledger.ensure_lot(name, 3)
+        derived = r2r.derive(ledger, recipe, recipe.parameters, "PVD01", name, "S1", f"{name}.S1.r0", 300.0)
+        run = ledger.begin_step(name, "S1", "sputter", "PVD01", recipe.name, 2, derived.row.derived_sha256, f"{name}.S1.r0")
+        rows = [WaferResult(f"{name}.0{i}", i, "PROCESSED", (Measurement("thickness.Cu", cu_nm, "nm", 300.0),), {})
+                for i in (1, 2, 3)]
+        ledger.record_results(run.id, "PVD01", rows, judged(rows, 10, None))
+        assert r2r.feedback(ledger, recipe, f"{name}.S1.r0", run.id) is not None
+        assert r2r.feedback(ledger, recipe, f"{name}.S1.r0", run.id) is None        # once a lot
+        return derived
+
+    first = lot("L1", 282.0)                     # a worn target: 6 % thin at the approved 15 s
+    assert first.row.value == 15 and first.parameters.model_dump()["layers"][1]["time_s"] == 15
+    second = lot("L2", 300.0)
+    assert second.row.value == pytest.approx(300 / (282 / 15), abs=1e-3) and second.row.basis_job_id == "L1.S1.r0"
+    assert second.parameters.model_dump()["layers"][1]["time_s"] == pytest.approx(second.row.value)
+    assert second.parameters.model_dump()["layers"][0]["time_s"] == 20                # only the declared knob moves
+    again = r2r.derive(ledger, recipe, recipe.parameters, "PVD01", "L2", "S1", "L2.S1.r0", 300.0)
+    assert again.row.id == second.row.id and again.parameters == second.parameters   # a resumed step: the same body
+    ledger.dispose()
