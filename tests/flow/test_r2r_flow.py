@@ -12,7 +12,9 @@ import pytest
 
 from line import r2r
 from line.config import load_line
+from line.dashboard import process_control_markdown
 from line.ledger import Ledger
+from line.line_view import process_control_lines
 from line.lot_flow import drive_lot
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.route import load_route
@@ -91,10 +93,8 @@ def test_r2r_brings_an_aged_bath_back_to_target_and_every_derived_recipe_is_trac
     (run,) = ledger.step_runs("ON1")
     assert run.recipe_hash == later.derived_sha256 != parent.body_sha256          # the tool was sent the derived body
     assert plater.tools["EP01"].jobs[run.job_id].recipe_hash                      # and holds it
-    from line.dashboard import process_control_markdown  # what the lot's artifact says of it
     said = "\n".join(process_control_markdown(ledger, "ON1"))
     assert f"R2R at P01 on EP01: time_s 696 → **{later.value:g}** toward 5, from {rows['ON0'].job_id}'s mean" in said
-    from line.line_view import process_control_lines      # and the line's view
     assert any(x.startswith("- R2R ep-cu-5um-2asd@v2 on EP01: time_s (proportional), estimate") and "after 4 lots" in x
                for x in process_control_lines(ledger))
     (state,) = r2r.states(ledger)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from line.dashboard import process_control_markdown
 from line.hold_view import evidence_markdown
 from line.ledger import Ledger
 from line.lot_flow import drive_lot
@@ -88,7 +89,6 @@ def test_a_lot_that_leaves_the_control_limits_inside_its_spec_is_held_with_the_c
     assert "**WE1 (one point beyond 3σ, below)**" in evidence
     (signal,) = ledger.events("spc", step_run_id=run.id)
     assert signal.dest == "SIGNAL" and signal.data["action"] == "hold" and signal.data["z"] < -3
-    from line.dashboard import process_control_markdown  # what the lot's artifact says of it
     assert "SPC signal at E01 thickness.Cu on PVD01 (hold): WE1 (one point beyond 3σ, below)" in \
         "\n".join(process_control_markdown(ledger, "B6"))
     ledger.dispose()
