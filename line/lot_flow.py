@@ -217,7 +217,11 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
             ledger.open_hold(lot_id, None, "RECIPE", str(exc))
             return {"lot_id": lot_id, "status": "ON_HOLD", "reason": str(exc), "steps": []}
     ledger.set_lot_status(lot_id, "RUNNING", trigger="dispatch")
-    done = {r.step_id for r in ledger.step_runs(lot_id) if r.status in ("COMPLETE", "ACCEPTED")}
+    finished = [r for r in ledger.step_runs(lot_id) if r.status in ("COMPLETE", "ACCEPTED")]
+    done = {r.step_id for r in finished}
+    for r in finished:      # a step that ended before its orchestrator died still teaches its R2R controller, once
+        if (s := next((p for p in plan.steps if p.id == r.step_id), None)) is not None and s.r2r_target is not None:
+            r2r.feedback(ledger, s.recipe, r.job_id, r.id)
     outcomes: list[StepOutcome] = []
     progress = Progress(artifact_key("progress-lot", lot_id), f"lot {lot_id} steps done")
     progress.update(len(done), len(plan.steps))

@@ -14,6 +14,7 @@ from line import r2r
 from line.config import load_line
 from line.dashboard import process_control_markdown
 from line.ledger import Ledger
+from line.ledger import models as m
 from line.line_view import process_control_lines
 from line.lot_flow import drive_lot
 from line.recipes.catalog import RecipeCatalog
@@ -99,6 +100,14 @@ def test_r2r_brings_an_aged_bath_back_to_target_and_every_derived_recipe_is_trac
                for x in process_control_lines(ledger))
     (state,) = r2r.states(ledger)
     assert (state.recipe, state.tool_id, state.knob, state.lots) == ("ep-cu-5um-2asd@v2", "EP01", "time_s", 4)
+    # an orchestrator killed between the step's end and its feedback: the lot run again teaches it, once
+    with ledger.session() as s:
+        row = s.get(m.R2rAdjustment, rows["ON3"].id)
+        row.fed_back_at = row.measured_mean = None
+    assert drive_lot("ON3", on, 4, str(line), str(ROOT / "recipes"), db_url=sqlite_url)["status"] == "COMPLETE"
+    assert r2r.states(ledger)[0].lots == 5 and r2r.adjustments(ledger, lot_id="ON3")[0].fed_back_at is not None
+    assert drive_lot("ON3", on, 4, str(line), str(ROOT / "recipes"), db_url=sqlite_url)["status"] == "COMPLETE"
+    assert r2r.states(ledger)[0].lots == 5
     ledger.dispose()
     shown = cli("r2r", "show", "--lot", "ON1", "--json", env=cli_env(BUMPLINE_DB_URL=sqlite_url))
     (derived,) = json.loads(shown.stdout)["derived"]
