@@ -283,10 +283,14 @@ def instrumented(records: list[dict[str, Any]], stop: threading.Event | None = N
     def timed_task(*args: Any, **kwargs: Any) -> Any:
         plan, step_id, lot_id = args[:3]
         if stop is not None and stop.is_set():
+            from prefect.states import Failed
+
             from line.steps import StepOutcome
 
-            return StepOutcome(lot_id, step_id, 0, "", "", "", "", "ON_HOLD", "BENCH",
+            # a held step's final state, as the real task ends one (the lot flow reads its data)
+            held = StepOutcome(lot_id, step_id, 0, "", "", "", "", "ON_HOLD", "BENCH",
                                "stopped at the end of the benchmark window")
+            return Failed(name="OnHold", message=held.headline, data=held)
         local.claim = None
         t0 = time.time()
         try:
