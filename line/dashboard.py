@@ -205,10 +205,12 @@ def process_control_markdown(ledger: Ledger, lot_id: str) -> list[str]:
                     f"of {a.recipe}" + (f"; measured {a.measured_mean:.4g}" if a.measured_mean is not None else "")]
     for r in ledger.step_runs(lot_id):
         for ev in ledger.events("spc", step_run_id=r.id):
+            d = ev.data
             if ev.dest == "SIGNAL":
-                d = ev.data
                 out += ["", f"SPC signal at {d['step']} {d['measurement']} on {d['tool']} ({d['action']}): "
                             f"{'; '.join(d['rules'])} — lot mean {d['value']:.4g}, z {d['z']:+.2f}"]
+            elif ev.dest == "NOT_JUDGED":
+                out += ["", f"SPC at {d['step']} {d['measurement']} on {d['tool']}: **not judged** — {d.get('note', '')}"]
     return out
 
 

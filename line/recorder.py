@@ -175,12 +175,14 @@ class Recorder:
 
     def _SpcSignalled(self, e: SpcSignalled) -> None:
         ctx = self.ctx
-        seen = {ev.entity_id for ev in self.ledger.events("spc", step_run_id=ctx.step_run_id) if ev.dest == "SIGNAL"}
+        seen = {ev.entity_id for ev in self.ledger.events("spc", step_run_id=ctx.step_run_id)
+                if ev.dest in ("SIGNAL", "NOT_JUDGED")}
         findings = [f for f in e.findings if f.key not in seen]      # a resumed step judges again: record once
         with self.ledger.together():    # the signal and the flag it raises, at once
             for f in findings:
-                self.ledger.record_event("spc", f.key, "", "SIGNAL", f.action, ctx.step_run_id, f.data())
-                if f.action == "flag":
+                self.ledger.record_event("spc", f.key, "", "SIGNAL" if f.signals else "NOT_JUDGED", f.action,
+                                         ctx.step_run_id, f.data())
+                if f.action == "flag" and f.signals:
                     self.ledger.raise_spc_flag(ctx.tool_id, f.step_id, f.measurement, ctx.lot_id, ctx.step_run_id, f.text)
         for f in findings:
             emit_tool_event(ctx.tool_id, ctx.kind, "spc", f.data(), related={"lot": ctx.lot_id, "job": ctx.job_id},

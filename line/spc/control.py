@@ -72,11 +72,12 @@ class Finding:
     tool_id: str
     lot_id: str
     step_run_id: int
-    action: str                       # hold | flag
-    point: Point
+    action: str                       # hold | flag; none: the lot could not be placed on the chart (`note` says why)
+    point: Point | None
     baseline_id: int
     chart: str
     signals: tuple[Signal, ...]
+    note: str = ""
 
     @property
     def key(self) -> str:
@@ -85,6 +86,8 @@ class Finding:
     @property
     def text(self) -> str:
         p = self.point
+        if p is None:
+            return f"SPC {self.step_id} {self.measurement} on {self.tool_id}: not judged — {self.note}"
         rules = "; ".join(s.text for s in self.signals)
         return (f"SPC {self.step_id} {self.measurement} on {self.tool_id}: {rules} — lot mean {p.value:.4g} "
                 f"(centre {p.limits.center:.4g}, control limits {p.limits.lcl:.4g}–{p.limits.ucl:.4g}, "
@@ -92,8 +95,9 @@ class Finding:
 
     def data(self) -> dict[str, Any]:
         return {"measurement": self.measurement, "step": self.step_id, "tool": self.tool_id, "lot": self.lot_id,
-                "action": self.action, "chart": self.chart, "baseline": self.baseline_id, "value": self.point.value,
-                "z": round(self.point.z, 3), "rules": [s.text for s in self.signals]}
+                "action": self.action, "chart": self.chart, "baseline": self.baseline_id,
+                "value": self.point.value if self.point else None, "z": round(self.point.z, 3) if self.point else None,
+                "rules": [s.text for s in self.signals], "note": self.note}
 
 
 def judge(ledger: Ledger, step_id: str, tool_id: str, lot_id: str, step_run_id: int,
@@ -116,8 +120,10 @@ def judge(ledger: Ledger, step_id: str, tool_id: str, lot_id: str, step_run_id: 
         if not groups or groups[-1].label != runs[-1].label:
             continue
         base = as_baseline(row)
-        if base.chart != "imr" and len(groups[-1].values) < 2:
-            continue                   # a one-wafer lot has no range: it cannot be placed on an X̄ chart
+        if base.chart != "imr" and len(groups[-1].values) < 2:   # no range: it cannot go on an X̄ chart — say so
+            out.append(Finding(step_id, spec.measurement, tool_id, lot_id, step_run_id, "none", None, row.id, row.chart,
+                               (), f"one processed wafer: an {row.chart} point needs two or more"))
+            continue
         groups = [g for g in groups if base.chart == "imr" or len(g.values) >= 2]
         last = points(base, groups, spc.rules)[-1]
         if last.signals:

@@ -41,3 +41,25 @@ def test_a_signal_and_its_flag_are_recorded_once_and_a_clear_names_who(db_url):
     cleared = [e for e in ledger.events("spc", step_run_id=shifted) if e.trigger == "clear"]
     assert cleared[0].data == {"by": "eng-anna", "note": "target replaced"}
     ledger.dispose()
+
+
+def test_a_lot_an_xbar_chart_cannot_take_is_recorded_as_not_judged_never_passed_silently(db_url):
+    from line.dashboard import process_control_markdown
+
+    ledger = Ledger(db_url)
+    for n, mean in enumerate([300.0, 300.8, 299.4, 300.3, 299.7]):
+        run_with(ledger, f"L{n}", mean)
+    freeze(ledger, "C03", "thickness.Cu", "PVD01", "xbar_r", 5, "eng-anna")
+    spec = Spec(measurement="thickness.Cu", lsl=270, usl=330, target=300, spc=SpcSpec(chart="xbar_r", action="hold"))
+    ledger.ensure_lot("ONE", 1)
+    run = ledger.begin_step("ONE", "C03", "sputter", "PVD01", "r", 1, "h" * 64, "ONE.C03.r0")
+    rows = [WaferResult("ONE.01", 1, "PROCESSED", (Measurement("thickness.Cu", 330.0, "nm", 300.0),), {})]
+    ledger.record_results(run.id, "PVD01", rows, judged(rows, 10, None))
+    (finding,) = judge(ledger, "C03", "PVD01", "ONE", run.id, [spec])
+    assert finding.action == "none" and not finding.signals and "not judged — one processed wafer" in finding.text
+    Recorder(ledger, StepContext("ONE", "C03", run.id, "PVD01", "sputter", "ONE.C03.r0", ("ONE.01",)))(
+        SpcSignalled((finding,)))
+    assert [e.dest for e in ledger.events("spc", step_run_id=run.id)] == ["NOT_JUDGED"] and not ledger.open_spc_flags()
+    assert "SPC at C03 thickness.Cu on PVD01: **not judged** — one processed wafer" in \
+        "\n".join(process_control_markdown(ledger, "ONE"))
+    ledger.dispose()
