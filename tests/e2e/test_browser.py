@@ -163,8 +163,12 @@ def test_an_operator_starts_a_lot_and_answers_its_hold_in_the_ui(served, alarm_i
             page.get_by_label("operator", exact=True).fill("ui-operator")
             page.get_by_label("note (Optional)").fill("cleaning the fiducials")
             page.get_by_role("button", name="Submit", exact=True).click()
+            page.wait_for_url(re.compile(r"/v2/deployments/deployment/.*tab=Runs"))     # the UI made the run
+            acks = wait_until(lambda: api(base, "POST", "/api/flow_runs/filter", {
+                "deployments": {"id": {"any_": [ack["id"]]}}}), 30, "the acknowledge-alarm flow run")
             wait_until(lambda: "SP01 7001 MISALIGNMENT (open, ack by ui-operator)" in line_view(), 120,
-                       "the acknowledgement in the line view")
+                       lambda: f"the acknowledgement in the line view (its run: "
+                               f"{api(base, 'GET', '/api/flow_runs/' + acks[0]['id'])['state']})")
             tools = {row["tool"]: row for row in json.loads(api(base, "GET", "/api/artifacts/line-sim-line-tools/latest")["data"])}
             assert tools["SP01"]["E10"] == "UNSCHEDULED_DOWNTIME"             # acknowledged is not cleared
             page.goto(f"{base}/v2/artifacts/key/line-sim-line")
