@@ -20,11 +20,17 @@ def run_with(ledger: Ledger, lot: str, mean: float) -> int:
     return run.id
 
 
-def test_a_signal_and_its_flag_are_recorded_once_and_a_clear_names_who(db_url):
+def baselined(db_url: str) -> Ledger:
+    """A ledger with five calm lots at C03 on PVD01 and an X̄-R baseline frozen from them."""
     ledger = Ledger(db_url)
     for n, mean in enumerate([300.0, 300.8, 299.4, 300.3, 299.7]):
         run_with(ledger, f"L{n}", mean)
     freeze(ledger, "C03", "thickness.Cu", "PVD01", "xbar_r", 5, "eng-anna")
+    return ledger
+
+
+def test_a_signal_and_its_flag_are_recorded_once_and_a_clear_names_who(db_url):
+    ledger = baselined(db_url)
     spec = Spec(measurement="thickness.Cu", lsl=270, usl=330, target=300, spc=SpcSpec(chart="xbar_r", action="flag"))
     calm = run_with(ledger, "L5", 300.2)
     assert judge(ledger, "C03", "PVD01", "L5", calm, [spec]) == []
@@ -46,10 +52,7 @@ def test_a_signal_and_its_flag_are_recorded_once_and_a_clear_names_who(db_url):
 def test_a_lot_an_xbar_chart_cannot_take_is_recorded_as_not_judged_never_passed_silently(db_url):
     from line.dashboard import process_control_markdown
 
-    ledger = Ledger(db_url)
-    for n, mean in enumerate([300.0, 300.8, 299.4, 300.3, 299.7]):
-        run_with(ledger, f"L{n}", mean)
-    freeze(ledger, "C03", "thickness.Cu", "PVD01", "xbar_r", 5, "eng-anna")
+    ledger = baselined(db_url)
     spec = Spec(measurement="thickness.Cu", lsl=270, usl=330, target=300, spc=SpcSpec(chart="xbar_r", action="hold"))
     ledger.ensure_lot("ONE", 1)
     run = ledger.begin_step("ONE", "C03", "sputter", "PVD01", "r", 1, "h" * 64, "ONE.C03.r0")
