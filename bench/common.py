@@ -177,7 +177,7 @@ def sim_line(config: str | Path = SIM_LINE, speed: float = TOP_SPEED, seed: int 
     sim = build(cfg, any_port=True, speed=speed).start_in_thread()
     sim.seed = seed
     try:
-        bound = rebind_ports(cfg, sim.ports(), sim.endpoint_ports())
+        bound = rebind_ports(cfg, sim.ports(), sim.endpoint_ports(), speed=sim.clock.speed)
         sim.line_file = save_line(bound, Path(tempfile.mkdtemp(prefix="bumpline-bench-line-")) / "line.yaml")
         yield sim, bound
     finally:

@@ -90,6 +90,8 @@ TRACKED = (("SCPI call ×raw", "1. Driver round trip", "SCPI status query, media
            ("step ×bare task", "2. Step overhead", "per step, median: line (lot_flow)", False),
            ("saturated line % bound", "3. Line throughput", "real line, saturated", True),
            ("20 lots, SQLite: step overhead ms", "4. Scale", "SQLite, 20 lots: step overhead (median)", None),
+           ("20 lots, SQLite: orchestrator CPU ms/step", "4. Scale", "SQLite, 20 lots: orchestrator CPU per step", None),
+           ("20 lots, SQLite: all CPU ms/step", "4. Scale", "SQLite, 20 lots: all CPU per step", None),
            ("cold start ×Prefect", "5. Cold start", "`bumpline run` → first wafer in the tool", False))
 HISTORY = ROOT / "bench" / "history.jsonl"
 

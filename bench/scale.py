@@ -13,11 +13,12 @@ and reported apart."""
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from bench.common import (
     start_wafers,
     warm_prefect,
 )
+from bench.cpu_profile import Sampler
 
 SPEED = 2_500.0          # the stencil paste's 4 h open time runs from JOB:CRE; under 20 lots the host took
                          # over 2.8 s from create to start (PASTE_EXPIRED at ×5000): see common.TOP_SPEED
@@ -123,6 +125,19 @@ class Monitor:
                 return t.user_time + t.system_time
         return 0.0
 
+    @staticmethod
+    def _postgres_cpu() -> float:
+        """CPU of every PostgreSQL server process on the machine (the ledger's backends among them)."""
+        total = 0.0
+        for p in psutil.process_iter(["name"]):
+            if p.info["name"] in ("postgres", "postmaster"):
+                try:
+                    ct = p.cpu_times()
+                    total += ct.user + ct.system
+                except psutil.Error:
+                    pass
+        return total
+
     def _children_cpu(self) -> float:
         total = 0.0
         for c in self.proc.children(recursive=True):
@@ -136,6 +151,7 @@ class Monitor:
     def __enter__(self) -> Monitor:
         ct = self.proc.cpu_times()
         self.cpu0, self.sim0, self.kids0 = ct.user + ct.system, self._thread_cpu(), self._children_cpu()
+        self.pg0 = self._postgres_cpu()
         self.rss0 = self.peak_rss = self.proc.memory_info().rss
         self.t0 = time.perf_counter()
         self._sampler = threading.Thread(target=self._sample, name="bench-monitor", daemon=True)
@@ -154,11 +170,14 @@ class Monitor:
         self.sim_cpu = self._thread_cpu() - self.sim0
         self.cpu = ct.user + ct.system - self.cpu0 - self.sim_cpu
         self.kids_cpu = self._children_cpu() - self.kids0
+        self.pg_cpu = self._postgres_cpu() - self.pg0
 
 
-def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window_s: float) -> dict[str, Any]:
+def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window_s: float,
+              profile: bool = False) -> dict[str, Any]:
     """n lots in process at once for `window_s` (each thread starts its next lot when one ends);
-    the figures of the steps that ran inside the window."""
+    the figures of the steps that ran inside the window. `profile`: py-spy samples the orchestrator
+    and the Prefect server over the window, for the breakdown of their CPU."""
     import line.lot_flow as lf
     from line.ledger import Ledger
 
@@ -191,7 +210,7 @@ def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window
     counter = WriteCounter(db_url)
     threads = [threading.Thread(target=token, args=(i,), name=f"scale-{i}", daemon=True) for i in range(n)]
     with counter.counting(), instrumented(records, stop):
-        with Monitor(sim._thread.native_id) as mon:
+        with Monitor(sim._thread.native_id) as mon, cpu_samplers(profile, window_s) as samplers:
             t_start = time.time()
             for t in threads:
                 t.start()
@@ -219,7 +238,21 @@ def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window
             "in_tasks": in_tasks / (n * (t_stop - t_start)),
             "overhead_p90": percentile(overhead, 90), "wait_med": median(wait), "step_wall_med": median(wall),
             "tool_med": median(tool), "cpu": mon.cpu, "sim_cpu": mon.sim_cpu, "prefect_cpu": mon.kids_cpu,
-            "peak_rss": mon.peak_rss, "rss0": mon.rss0, "writes": writes, "commits": commits}
+            "peak_rss": mon.peak_rss, "rss0": mon.rss0, "writes": writes, "commits": commits,
+            "pg_cpu": mon.pg_cpu if db_url.startswith("postgresql") else None,
+            "breakdown": {name: s.result for name, s in samplers.items()}}
+
+
+@contextmanager
+def cpu_samplers(on: bool, window_s: float) -> Iterator[dict[str, Sampler]]:
+    """py-spy on this process (the orchestrator) and on the Prefect server for the window."""
+    if not on:
+        yield {}
+        return
+    kids = psutil.Process().children(recursive=True)
+    pids = {"orchestrator": os.getpid(), **({"Prefect server": kids[0].pid} if kids else {})}
+    with ExitStack() as stack:
+        yield {name: stack.enter_context(Sampler(pid, window_s)) for name, pid in pids.items()}
 
 
 def hold_of(headline: str) -> str:
@@ -263,6 +296,7 @@ def database(kind: str, folder: Path, name: str) -> Iterator[str | None]:
 
 
 def run(section: Section, quick: bool = False) -> None:
+    from bench.scale_report import report
     from line.ledger import Ledger
 
     warm_prefect()
@@ -277,72 +311,10 @@ def run(section: Section, quick: bool = False) -> None:
             for n in lots:
                 with database(db, folder, f"ledger-{n}") as url:
                     if url is not None:
-                        points[(db, n)] = run_point(sim, line_path, route, n, url, WINDOW_S[n] * (0.5 if quick else 1))
+                        points[(db, n)] = run_point(sim, line_path, route, n, url, WINDOW_S[n] * (0.5 if quick else 1),
+                                                    profile=n == max(lots))
             with database(db, folder, "capacity") as url:
                 if url is not None:
                     Ledger(url).dispose()
                     capacity[db] = ledger_capacity(url)
-    ntools = len(cfg.tools)
-    for (db, n), p in sorted(points.items(), key=lambda kv: (kv[0][0] != "SQLite", kv[0][1])):
-        base = points.get((db, 1))
-        bad = {k: v for k, v in p["status"].items() if k not in ("COMPLETE", "STOPPED")}
-        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: steps finished per second", p["steps"] / p["wall"], "steps/s",
-                    f"{n} × the 1-lot rate" if n > 1 else "", n * base["steps"] / base["wall"] if base and n > 1 else None,
-                    note=f"lots spent {p['in_tasks'] * 100:.0f} % of their time inside step tasks (the rest: starting and "
-                         "ending flow runs, the flow's own ledger calls, waiting on Prefect's API)")
-        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: step overhead (median)", p["overhead_med"] * 1e3, "ms",
-                    f"{db}, 1 lot" if n > 1 else "", base["overhead_med"] * 1e3 if base and n > 1 else None,
-                    note=f"{p['steps']} steps, p90 {p['overhead_p90'] * 1e3:.0f} ms"
-                         + (f"; lots not COMPLETE: {dict(bad)}" if bad else ""))
-        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: orchestrator CPU", p["cpu"] / p["wall"] * 100, "% of a core",
-                    note=f"{p['cpu'] / max(1, p['steps']) * 1e3:.0f} ms CPU per step; simulators {p['sim_cpu']:.1f} s, "
-                         f"Prefect server {p['prefect_cpu']:.1f} s CPU over {p['wall']:.0f} s")
-        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: peak memory (RSS)", p["peak_rss"] / 2**20, "MiB",
-                    note=f"+{(p['peak_rss'] - p['rss0']) / 2**20:.0f} MiB during the run")
-        section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: ledger writes", p["writes"] / p["wall"], "rows/s",
-                    f"{db} capacity (4 writers)", capacity.get(db),
-                    note=f"{p['commits'] / p['wall']:.0f} commits/s")
-    section.text += [
-        f"A {ntools}-tool line (deploy/lines/sim.yaml + twins of {', '.join(sorted(DUPLICATES))}), clock ×{SPEED:,.0f}, "
-        f"lots of {LOT_SIZE} wafers of product {PRODUCT} ({len(route.steps)} steps). N lots are in process at once for a "
-        f"window ({', '.join(f'N={n}: {w:g} s' for n, w in WINDOW_S.items())}): N threads "
-        "each run `lot_flow` for one lot after another (as `bumpline demo` runs lots); figures are over the steps that "
-        "ran inside the window, CPU and memory over the window (CPU per step = the orchestrator's CPU in the window "
-        f"over the steps that finished in it). Lots start {STAGGER_S:g} s apart: created all at once, 20 flow runs "
-        "overran Prefect's ephemeral server (its database pool timed out and it answered HTTP 500); a lot whose flow "
-        "run the API refuses is retried and shows as FAILED in the notes. Capacity: rows per second that 4 threads writing one "
-        "event per transaction through `Ledger.record_event` get into an empty ledger (2 s).",
-        "", "| ledger | lots | steps | window s | step wall (median) | waiting for a tool | job on the tool | host overhead "
-        "(median, p90) | lot time in step tasks | CPU s (orchestrator / simulators / Prefect server) | peak RSS MiB | writes/s | "
-        "commits/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for (db, n), p in sorted(points.items(), key=lambda kv: (kv[0][0] != "SQLite", kv[0][1])):
-        section.text.append(
-            f"| {db} | {n} | {p['steps']} | {p['wall']:.1f} | {p['step_wall_med'] * 1e3:.0f} ms | {p['wait_med'] * 1e3:.0f} ms | "
-            f"{p['tool_med'] * 1e3:.0f} ms | {p['overhead_med'] * 1e3:.0f} / {p['overhead_p90'] * 1e3:.0f} ms | "
-            f"{p['in_tasks'] * 100:.0f} % | "
-            f"{p['cpu']:.1f} / {p['sim_cpu']:.1f} / {p['prefect_cpu']:.1f} | {p['peak_rss'] / 2**20:.0f} | "
-            f"{p['writes'] / p['wall']:.0f} | {p['commits'] / p['wall']:.0f} |")
-    obs = []
-    for db in ("SQLite", "PostgreSQL"):
-        one, many = points.get((db, 1)), points.get((db, max(lots)))
-        if not one or not many or not many["steps"] or not one["steps"]:
-            continue
-        cps1, cpsn = one["cpu"] / one["steps"], many["cpu"] / many["steps"]
-        w = many["wall"]
-        obs.append(f"{db}: {many['n']} lots finished {many['steps'] / many['wall']:.1f} steps/s against "
-                   f"{one['steps'] / one['wall']:.1f} for one lot ({many['steps'] / many['wall'] / (one['steps'] / one['wall']):.1f}× "
-                   f"for {many['n']}× the lots), and spent {many['in_tasks'] * 100:.0f} % of their time inside step tasks "
-                   f"(one lot: {one['in_tasks'] * 100:.0f} %). The host's overhead per step grows "
-                   f"{many['overhead_med'] / one['overhead_med']:.1f}× ({one['overhead_med'] * 1e3:.0f} → "
-                   f"{many['overhead_med'] * 1e3:.0f} ms) while its CPU per step goes {cps1 * 1e3:.0f} → "
-                   f"{cpsn * 1e3:.0f} ms. In the {many['n']}-lot window the orchestrator used {many['cpu'] / w * 100:.0f} % "
-                   f"of a core, the Prefect server {many['prefect_cpu'] / w * 100:.0f} %, the simulators "
-                   f"{many['sim_cpu'] / w * 100:.0f} % — of 2 cores shared with other work. The rest of a step's host "
-                   "time is waiting: for the one interpreter (GIL) every lot's flow, lease renewer and driver poll "
-                   "runs in, for a core, and for the database. The ledger took "
-                   f"{many['writes'] / w:.0f} rows/s"
-                   + (f", {many['writes'] / w / capacity[db] * 100:.0f} % of what it accepts from 4 plain writers."
-                      if db in capacity else "."))
-    if obs:
-        section.text += ["", "Observations:", ""] + [f"- {o}" for o in obs]
-    section.data.update(points=points, capacity=capacity)
+    report(section, points, capacity, len(cfg.tools), route, lots)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from drivers.backend import JobBackend
 from drivers.errors import (
+    BumplineError,
     CommandRejected,
     CommunicationLost,
     InterlockViolation,
@@ -260,20 +262,25 @@ class ToolDriver:
         return status
 
     def wait(self, poll_s: float = 0.05, on_status: Callable[[JobStatus], None] | None = None,
-             timeout_s: float | None = None) -> JobStatus:
+             timeout_s: float | None = None, next_poll: Callable[[float], float] | None = None,
+             together: Callable[[], AbstractContextManager[Any]] = nullcontext) -> JobStatus:
         """Poll until the job ends; a tool alarm raises `ToolAlarm`, an interlock `InterlockViolation`.
 
         A connection that drops is retried by the transport; only when the tool stays silent past
         `comm_budget_s` does `CommunicationLost` reach the caller (the job runs on regardless).
-        Polls keep a fixed rate: time spent in `on_status` (the ledger's bookkeeping) comes out of
-        the wait, not on top of it, so a job's end is seen as soon as with no bookkeeping at all.
+        `next_poll(elapsed_s)` paces the polls (the caller's expectation of the job's length; default
+        every `poll_s`). Time spent in `on_status` (the ledger's bookkeeping) comes out of the wait,
+        not on top of it. What one reply tells — the mirror's state changes and `on_status` — runs
+        inside one `together()` block (one ledger transaction), after the reply is in: never
+        around the I/O.
         """
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        started = time.monotonic()
+        deadline = None if timeout_s is None else started + timeout_s
         silent_since: float | None = None
-        next_poll = time.monotonic()
+        next_at = started
         while True:
             try:
-                status = self.poll()
+                status = self.backend.info(self.job_id)
                 silent_since = None
             except CommunicationLost:
                 silent_since = silent_since or time.monotonic()
@@ -281,8 +288,7 @@ class ToolDriver:
                     raise
                 time.sleep(poll_s)
                 continue
-            if on_status:
-                on_status(status)
+            self._take(status, on_status, together)
             if status.tool_state == ToolState.ALARM and not status.is_final:
                 raise self._alarm_error()
             if status.is_final:
@@ -290,8 +296,26 @@ class ToolDriver:
             if deadline and time.monotonic() > deadline:
                 raise ToolError(self.tool_id, f"job {self.job_id} still {status.job_state} after {timeout_s} s")
             now = time.monotonic()
-            next_poll = max(next_poll + poll_s, now)    # an overrun polls once at once, never in a burst
-            time.sleep(next_poll - now)
+            step = next_poll(now - started) if next_poll else poll_s
+            next_at = max(next_at + step, now)       # an overrun polls once at once, never in a burst
+            time.sleep(next_at - now)
+
+    def _take(self, status: JobStatus, on_status: Callable[[JobStatus], None] | None,
+              together: Callable[[], AbstractContextManager[Any]]) -> None:
+        """Follow one reply and hand it on, as one block; a refusal raised by following it (an
+        interlock) leaves the block first, so what was recorded up to it is kept."""
+        refused: BumplineError | None = None
+        if self.last_status is not None and self.last_status.moment == status.moment:
+            together = nullcontext            # nothing new to record: no transaction at all
+        with together():
+            try:
+                self._follow(status)
+                if on_status:
+                    on_status(status)
+            except BumplineError as exc:
+                refused = exc
+        if refused is not None:
+            raise refused
 
     def results(self) -> list[WaferResult]:
         """Per-wafer results. A wafer the tool never processed has no measurements, whatever

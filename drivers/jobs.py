@@ -42,6 +42,12 @@ class JobStatus:
         return self.job_state in FINAL_JOB_STATES
 
     @property
+    def moment(self) -> tuple[str, str, str, int, int]:
+        """What a reply tells that can change a record: the job's and tool's state, the phase, the
+        wafer begun, the wafers done (readings alone change nothing recorded)."""
+        return self.job_state, self.tool_state, self.phase, self.wafer_index, self.wafers_done
+
+    @property
     def known(self) -> bool:
         return self.job_state != JobState.NONE
 

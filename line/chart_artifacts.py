@@ -8,6 +8,7 @@ import os
 from urllib.parse import urlencode
 
 from line.ledger import Ledger
+from line.prefect_api import create_artifact
 from line.spc.view import chart_url
 
 log = logging.getLogger(__name__)
@@ -24,36 +25,29 @@ def publish_step_charts(ledger: Ledger, step_run_id: int) -> int:
     baseline is frozen); and the wafer maps of every quantity it measured at sites — URLs of the chart
     service, so the UI draws them from the ledger whichever worker ran the lot. None without a chart
     service. Returns how many were made."""
-    from prefect.artifacts import create_image_artifact
-
     base = charts_url()
     if not base:
         return 0
-    run = ledger.step_run(step_run_id)
-    names = sorted({ms.name for ms in ledger.measurements(step_run_id) if ms.lsl is not None or ms.usl is not None})
-    made = 0
+    with ledger.together():         # the step's reads in one transaction
+        run = ledger.step_run(step_run_id)
+        names = sorted({ms.name for ms in ledger.measurements(step_run_id) if ms.lsl is not None or ms.usl is not None})
+        baselines = [b for b in ledger.spc_baselines() if b.step_id == run.step_id and b.tool_id == run.tool_id]
+        mapped = sorted({site.name for site in ledger.site_measurements(step_run_id)})
+    images: list[tuple[str, str]] = []
     for name in names:
+        images += [(f"{base}/charts/step.png?{urlencode({'run': run.id, 'measurement': name})}",
+                    f"{run.lot_id} {run.step_id} on {run.tool_id}: {name} per wafer"),
+                   (f"{base}/charts/trend.png?{urlencode({'step': run.step_id, 'measurement': name, 'tool': run.tool_id})}",
+                    f"{run.step_id} {name} on {run.tool_id}: trend over the last lots")]
+    images += [(chart_url(base, row.step_id, row.measurement, row.tool_id),
+                f"SPC {row.step_id} {row.measurement} on {row.tool_id} after lot {run.lot_id}") for row in baselines]
+    images += [(f"{base}/charts/map.png?{urlencode({'run': run.id, 'measurement': name})}",
+                f"{run.lot_id} {run.step_id} on {run.tool_id}: {name} wafer maps") for name in mapped]
+    made = 0
+    for url, description in images:
         try:
-            create_image_artifact(f"{base}/charts/step.png?{urlencode({'run': run.id, 'measurement': name})}",
-                                  description=f"{run.lot_id} {run.step_id} on {run.tool_id}: {name} per wafer")
-            create_image_artifact(f"{base}/charts/trend.png?"
-                                  f"{urlencode({'step': run.step_id, 'measurement': name, 'tool': run.tool_id})}",
-                                  description=f"{run.step_id} {name} on {run.tool_id}: trend over the last lots")
-            made += 2
-        except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
-            log.debug("charts of %s not published: %s", run.job_id, exc)
-    for row in [b for b in ledger.spc_baselines() if b.step_id == run.step_id and b.tool_id == run.tool_id]:
-        try:
-            create_image_artifact(chart_url(base, row.step_id, row.measurement, row.tool_id),
-                                  description=f"SPC {row.step_id} {row.measurement} on {row.tool_id} after lot {run.lot_id}")
+            create_artifact("image", url, description)
             made += 1
         except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
-            log.debug("SPC chart of %s not published: %s", run.job_id, exc)
-    for name in sorted({site.name for site in ledger.site_measurements(step_run_id)}):
-        try:
-            create_image_artifact(f"{base}/charts/map.png?{urlencode({'run': run.id, 'measurement': name})}",
-                                  description=f"{run.lot_id} {run.step_id} on {run.tool_id}: {name} wafer maps")
-            made += 1
-        except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
-            log.debug("wafer maps of %s not published: %s", run.job_id, exc)
+            log.debug("chart %s of %s not published: %s", url, run.job_id, exc)
     return made

@@ -183,8 +183,9 @@ def load_line(path: str | Path) -> LineConfig:
 
 
 def rebind_ports(cfg: LineConfig, ports: dict[str, int],
-                 endpoint_ports: dict[str, dict[str, int]] | None = None) -> LineConfig:
-    """A copy of the config with simulator-chosen ports (tests and the demo start simulators on port 0)."""
+                 endpoint_ports: dict[str, dict[str, int]] | None = None, speed: float | None = None) -> LineConfig:
+    """A copy of the config with simulator-chosen ports (tests and the demo start simulators on port 0)
+    and, given `speed`, the clock the simulators really run at (the host paces its polls by it)."""
     tools = []
     for t in cfg.tools:
         if t.id in ports:
@@ -194,7 +195,10 @@ def rebind_ports(cfg: LineConfig, ports: dict[str, int],
                    for name, port in endpoint_ports[t.id].items()}
             t = t.model_copy(update={"endpoints": eps})
         tools.append(t)
-    new = cfg.model_copy(update={"tools": tools})
+    update: dict[str, Any] = {"tools": tools}
+    if speed is not None and cfg.simulation is not None:
+        update["simulation"] = cfg.simulation.model_copy(update={"speed": speed})
+    new = cfg.model_copy(update=update)
     new._source = cfg.source
     return new
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from line.hold_view import decision_text, measurements_markdown
 from line.ledger import Ledger
 from line.ledger import models as m
+from line.prefect_api import create_artifact
 from line.tracking import e10_state, last_tool_state_event
 from line.utilization import E10_STATES, SHORT, ToolE10, e10_report
 
@@ -231,8 +232,7 @@ def artifact_link(key: str, text: str = "") -> str:
 
 
 def publish_lot(ledger: Ledger, lot_id: str, plan: LotPlan) -> None:
-    from prefect.artifacts import create_markdown_artifact
-
-    lot = ledger.known_lot(lot_id)
-    create_markdown_artifact(lot_markdown(ledger, lot_id, plan), key=artifact_key("lot", lot_id),
-                             description=f"Lot {lot_id}: {lot.status}")
+    with ledger.together():         # its many reads in one transaction
+        lot = ledger.known_lot(lot_id)
+        text = lot_markdown(ledger, lot_id, plan)
+    create_artifact("markdown", text, f"Lot {lot_id}: {lot.status}", key=artifact_key("lot", lot_id))

@@ -70,7 +70,8 @@ def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str],
                                             target).parameters
                 outcome = ToolStep(ledger, plan.current_line().tool(tool_id), step.recipe, lot_id, step_id, wafers,
                                    rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=parameters,
-                                   specs=list(step.specs) or None, leased=True, operation=step.operation).execute()
+                                   specs=list(step.specs) or None, leased=True, operation=step.operation,
+                                   clock_speed=plan.clock_speed).execute()
                 if target is not None:
                     r2r.feedback(ledger, step.recipe, holder, outcome.step_run_id)
         finally:

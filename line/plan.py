@@ -68,6 +68,12 @@ class LotPlan:
         source = self.line.source
         return load_line_cached(source) if Path(source).is_file() else self.line
 
+    @property
+    def clock_speed(self) -> float:
+        """Tool seconds per wall second: the simulated line's clock, 1 on a real line (polls are paced by it)."""
+        sim = self.current_line().simulation
+        return sim.speed if sim is not None else 1.0
+
     def step(self, step_id: str) -> PlannedStep:
         return next(s for s in self.steps if s.id == step_id)
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 from uuid import UUID
 
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+
 log = logging.getLogger(__name__)
+PACE_S = 0.5
+"""the sender's rest between batches while values keep coming: an artifact moves at most twice a second"""
 
 
 class Progress:
@@ -32,17 +38,15 @@ class Progress:
         self.last = pct
         _SENDER.put(self, pct, f"{self.what}: {done}/{total}" + (f" — {note}" if note else ""))
 
-    def send(self, pct: float, description: str) -> None:
-        from prefect import get_client
+    def send(self, client: SyncPrefectClient, pct: float, description: str) -> None:
         from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
 
-        with get_client(sync_client=True) as client:
-            if self.id is None:
-                self.id = client.create_artifact(ArtifactCreate(
-                    key=self.key, type="progress", data=pct, description=description,
-                    flow_run_id=self.flow_run_id, task_run_id=self.task_run_id)).id
-            else:
-                client.update_artifact(self.id, ArtifactUpdate(data=pct, description=description))
+        if self.id is None:
+            self.id = client.create_artifact(ArtifactCreate(
+                key=self.key, type="progress", data=pct, description=description,
+                flow_run_id=self.flow_run_id, task_run_id=self.task_run_id)).id
+        else:
+            client.update_artifact(self.id, ArtifactUpdate(data=pct, description=description))
 
 
 class _Sender:
@@ -54,6 +58,7 @@ class _Sender:
         self.wake = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
+        self.hurry = threading.Event()
         self.thread: threading.Thread | None = None
 
     def put(self, progress: Progress, pct: float, description: str) -> None:
@@ -68,9 +73,26 @@ class _Sender:
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every queued value was sent (or the timeout): a lot's last value is not lost
         when its process ends right after it."""
-        return self.idle.wait(timeout_s)
+        self.hurry.set()
+        try:
+            return self.idle.wait(timeout_s)
+        finally:
+            self.hurry.clear()
 
     def _run(self) -> None:
+        from line.prefect_api import client
+
+        while True:
+            try:
+                self._serve(client())
+            except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
+                log.debug("progress sender restarts: %s", exc)
+                with self.lock:
+                    self.pending.clear()
+                    self.idle.set()
+                self.hurry.wait(PACE_S)
+
+    def _serve(self, client: SyncPrefectClient) -> None:
         while True:
             self.wake.wait(30)
             self.wake.clear()
@@ -78,12 +100,16 @@ class _Sender:
                 batch, self.pending = self.pending, {}
             for progress, (pct, description) in batch.items():
                 try:
-                    progress.send(pct, description)
+                    progress.send(client, pct, description)
                 except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
                     log.debug("progress %s not written: %s", progress.key, exc)
             with self.lock:
                 if not self.pending:
                     self.idle.set()
+                    continue
+            # values keep coming: gather them a moment, so a lot's many small moves cost one request
+            # per PACE_S rather than one each (flush ends the wait at once)
+            self.hurry.wait(PACE_S)
 
 
 _SENDER = _Sender()

@@ -132,7 +132,10 @@ class Recorder:
         e10 = e10_state(ch.dest)
         self.ledger.record_event("tool", ch.tool_id, ch.source, ch.dest, ch.trigger, ctx.step_run_id,
                                  {"job": ch.job_id, "e10": e10})
-        if ch.trigger == "disconnect":   # the host hung up; the tool's own state did not change
+        if ch.trigger in ("connect", "disconnect") and e10 in ("STANDBY", "NON_SCHEDULED") \
+                or e10_state(ch.source) == e10:
+            # the host (dis)connected to a tool doing nothing, or a phase within one E10 state: the
+            # ledger has it; the feed tells E10 changes only (PRODUCTIVE, back to STANDBY, ALARM …)
             return
         emit_tool_event(ch.tool_id, ctx.kind, "state", {"from": ch.source, "to": ch.dest, "e10": e10,
                                                         "trigger": ch.trigger, "job": ch.job_id},
@@ -147,8 +150,12 @@ class Recorder:
                 self.job.follow(status.job_state)
             if status.wafer_index and (last is None or last.wafer_index != status.wafer_index):
                 if 0 < status.wafer_index <= len(ctx.wafers):
-                    wafer = ctx.wafers[status.wafer_index - 1]
-                    self.ledger.set_wafer_state([wafer], "IN_PROCESS", ctx.tool_id, "slot-start", ctx.step_run_id)
+                    # polls are paced by the job's length, so a reply may be several wafers on: the
+                    # ones passed between two replies started in slot order, each is recorded
+                    first = last.wafer_index + 1 if last and 0 < last.wafer_index < status.wafer_index \
+                        else status.wafer_index
+                    self.ledger.set_wafer_state(list(ctx.wafers[first - 1:status.wafer_index]), "IN_PROCESS",
+                                                ctx.tool_id, "slot-start", ctx.step_run_id)
             self.ledger.update_progress(ctx.step_run_id, {
                 "job_state": status.job_state, "tool_state": status.tool_state, "phase": status.phase,
                 "wafer_index": status.wafer_index, "wafers_done": status.wafers_done,

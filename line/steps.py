@@ -6,6 +6,7 @@ never a silent retry. A job id the tool already knows is reattached, never start
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -16,6 +17,7 @@ from drivers.errors import CommunicationLost, InterlockViolation, JobConflict, T
 from drivers.jobs import JobStatus, WaferResult, body_hash
 from drivers.registry import driver_class
 from drivers.vocabulary import JobState, WaferStatus
+from line import pacing
 from line.config import ToolConfig
 from line.leases import tool_lease
 from line.ledger import Ledger
@@ -97,7 +99,8 @@ class ToolStep:
     def __init__(self, ledger: Ledger, tool: ToolConfig, recipe: ToolRecipe, lot_id: str, step_id: str,
                  wafers: list[str], rework: int = 0, flow_run_id: str = "", tolerance_pct: float = 10.0,
                  lease_ttl_s: float = 120.0, parameters: Any = None, specs: list | None = None,
-                 leased: bool = False, operation: str = "", driver_factory: DriverFactory = vendor_driver) -> None:
+                 leased: bool = False, operation: str = "", driver_factory: DriverFactory = vendor_driver,
+                 clock_speed: float = 1.0) -> None:
         """`recipe` is the approved identity; `parameters` the body actually sent (a route step's
         overrides applied), `specs` the route's LSL/USL; `leased`: the dispatcher holds the tool."""
         self.ledger, self.tool, self.recipe = ledger, tool, recipe
@@ -110,7 +113,9 @@ class ToolStep:
         self.tolerance_pct = tolerance_pct
         self.lease_ttl_s = lease_ttl_s
         self.flow_run_id, self.operation = flow_run_id, operation or recipe.tool_kind
+        self.clock_speed = clock_speed          # tool seconds per wall second: 1 on a real line
         self._last: JobStatus | None = None
+        self._expected_s: float | None = None   # wall seconds the job should run from START (None: not started here)
 
     def execute(self) -> StepOutcome:
         ledger = self.ledger
@@ -124,7 +129,7 @@ class ToolStep:
             ensure_runnable(ledger, "ToolRecipe", self.recipe.name, self.recipe.version, self.recipe.sha256,
                             self.recipe.path)
         except (VersionChanged, NotApproved) as exc:
-            return self._finish([], ("RECIPE", str(exc)))   # refused before anything reaches the tool
+            return self._finish(None, ("RECIPE", str(exc)))   # refused before anything reaches the tool
         driver = self.driver_factory(self.tool)
         driver.subscribe(lambda change: self.record(StateChanged(change)))
         self.record.open_job()
@@ -134,7 +139,7 @@ class ToolStep:
             try:
                 driver.connect()
                 self._setup_or_reattach(driver)
-                driver.wait(on_status=self._progress)
+                self._wait(driver)
                 hold = self._check(driver)
             except ToolAlarm as alarm:
                 hold = self._on_alarm(driver, alarm)
@@ -168,14 +173,35 @@ class ToolStep:
             if status.job_state == JobState.WAITING_FOR_START:
                 driver.start()
             return
-        self.record(WafersMoved(tuple(self.wafers), self.tool.id, "load"))
-        self.record(StartSent())                  # write-ahead: committed before the command can act
+        with self.ledger.together():              # write-ahead: committed before the command can act
+            self.record(WafersMoved(tuple(self.wafers), self.tool.id, "load"))
+            self.record(StartSent())
         driver.start()
+        self._expected_s = pacing.expected_wall_s(self.tool.id, driver.spec.job_time_s,
+                                                  self.parameters.model_dump(mode="json"), len(self.wafers),
+                                                  self.tool.options, self.clock_speed)
+
+    def _wait(self, driver: ToolDriver) -> None:
+        """Poll to the job's end, paced by how long it should take; each reply's records in one
+        transaction. At the fastest rate throughout: a reattached job (its start is unknown here)
+        and a tool with host-side interlocks — a guarded phase is caught only by a poll that lands
+        in it, so those tools are watched as closely as ever."""
+        expected = None if driver.guarded_phases else self._expected_s
+        started = time.monotonic()
+
+        def next_poll(elapsed_s: float) -> float:
+            # fast until the job is seen running a phase (the mirror's EXECUTING: E10 PRODUCTIVE), then paced
+            running = self._last is not None and self._last.job_state == JobState.PROCESSING and bool(self._last.phase)
+            return pacing.next_poll_in(elapsed_s, expected if running else None)
+
+        status = driver.wait(on_status=self._progress, together=self.ledger.together,
+                             next_poll=None if expected is None else next_poll)
+        if expected is not None and status.job_state == JobState.PROCESS_COMPLETE:
+            pacing.learn(self.tool.id, expected, time.monotonic() - started)
 
     def _progress(self, status: JobStatus) -> None:
         last = self._last
-        if last and (last.job_state, last.phase, last.wafer_index, last.wafers_done, last.tool_state) == \
-                (status.job_state, status.phase, status.wafer_index, status.wafers_done, status.tool_state):
+        if last and last.moment == status.moment:
             return
         self.record(JobProgressed(status, last))
         self._last = status
@@ -197,15 +223,24 @@ class ToolStep:
             return "INTERRUPTED", f"job {self.job_id} ended {status.job_state} on the tool"
         return None
 
-    def _collect(self, driver: ToolDriver) -> list[WaferResult]:
+    @staticmethod
+    def _collect(driver: ToolDriver) -> list[WaferResult] | None:
+        """What the tool reports for each wafer (None: it could not say — recorded as nothing)."""
         try:
-            results = driver.results()
+            return driver.results()
         except ToolError:
-            return []
-        self.record(Measured(tuple(results), judged(results, self.tolerance_pct, self.specs)))
-        return results
+            return None
 
-    def _finish(self, results: list[WaferResult], hold: tuple[str, str] | None) -> StepOutcome:
+    def _finish(self, results: list[WaferResult] | None, hold: tuple[str, str] | None) -> StepOutcome:
+        """The step's end in one transaction: its results, the SPC judgement of them, the wafers
+        unloaded, the step finished and (maybe) held — after a crash, all of it or none (the tool
+        still holds the results, so a resume reads them again)."""
+        with self.ledger.together():
+            if results is not None:
+                self.record(Measured(tuple(results), judged(results, self.tolerance_pct, self.specs)))
+            return self._decide(results or [], hold)
+
+    def _decide(self, results: list[WaferResult], hold: tuple[str, str] | None) -> StepOutcome:
         if hold is None:
             if not_done := [r.wafer_id for r in results if r.status != WaferStatus.PROCESSED]:
                 hold = ("INCOMPLETE", f"wafers not processed: {', '.join(not_done)}")

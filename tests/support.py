@@ -180,7 +180,7 @@ def bound_line(cfg: Any, sim: Any, path: Path) -> str:
 
     control = f"127.0.0.1:{sim.control.port}" if sim.control else None
     token = str(sim.control.token_file) if sim.control else None
-    return save_line(rebind_ports(cfg, sim.ports(), sim.endpoint_ports()), path, control, token)
+    return save_line(rebind_ports(cfg, sim.ports(), sim.endpoint_ports(), speed=sim.clock.speed), path, control, token)
 
 
 def one_step(lot_id: str, wafers: int, tool_id: str, recipe: str, line: str, **kw: Any) -> dict[str, Any]:

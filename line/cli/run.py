@@ -136,7 +136,7 @@ def demo(wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25, help="w
         console.print(f"simulated line {cfg.metadata.name}: {len(simline.tools)} tools, clock ×{simline.clock.speed:g}")
         lot_id = new_lot_id("DEMO")
         t0 = time.monotonic()
-        bound = save_line(rebind_ports(cfg, simline.ports(), simline.endpoint_ports()),
+        bound = save_line(rebind_ports(cfg, simline.ports(), simline.endpoint_ports(), speed=simline.clock.speed),
                           Path(tempfile.mkdtemp(prefix="bumpline-demo-")) / "line.yaml")
         outcome = run_lot_with_progress(lot_id, wafers, tool, recipe, bound)
         wall = time.monotonic() - t0

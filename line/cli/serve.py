@@ -116,7 +116,7 @@ def serve(line: str = LineOption,
             control = 0 if any_port else int(cfg.simulation.control.rsplit(":", 1)[1])
             simline = sim_line(cfg, any_port=any_port, speed=speed, control_port=control).start_in_thread()
             if any_port:
-                bound = rebind_ports(cfg, simline.ports(), simline.endpoint_ports())
+                bound = rebind_ports(cfg, simline.ports(), simline.endpoint_ports(), speed=simline.clock.speed)
                 doc = bound.model_dump(mode="json", exclude_none=True)
                 doc["simulation"]["control"] = f"127.0.0.1:{control_port(simline)}"
                 served_line = str(logs / "line.yaml")

@@ -48,7 +48,7 @@ def run_lots(cfg: LineConfig, lots: dict[str, Route], wafers: int, speed: float,
         console.print(f"simulated line {cfg.metadata.name}: {len(simline.tools)} tools, clock ×{speed:g}; "
                       f"{len(lots)} lots of {wafers} wafers")
         warm_up()
-        bound = save_line(rebind_ports(cfg, simline.ports(), simline.endpoint_ports()),
+        bound = save_line(rebind_ports(cfg, simline.ports(), simline.endpoint_ports(), speed=simline.clock.speed),
                           Path(tempfile.mkdtemp(prefix="bumpline-simrun-")) / "line.yaml")
         started = time.monotonic()
         results: dict[str, dict[str, Any]] = {}

@@ -21,16 +21,16 @@ from drivers.registry import SPECS
 from tests.crash.harness import count_points, kill_and_resume
 
 POINTS = {
-    "mock": {"litho": 27, "metrology": 23, "oven": 25, "plater": 25, "sputter": 29, "stencil_printer": 27,
-             "wet_bench": 25},
+    "mock": {"litho": 21, "metrology": 19, "oven": 20, "plater": 20, "sputter": 22, "stencil_printer": 21,
+             "wet_bench": 20},
     # a poll's observations are one point here, so every kind writes alike
-    "socket": {"litho": 20, "metrology": 20, "oven": 20, "plater": 20, "sputter": 20, "stencil_printer": 20,
-               "wet_bench": 20},
+    "socket": {"litho": 17, "metrology": 17, "oven": 17, "plater": 17, "sputter": 17, "stencil_printer": 17,
+               "wet_bench": 17},
 }
 FULL = os.environ.get("BUMPLINE_CRASH_FULL") == "1"
 CASES = [(tier, kind) for tier in POINTS for kind in sorted(SPECS)] if FULL else [("mock", "sputter"), ("socket", "plater")]
-AROUND = ("tool create_job", "ledger events(job start-sent)", "tool start", "ledger what a status poll saw (job progress)",
-          "ledger events(job complete)+step_runs")
+AROUND = ("tool create_job", "ledger wafers+events(wafer load,wafer load)+events(job start-sent)", "tool start",
+          "ledger what a status poll saw (job progress)", "ledger events(tool finish,job complete)+step_runs")
 """The socket tier's points in `make test`: the write-ahead start, the start itself, the first and last
 observation — the windows where a job could be run twice or lost."""
 
