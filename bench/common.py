@@ -265,12 +265,12 @@ def pg_database(prefix: str = "bumpline_bench") -> Iterator[str | None]:
 @contextmanager
 def instrumented(records: list[dict[str, Any]], stop: threading.Event | None = None) -> Iterator[None]:
     """Time each route-step task call of `line.lot_flow` and its wait for a tool lease, in this
-    process only (the module's `route_step_task` and `claim_any` are wrapped; nothing in `line/`
+    process only (the module's `route_step_task` and `claim` are wrapped; nothing in `line/`
     changes). Records: lot, step, start, end, claim_from, claimed (time.time()). Once `stop` is set,
     a lot's next step is not run: the lot ends there, on hold (a benchmark window is over)."""
     import line.lot_flow as lf
 
-    real_task, real_claim = lf.route_step_task, lf.claim_any
+    real_task, real_claim = lf.route_step_task, lf.claim
     local = threading.local()
 
     @contextmanager
@@ -301,10 +301,10 @@ def instrumented(records: list[dict[str, Any]], stop: threading.Event | None = N
             records.append({"lot": lot_id, "step": step_id, "start": t0, "end": t1, "claim_from": c[0],
                             "claimed": c[1]})
 
-    lf.route_step_task, lf.claim_any = timed_task, timed_claim
+    lf.route_step_task, lf.claim = timed_task, timed_claim
     try:
         yield
     finally:
-        lf.route_step_task, lf.claim_any = real_task, real_claim
+        lf.route_step_task, lf.claim = real_task, real_claim
 
 

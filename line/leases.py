@@ -25,6 +25,28 @@ class ToolBusy(BumplineError):
         self.tool_id, self.holder = tool_id, holder
 
 
+class _Released:
+    """Wakes the steps waiting in this process's dispatch queue as soon as a tool is released here
+    (a release elsewhere is seen at their next poll)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._generation = 0
+
+    def notify(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def wait_for_next(self, timeout_s: float) -> None:
+        with self._cond:
+            seen = self._generation
+            self._cond.wait_for(lambda: self._generation != seen, timeout_s)
+
+
+released = _Released()
+
+
 @contextmanager
 def held(ledger: Ledger, tool_id: str, holder: str, ttl_s: float) -> Iterator[str]:
     """Keep an acquired lease alive (renewed at a third of its TTL) and release it at the end.
@@ -48,6 +70,7 @@ def held(ledger: Ledger, tool_id: str, holder: str, ttl_s: float) -> Iterator[st
         stop.set()
         renewer.join(5)
         ledger.release_lease(tool_id, holder)
+        released.notify()
 
 
 def _acquire_first(ledger: Ledger, tool_ids: list[str], holder: str, ttl_s: float, wait_s: float,
@@ -68,16 +91,6 @@ def tool_lease(ledger: Ledger, tool_id: str, holder: str, ttl_s: float = 120.0,
     """Hold one tool for the block, waiting while someone else has it."""
     _acquire_first(ledger, [tool_id], holder, ttl_s, wait_s, poll_s)
     with held(ledger, tool_id, holder, ttl_s) as t:
-        yield t
-
-
-@contextmanager
-def claim_any(ledger: Ledger, tool_ids: list[str], holder: str, ttl_s: float = 120.0, wait_s: float = 86400.0,
-              poll_s: float = 0.5) -> Iterator[str]:
-    """Hold the first free tool of `tool_ids` (the dispatcher's order of preference); wait while all
-    are taken. Yields the tool id."""
-    chosen = _acquire_first(ledger, tool_ids, holder, ttl_s, wait_s, poll_s)
-    with held(ledger, chosen, holder, ttl_s) as t:
         yield t
 
 

@@ -24,8 +24,9 @@ from line import r2r
 from line.chart_artifacts import publish_step_charts
 from line.dashboard import artifact_key, publish_lot
 from line.dispatch import preference
+from line.dispatch_queue import QueueTimeExceeded, Request, claim, queue_deadline_for
 from line.holds import apply_decision
-from line.leases import LotBusy, claim_any, lot_lease, orchestrator_id
+from line.leases import LotBusy, lot_lease, orchestrator_id
 from line.ledger import Ledger
 from line.ledger.store import shared_ledger
 from line.plan import LotPlan, PlannedStep, load_plan
@@ -42,28 +43,29 @@ if TYPE_CHECKING:
 
 @task(name="route-step", retries=0, cache_policy=NO_CACHE, task_run_name="{step_id}")
 def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str], db_url: str | None, rework: int,
-                    flow_run_id: str) -> StepOutcome | State:
+                    flow_run_id: str, priority: int = 0) -> StepOutcome | State:
     step = plan.step(step_id)
     ledger = shared_ledger(db_url)   # one engine per process, not one per step
     tools = plan.tools_for(step)
     earlier = ledger.find_step(lot_id, step_id, rework)
+    deadline = None
     if earlier is not None and earlier.tool_id:
         # the job of a step that was started lives on its tool: go back there, never elsewhere
         tools = [t for t in tools if t.id == earlier.tool_id] or [plan.current_line().tool(earlier.tool_id)]
+    elif tools:
+        deadline = queue_deadline_for(ledger, lot_id, step_id, step.queue_limits, plan.clock_speed)
+    holder = job_id_for(lot_id, step_id, rework)
     if not tools:
-        run = ledger.begin_step(lot_id, step_id, step.kind, "", step.recipe.name, step.recipe.version, step.sha256,
-                                job_id_for(lot_id, step_id, rework), rework, step.operation, flow_run_id)
-        ledger.finish_step(run.id, "ON_HOLD")
-        reason = (f"no {step.kind} on line {plan.current_line().metadata.name} may run {step.recipe.ref}"
-                  f"{' on ' + step.pinned_tool if step.pinned_tool else ''}: " + plan.why_no_tool(step))
-        ledger.open_hold(lot_id, run.id, "NO_TOOL", reason)
-        outcome = StepOutcome(lot_id, step_id, run.id, "", run.job_id, step.recipe.ref, step.sha256, "ON_HOLD",
-                              "NO_TOOL", reason)
+        outcome = held_before_a_tool(ledger, plan, step, lot_id, rework, flow_run_id, "NO_TOOL",
+                                     f"no {step.kind} on line {plan.current_line().metadata.name} may run "
+                                     f"{step.recipe.ref}{' on ' + step.pinned_tool if step.pinned_tool else ''}: "
+                                     + plan.why_no_tool(step))
     else:
-        holder = job_id_for(lot_id, step_id, rework)
+        request = Request(holder, lot_id, step_id, step.kind, tuple(preference(ledger, tools, step_id)), priority,
+                          plan.to_bottleneck(step), *(deadline or (None, None, "")))
         stop_following = listen(job_progress(holder))
         try:
-            with claim_any(ledger, preference(ledger, tools, step_id), holder) as tool_id:
+            with claim(ledger, request) as tool_id:
                 parameters = step.parameters
                 if (target := step.r2r_target) is not None:     # run-to-run control moves the tuning knob
                     parameters = r2r.derive(ledger, step.recipe, parameters, tool_id, lot_id, step_id, holder,
@@ -71,9 +73,11 @@ def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str],
                 outcome = ToolStep(ledger, plan.current_line().tool(tool_id), step.recipe, lot_id, step_id, wafers,
                                    rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=parameters,
                                    specs=list(step.specs) or None, leased=True, operation=step.operation,
-                                   clock_speed=plan.clock_speed).execute()
+                                   clock_speed=plan.clock_speed, begun=earlier is not None).execute()
                 if target is not None:
                     r2r.feedback(ledger, step.recipe, holder, outcome.step_run_id)
+        except QueueTimeExceeded as late:
+            outcome = held_before_a_tool(ledger, plan, step, lot_id, rework, flow_run_id, "QUEUE_TIME", str(late))
         finally:
             stop_following()
     log = get_run_logger()
@@ -84,6 +88,19 @@ def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str],
     # the step is recorded and the lot held, but the UI must never draw it like success: Failed, named
     # OnHold, its outcome kept as the state's data (the task has no retries: nothing runs it again)
     return Failed(name="OnHold", message=outcome.headline, data=outcome)
+
+
+def held_before_a_tool(ledger: Ledger, plan: LotPlan, step: PlannedStep, lot_id: str, rework: int, flow_run_id: str,
+                       hold_type: str, reason: str) -> StepOutcome:
+    """The step is recorded begun and held before any tool was told anything (no tool may run it; its
+    queue-time limit ran out while it waited)."""
+    with ledger.together():
+        run = ledger.begin_step(lot_id, step.id, step.kind, "", step.recipe.name, step.recipe.version, step.sha256,
+                                job_id_for(lot_id, step.id, rework), rework, step.operation, flow_run_id)
+        ledger.finish_step(run.id, "ON_HOLD")
+        ledger.open_hold(lot_id, run.id, hold_type, reason)
+    return StepOutcome(lot_id, step.id, run.id, "", run.job_id, step.recipe.ref, step.sha256, "ON_HOLD", hold_type,
+                       reason)
 
 
 T = TypeVar("T")
@@ -173,7 +190,7 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
                     # quoted: Prefect passes the plan as it is instead of walking it (~15 ms CPU a step)
                     quoted = cast(LotPlan, quote(plan))   # Prefect unwraps it before the task runs
                     return step_outcome(route_step_task(quoted, step.id, lot_id, live, db_url, rework, run_id,
-                                                        return_state=True))
+                                                        priority, return_state=True))
 
                 try:
                     return lot_state(_run_plan(ledger, plan, lot_id, hold_timeout_s, run_step, holder))

@@ -55,7 +55,7 @@ def run_lot(route: RouteName, lot_id: str = "", wafers: int = 25, priority: int 
             hold_timeout_min: int = 240) -> dict[str, Any] | State:
     """Start (or carry on) a lot of `wafers` wafers over `route`. A hold waits `hold_timeout_min`
     minutes for an operator's decision in this run's Resume form, then the lot stays on hold.
-    `priority` is recorded with the lot; dispatch does not order by it yet."""
+    `priority` orders the lot in the dispatch queue (higher first, after a queue-time limit close to running out)."""
     name = getattr(route, "value", route)
     route_file = ROUTES_DIR / f"{name}.yaml"
     cfg = load_line(line_path())

@@ -14,15 +14,17 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from drivers.registry import kind_spec
 from line.config import LineConfig, ToolConfig, load_line
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.linter import lint
-from line.recipes.route import Route, Spec, load_route
+from line.recipes.route import QueueLimit, Route, Spec, load_route
 from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe
 from line.yamlio import DocumentError, Problem, load_yaml
 
@@ -43,6 +45,8 @@ class PlannedStep:
     """without route specs: each measurement's own target ± this"""
     r2r: bool = False
     """run-to-run control moves the recipe's tuning knob before each lot"""
+    queue_limits: tuple[QueueLimit, ...] = ()
+    """start within `max_h` of process time after an earlier step's end"""
 
     @property
     def r2r_target(self) -> float | None:
@@ -74,6 +78,27 @@ class LotPlan:
         sim = self.current_line().simulation
         return sim.speed if sim is not None else 1.0
 
+    @cached_property
+    def bottleneck_kind(self) -> str | None:
+        """The tool group this route loads most: each step's nominal job time (its kind's model, a
+        lot of 25) over the tools that may run it, summed per kind — what the dispatcher feeds first."""
+        load: dict[str, float] = {}
+        for step in self.steps:
+            tools = self.tools_for(step)
+            if not tools:
+                continue
+            try:
+                seconds = kind_spec(step.kind).job_time_s(step.body, 25, tools[0].options)
+            except Exception:  # noqa: BLE001 - a body the model cannot price adds no load
+                continue
+            load[step.kind] = load.get(step.kind, 0.0) + seconds / len(tools)
+        return max(load, key=lambda k: load[k]) if load else None
+
+    def to_bottleneck(self, step: PlannedStep) -> int | None:
+        """Steps from this one to the next at the bottleneck group (0: it is one); None past the last."""
+        i = next(k for k, s in enumerate(self.steps) if s.id == step.id)
+        return next((j - i for j in range(i, len(self.steps)) if self.steps[j].kind == self.bottleneck_kind), None)
+
     def step(self, step_id: str) -> PlannedStep:
         return next(s for s in self.steps if s.id == step_id)
 
@@ -94,7 +119,8 @@ class LotPlan:
 
 def route_plan(route: Route, line: LineConfig) -> LotPlan:
     steps = tuple(PlannedStep(rs.step.id, rs.step.tool_kind, rs.step.operation, rs.recipe, rs.parameters, rs.body,
-                              rs.sha256, tuple(rs.step.specs), r2r=rs.step.r2r) for rs in route.steps)
+                              rs.sha256, tuple(rs.step.specs), r2r=rs.step.r2r,
+                              queue_limits=tuple(rs.step.queue_limits)) for rs in route.steps)
     return LotPlan(route.ref, route.label, line, steps, route)
 
 

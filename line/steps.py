@@ -100,7 +100,7 @@ class ToolStep:
                  wafers: list[str], rework: int = 0, flow_run_id: str = "", tolerance_pct: float = 10.0,
                  lease_ttl_s: float = 120.0, parameters: Any = None, specs: list | None = None,
                  leased: bool = False, operation: str = "", driver_factory: DriverFactory = vendor_driver,
-                 clock_speed: float = 1.0) -> None:
+                 clock_speed: float = 1.0, begun: bool | None = None) -> None:
         """`recipe` is the approved identity; `parameters` the body actually sent (a route step's
         overrides applied), `specs` the route's LSL/USL; `leased`: the dispatcher holds the tool."""
         self.ledger, self.tool, self.recipe = ledger, tool, recipe
@@ -114,12 +114,14 @@ class ToolStep:
         self.lease_ttl_s = lease_ttl_s
         self.flow_run_id, self.operation = flow_run_id, operation or recipe.tool_kind
         self.clock_speed = clock_speed          # tool seconds per wall second: 1 on a real line
+        self.begun = begun                      # an earlier orchestrator began it (None: look it up)
         self._last: JobStatus | None = None
         self._expected_s: float | None = None   # wall seconds the job should run from START (None: not started here)
 
     def execute(self) -> StepOutcome:
         ledger = self.ledger
-        self.resumed = ledger.find_step(self.lot_id, self.step_id, self.rework) is not None   # an earlier orchestrator began it
+        self.resumed = self.begun if self.begun is not None else \
+            ledger.find_step(self.lot_id, self.step_id, self.rework) is not None   # an earlier orchestrator began it
         self.run = ledger.begin_step(self.lot_id, self.step_id, self.recipe.tool_kind, self.tool.id, self.recipe.name,
                                      self.recipe.version, self.sent_hash, self.job_id, self.rework,
                                      operation=self.operation, flow_run_id=self.flow_run_id)

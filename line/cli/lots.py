@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 def start(route: str = typer.Option(..., "--route", "-r", help="Route YAML"),
           lot: str = typer.Option(..., "--lot", help="lot id"),
           wafers: int = typer.Option(25, "--wafers", "-n", min=1, max=25, help="wafers in the lot (one cassette: 1–25)"),
-          priority: int = typer.Option(0, help="the lot's priority, recorded with it (dispatch does not order by it yet)"),
+          priority: int = typer.Option(0, help="the lot's priority: higher goes first in the dispatch queue"),
           hold_timeout: int = typer.Option(0, help="seconds a hold waits for an operator decision (0: end on hold)"),
           recipes: str = typer.Option("recipes", "--recipes", help="folder holding the recipes, routes and products"),
           line: str = LineOption) -> None:

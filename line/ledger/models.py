@@ -268,6 +268,27 @@ class ToolLease(Base):
     expires_at: Mapped[datetime] = mapped_column()
 
 
+class DispatchRequest(Base):
+    """A step waiting for a tool, as the dispatcher ranks it: the ledger, not one process, holds the
+    queue, so every orchestrator of the line (any worker) sees the same order."""
+    __tablename__ = "dispatch_requests"
+    __table_args__ = (Index("ix_dispatch_requests_state_kind", "state", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    holder: Mapped[str] = mapped_column(String(128), unique=True)       # the step's job id
+    lot_id: Mapped[str] = mapped_column(String(64))
+    step_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    tools: Mapped[dict[str, Any]] = mapped_column(JSON)                  # {"ids": [...]}, in preference order
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    to_bottleneck: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)      # the queue-time limit, wall clock
+    limit_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # that limit's length, wall seconds
+    state: Mapped[str] = mapped_column(String(16), default="WAITING")   # WAITING, GRANTED
+    tool_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    granted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
 class RecipeVersion(Base):
     """A recipe or route version as first seen: its hash is fixed; approval is who and when."""
 

@@ -71,6 +71,7 @@ class Linter:
                                      f"step {rs.step.id} ({rs.step.tool_kind} {rs.recipe.ref}): {message}", severity))
 
     def run(self) -> list[Problem]:
+        self.queue_limits()
         for rs in self.route.steps:
             model = DRIVERS[rs.step.tool_kind].paper_model()
             if model is NO_PAPER_MODEL:
@@ -86,6 +87,16 @@ class Linter:
             self.changed.update({n: rs for n in after if after[n] != before.get(n)})
             self.history.append((rs.step.id, {n: [l.material for l in s] for n, s in self.wafer.regions.items()}))
         return self.problems
+
+    def queue_limits(self) -> None:
+        """A queue-time limit starts at an earlier step's end: one naming no earlier step never runs."""
+        ids = [rs.step.id for rs in self.route.steps]
+        for i, rs in enumerate(self.route.steps):
+            for k, limit in enumerate(rs.step.queue_limits):
+                if limit.since not in ids[:i]:
+                    self.report(rs, "queue-limit-since", f"queue limit since {limit.since!r} names no earlier step "
+                                                         f"(earlier: {', '.join(ids[:i]) or 'none'})",
+                                sub=("queue_limits", k, "since"))
 
     def signature(self) -> dict[str, list[tuple]]:
         return {n: [(l.material, l.role, round(l.thickness_nm, 3), bool(l.props.get("cured")), bool(l.props.get("stiction")))

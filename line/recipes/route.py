@@ -75,6 +75,14 @@ class Spec(Strict):
         return self
 
 
+class QueueLimit(Strict):
+    """The most time a lot may wait between an earlier step's end and this step's start (the process
+    reference's queue-time limits: a Cu seed oxidises, a developed resist ages, paste dries)."""
+    since: str = Field(description="the earlier step of this route whose end starts the clock")
+    max_h: float = Field(gt=0, allow_inf_nan=False, description="hours of process (tool) time")
+    why: str = Field(min_length=3, description="what goes wrong past it — shown with the hold")
+
+
 class Step(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     operation: str
@@ -87,6 +95,9 @@ class Step(Strict):
     r2r: bool = Field(False, description="run-to-run control moves the recipe's tuning knob before each lot, "
                                          "steering its measurement to this step's spec target (off: the approved "
                                          "body as it is)")
+    queue_limits: list[QueueLimit] = Field([], description="the dispatcher starts this step within each limit of an "
+                                                            "earlier step's end (a lot near one goes first); a lot past "
+                                                            "one is held QUEUE_TIME")
 
     @field_validator("recipe")
     @classmethod
@@ -116,6 +127,7 @@ class RouteSpec(Strict):
         ids = [s.id for s in self.steps]
         if dup := sorted({i for i in ids if ids.count(i) > 1}):
             raise ValueError(f"step ids repeat: {', '.join(dup)}")
+
         return self
 
 

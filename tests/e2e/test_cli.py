@@ -102,6 +102,6 @@ def test_approve_then_edit_without_a_new_version_is_caught(tmp_path):
 def test_routes_validate_and_hash_from_the_cli():
     out = cli("recipe", "validate", "recipes/routes/")
     assert out.returncode == 0, out.stderr
-    assert "product-a-spacing-pad-bump@v3" in out.stdout
+    assert "product-a-spacing-pad-bump@v4" in out.stdout
     h = cli("recipe", "hash", "recipes/routes/product-a-spacing-pad-bump.yaml")
     assert h.returncode == 0 and len(h.stdout.split()[0]) == 64

@@ -71,8 +71,7 @@ def test_etchant_against_every_exposed_material():
 
 
 def test_cyanide_gold_with_a_resist_mold():
-    text = A.replace("recipe: ep-cu-1um-spacing@v1, creates: [c1.spacing_pad],",
-                     "recipe: ep-au-0p5um-sulfite@v1, overrides: {bath: Au-cyanide}, creates: [c1.spacing_pad],")
+    text = A.replace("recipe: ep-cu-1um-spacing@v1,", "recipe: ep-au-0p5um-sulfite@v1, overrides: {bath: Au-cyanide},")
     text = text.replace("target: 1.0, lsl: 0.9, usl: 1.1", "target: 0.5, lsl: 0.45, usl: 0.55")   # the spec follows the recipe
     p = one(errors(text), "cyanide-with-resist")
     assert "Au-cyanide" in p.message and "AZ4620" in p.message and "step A04" in p.message

@@ -1,0 +1,189 @@
+"""The dispatch queue: which waiting step gets a free tool, across every orchestrator of the line.
+
+Each step that needs a tool enters the queue in the ledger (`dispatch_requests`) with what it is
+ranked by, and is granted a tool only when it is the best-ranked waiting step that tool can serve:
+
+1. **Queue time first**: a step within `URGENT_SHARE` of its queue-time limit (a Cu seed before it
+   oxidises, a developed resist before it ages) goes ahead of everything, the nearest deadline first;
+   one whose limit has passed leaves the queue and the lot is held QUEUE_TIME (`QueueTimeExceeded`).
+2. **Priority**: the lot's priority (higher first).
+3. **The bottleneck fed**: fewer steps to the route's bottleneck tool group first, so the group
+   that bounds the line's output does not starve while lots bunch elsewhere.
+4. First come, first served.
+
+Every orchestrator ranks the same rows, so two workers agree on who is next; the lease is still the
+lock (two that disagree for a moment cannot both take a tool). A request whose lot's orchestrator
+is gone (its lot lease lapsed or its process is dead) is passed over, so a crash never blocks a tool.
+The queue is polled: every `POLL_S`, and at once when a tool is released in this process."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from drivers.errors import BumplineError
+from line.leases import held, holder_alive, released
+from line.ledger import Ledger
+from line.ledger import models as m
+from line.recipes.route import QueueLimit
+
+URGENT_SHARE = 0.25
+"""a step with less than this share of its queue-time limit left is urgent"""
+POLL_S = 0.25
+
+
+class QueueTimeExceeded(BumplineError):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What the ranking sees of one waiting step."""
+    holder: str
+    tools: tuple[str, ...]
+    priority: int = 0
+    to_bottleneck: int | None = None
+    queued_at: datetime = datetime.min.replace(tzinfo=UTC)
+    due_at: datetime | None = None
+    limit_s: float | None = None
+    order: int = 0
+
+    def urgent(self, now: datetime) -> bool:
+        if self.due_at is None or not self.limit_s:
+            return False
+        return (self.due_at - now).total_seconds() <= URGENT_SHARE * self.limit_s
+
+
+def rank_key(w: Waiting, now: datetime) -> tuple[int, float, int, int, datetime, int]:
+    urgent = w.urgent(now)
+    slack = (w.due_at - now).total_seconds() if urgent and w.due_at is not None else 0.0
+    return (0 if urgent else 1, slack, -w.priority, w.to_bottleneck if w.to_bottleneck is not None else 1_000,
+            w.queued_at, w.order)
+
+
+def assign(waiting: Sequence[Waiting], free: set[str], now: datetime) -> dict[str, str]:
+    """Free tools to waiting steps, best-ranked first, each to the first free tool of its own order
+    of preference. Pure: the same rows give every orchestrator the same answer."""
+    left, out = set(free), {}
+    for w in sorted(waiting, key=lambda w: rank_key(w, now)):
+        tool = next((t for t in w.tools if t in left), None)
+        if tool is not None:
+            out[w.holder] = tool
+            left.discard(tool)
+        if not left:
+            break
+    return out
+
+
+@dataclass(frozen=True)
+class Request:
+    """One step's place in the queue (`claim` files and withdraws it)."""
+    holder: str
+    lot_id: str
+    step_id: str
+    kind: str
+    tools: tuple[str, ...]
+    priority: int = 0
+    to_bottleneck: int | None = None
+    due_at: datetime | None = None
+    limit_s: float | None = None
+    due_text: str = ""
+    """what the deadline is, for the hold when it passes"""
+
+
+def _as_utc(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _file(ledger: Ledger, r: Request) -> None:
+    with ledger.session() as s:
+        s.execute(delete(m.DispatchRequest).where(m.DispatchRequest.holder == r.holder))   # a resumed step queues anew
+        s.add(m.DispatchRequest(holder=r.holder, lot_id=r.lot_id, step_id=r.step_id, kind=r.kind,
+                                tools={"ids": list(r.tools)}, priority=r.priority, to_bottleneck=r.to_bottleneck,
+                                due_at=r.due_at, limit_s=r.limit_s, state="WAITING"))
+
+
+def _withdraw(ledger: Ledger, holder: str) -> None:
+    with ledger.session() as s:
+        s.execute(delete(m.DispatchRequest).where(m.DispatchRequest.holder == holder))
+
+
+def _my_tool(ledger: Ledger, r: Request) -> str | None:
+    """The tool this request would be granted now, if any (one read transaction)."""
+    now = m.utcnow()
+    with ledger.session() as s:
+        rows = list(s.scalars(select(m.DispatchRequest).where(m.DispatchRequest.state == "WAITING",
+                                                              m.DispatchRequest.kind == r.kind)))
+        tools = {t for row in rows for t in row.tools["ids"]} | set(r.tools)
+        leases = {lease.tool_id: lease for lease in s.scalars(select(m.ToolLease).where(
+            m.ToolLease.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
+    taken = {t for t in tools if t in leases and _as_utc(leases[t].expires_at) > now}
+    free = tools - taken
+    if not any(t in free for t in r.tools):
+        return None
+    waiting = [Waiting(row.holder, tuple(row.tools["ids"]), row.priority, row.to_bottleneck, _as_utc(row.queued_at),
+                       _as_utc(row.due_at) if row.due_at else None, row.limit_s, row.id)
+               for row in rows if row.holder == r.holder or _alive(leases.get(f"lot:{row.lot_id}"), now)]
+    return assign(waiting, free, now).get(r.holder)
+
+
+def _alive(lot_lease: m.ToolLease | None, now: datetime) -> bool:
+    """The lot's orchestrator still runs it: its lot lease is current and its process not known dead."""
+    return lot_lease is not None and _as_utc(lot_lease.expires_at) > now and holder_alive(lot_lease.holder) is not False
+
+
+@contextmanager
+def claim(ledger: Ledger, r: Request, ttl_s: float = 120.0) -> Iterator[str]:
+    """Queue for a tool of `r.tools`, hold it (renewed) for the block, release it after. Raises
+    `QueueTimeExceeded` (the request withdrawn) when the step's queue-time limit passes first."""
+    _file(ledger, r)
+    try:
+        while True:
+            if r.due_at is not None and m.utcnow() > r.due_at:
+                raise QueueTimeExceeded(r.due_text)
+            tool = _my_tool(ledger, r)
+            if tool is not None and ledger.acquire_lease(tool, r.holder, ttl_s):
+                break
+            released.wait_for_next(POLL_S)
+    finally:
+        _withdraw(ledger, r.holder)
+    with held(ledger, tool, r.holder, ttl_s) as t:
+        yield t
+
+
+def queue_deadline(ended_at: datetime, max_h: float, clock_speed: float) -> datetime:
+    """When a limit of `max_h` process hours after `ended_at` runs out on the wall clock (the line's
+    clock runs `clock_speed` process seconds a wall second)."""
+    return _as_utc(ended_at) + timedelta(seconds=max_h * 3600 / clock_speed)
+
+
+def queue_deadline_for(ledger: Ledger, lot_id: str, step_id: str, limits: Sequence[QueueLimit],
+                       clock_speed: float) -> tuple[datetime, float, str] | None:
+    """The earliest queue-time deadline of a step about to queue (wall clock), its limit's length in
+    wall seconds and what to say when it passes; None when no limit applies — none declared, its
+    earlier step not run, or an operator already decided a QUEUE_TIME hold of this step (rework: run
+    it anyway — the decision is the record)."""
+    if not limits:
+        return None
+    with ledger.together():
+        runs = ledger.step_runs(lot_id)
+        waived = any(h.reason_type == "QUEUE_TIME" and h.decision for h in ledger.holds(lot_id)
+                     if any(r.id == h.step_run_id and r.step_id == step_id for r in runs))
+    if waived:
+        return None
+    found = []
+    for limit in limits:
+        ended = [r.ended_at for r in runs if r.step_id == limit.since and r.status in ("COMPLETE", "ACCEPTED")
+                 and r.ended_at is not None]
+        if ended:
+            end = max(_as_utc(t) for t in ended)
+            due = queue_deadline(end, limit.max_h, clock_speed)
+            found.append((due, limit.max_h * 3600 / clock_speed,
+                          f"{step_id} must start within {limit.max_h:g} h of {limit.since}'s end ({limit.why}); "
+                          f"{limit.since} ended {end:%H:%M:%S} UTC, the limit ran out at {due:%H:%M:%S} UTC "
+                          f"(clock ×{clock_speed:g}) — decide: rework runs {step_id} anyway, scrap or abort"))
+    return min(found, key=lambda f: f[0]) if found else None

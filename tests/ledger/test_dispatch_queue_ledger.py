@@ -1,0 +1,81 @@
+"""The dispatch queue on a real ledger (SQLite and PostgreSQL), steps waiting in threads as lots do:
+a released tool goes to the best-ranked waiting step, whatever order they poll in; a step of a lot
+whose orchestrator is gone never blocks the tool; a queue-time limit that runs out while waiting
+withdraws the step with the reason."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from line.dispatch_queue import QueueTimeExceeded, Request, claim
+from line.leases import released
+from line.ledger import Ledger
+from line.ledger import models as m
+from tests.support import wait_until
+
+
+def waiting(ledger: Ledger) -> list[str]:
+    with ledger.session() as s:
+        return [r.lot_id for r in s.query(m.DispatchRequest).filter_by(state="WAITING")]
+
+
+def lots(ledger: Ledger, *ids: str) -> None:
+    for lot in ids:
+        ledger.ensure_lot(lot, 1)
+        assert ledger.acquire_lease(f"lot:{lot}", f"orchestrator-of-{lot}", 60)
+
+
+def test_a_released_tool_goes_to_the_best_ranked_waiting_step(db_url):
+    ledger = Ledger(db_url)
+    lots(ledger, "LA", "LB", "LC")
+    assert ledger.acquire_lease("T1", "a-running-step", 60)
+    got: list[str] = []
+
+    def step(lot: str, priority: int) -> None:
+        with claim(ledger, Request(f"{lot}.S1.r0", lot, "S1", "sputter", ("T1",), priority=priority)):
+            got.append(lot)
+            time.sleep(0.05)
+
+    threads = []
+    for lot, priority in (("LA", 0), ("LB", 5), ("LC", 0)):      # LB has priority; LA came before LC
+        threads.append(threading.Thread(target=step, args=(lot, priority)))
+        threads[-1].start()
+        wait_until(lambda lot=lot: lot in waiting(ledger), 10, f"{lot} in the queue")
+    ledger.release_lease("T1", "a-running-step")
+    released.notify()
+    for t in threads:
+        t.join(30)
+    assert got == ["LB", "LA", "LC"]
+    assert waiting(ledger) == [] and ledger.lease_holder("T1") is None
+    ledger.dispose()
+
+
+def test_a_step_whose_orchestrator_is_gone_never_blocks_the_tool(db_url):
+    ledger = Ledger(db_url)
+    ledger.ensure_lot("DEAD", 1)
+    assert ledger.acquire_lease("lot:DEAD", "orchestrator-of-DEAD", 0.01)     # lapses at once, never renewed
+    with ledger.session() as s:                                              # its step was queued, high priority
+        s.add(m.DispatchRequest(holder="DEAD.S1.r0", lot_id="DEAD", step_id="S1", kind="sputter",
+                                tools={"ids": ["T1"]}, priority=9, state="WAITING"))
+    lots(ledger, "LIVE")
+    time.sleep(0.05)
+    t0 = time.monotonic()
+    with claim(ledger, Request("LIVE.S1.r0", "LIVE", "S1", "sputter", ("T1",))) as tool:
+        assert tool == "T1" and time.monotonic() - t0 < 5
+    ledger.dispose()
+
+
+def test_a_queue_time_limit_running_out_while_waiting_withdraws_the_step_with_why(db_url):
+    ledger = Ledger(db_url)
+    lots(ledger, "LQ")
+    assert ledger.acquire_lease("T1", "a-long-step", 60)
+    due = m.utcnow() + timedelta(seconds=0.5)
+    request = Request("LQ.S2.r0", "LQ", "S2", "plater", ("T1",), due_at=due, limit_s=0.5,
+                      due_text="S2 must start within 24 h of S1's end (Cu seed oxidises)")
+    with pytest.raises(QueueTimeExceeded, match="Cu seed oxidises"), claim(ledger, request):
+        pytest.fail("the tool was never free")
+    assert waiting(ledger) == [] and ledger.lease_holder("T1") == "a-long-step"
+    ledger.dispose()
