@@ -210,7 +210,7 @@ def host_delays(run: RealRun, t0: float, t1: float) -> tuple[HostDelays, dict[st
             if i + 1 < len(recs):
                 gaps.append(recs[i + 1]["start"] - r["end"])         # the flow loop between two tasks
     delays = HostDelays(claim_to_start=mean(pre), end_to_release=mean(post),
-                        between_steps=mean(before) + mean(gaps), poll_s=0.5 * SPEED)
+                        between_steps=mean(before) + mean(gaps), poll_s=0.0)   # lots in one process: woken at a release
     budget = {"job": mean(job_s), "wait": mean(waits), "held_idle": mean(held_idle),
               "between": mean(before) + mean(gaps), "steps": float(len(job_s))}
     return delays, budget
@@ -291,7 +291,8 @@ def run(section: Section, quick: bool = False) -> None:
         "its computed length) — time the tool was busy but produced nothing more.",
         "", f"Host delays measured on the real run (means over the window, simulated seconds at ×{SPEED:g}; wall = "
         f"/{SPEED:g}): lease → job start {host.claim_to_start:.0f}, job end → lease release {host.end_to_release:.0f}, "
-        f"task start → asking for a tool + flow loop {host.between_steps:.0f}, lease poll {host.poll_s:.0f}.",
+        f"task start → asking for a tool + flow loop {host.between_steps:.0f}; a waiting step is woken at once when a "
+        "tool is released in its process (the lots here share one).",
         "", f"An average step in the window ({budget['steps']:.0f} steps on the real line), simulated minutes:", "",
         "| | job on the tool | waiting for a free tool | tool held, job not running | between steps (lot holds no tool) |",
         "|---|---:|---:|---:|---:|",
@@ -315,8 +316,8 @@ def run(section: Section, quick: bool = False) -> None:
             f"{neck}): {100 - pct['real']:.0f} points short. The SimPy model of the same line, lots, rule and window "
             f"splits them. **The dispatch rule in a {horizon_h - warmup_h:g} h window: {rule_loss:.0f} points** — the "
             f"model without any host time reaches {pct['ideal']:.0f} % here and {pct['steady']:.0f} % in steady state "
-            "(1000 h): lots walk their routes in order and take any free tool, nothing feeds the bottleneck, so the "
-            "ovens starve while lots bunch at litho and the wet benches, and every oven job carries one 5-wafer lot. "
+            "(1000 h): the dispatch queue feeds the steps nearest the bottleneck first, but every oven job still "
+            "carries one 5-wafer lot, so the ovens' capacity is one lot at a time. "
             f"**Host time at ×{SPEED:g}: {host_loss:.0f} points** in the model: an average step spent "
             f"{budget['job'] / 60:.0f} simulated minutes in its job, {budget['wait'] / 60:.0f} waiting for a tool and "
             f"{host_min:.0f} on the host ({budget['held_idle'] / 60:.0f} with its tool leased but idle, "
@@ -327,12 +328,12 @@ def run(section: Section, quick: bool = False) -> None:
                "— beyond one run's spread: the means the model is fed hide bursts when several lots finish a step "
                f"together and queue for the one interpreter, and the in-process simulators ran jobs "
                f"{(jc - 1) * 100:.0f} % long." if rest > 0 else
-               f"— above the model by more than its spread (±{sd:.0f}): one run against the mean of 20, and the real "
-               "dispatch (the least-used free tool first, lots polling in their own rhythm) is not the model's random "
-               "pick; in this run it kept the ovens fed better.")
+               f"— above the model by more than its spread (±{sd:.0f}): one run against the mean of 20; the real "
+               "line's tool choice within a group (the least-used free tool first) and its lots' own timing are not "
+               "the model's.")
             + (" So what is lost is mostly the rule and the window, not the host: a longer window (the rule "
-               f"reaches {pct['steady']:.0f} % in steady state) or a dispatch that feeds the bottleneck — lots whose "
-               "next step is an oven first, several lots of one recipe in one oven job — would raise it."
+               f"reaches {pct['steady']:.0f} % in steady state) or batch jobs — several lots of one recipe in one "
+               "oven job — would raise it."
                if rule_loss >= host_loss + max(0.0, rest) else
                " So the host's time, multiplied by the simulation clock, costs the most here: the step overhead of "
                "goal 2 and the 12 lots sharing one interpreter (see Scale)."))
