@@ -263,6 +263,12 @@ def run(section: Section, quick: bool = False) -> None:
                 "SimPy, same", ideal.wafers_per_h, note=f"{len(done)} lots; whole lots in a short window: lumpy")
     section.add("job time on the tools vs computed", median(real.job_check) if real.job_check else float("nan"), "×",
                 note=f"median of {len(real.job_check)} jobs (tick granularity ×{SPEED:g})")
+    limits = [q.max_h for r in routes.values() for rs in r.steps for q in rs.step.queue_limits]
+    if limits and budget["steps"]:
+        section.add("host time per step (simulated)", (budget["held_idle"] + budget["between"]) / 60, "min",
+                    "1 % of the shortest queue-time limit", min(limits) * 60 * 0.01, goal="≤ 1×",
+                    note=f"tool leased but idle {budget['held_idle'] / 60:.1f} + between steps "
+                         f"{budget['between'] / 60:.1f} simulated min at ×{SPEED:g}; shortest limit {min(limits):g} h")
     bad = [d for d in real.lots_done if d[2] != "COMPLETE" and d[0] <= H]
     section.text += [
         f"Line `deploy/lines/sim.yaml` ({len(cfg.tools)} tools, {sum(groups.values())} used by the routes) at its own clock ×{SPEED:g}; lots of "

@@ -17,6 +17,8 @@ is gone (its lot lease lapsed or its process is dead) is passed over, so a crash
 The queue is polled: every `POLL_S`, and at once when a tool is released in this process."""
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,23 +114,46 @@ def _withdraw(ledger: Ledger, holder: str) -> None:
         s.execute(delete(m.DispatchRequest).where(m.DispatchRequest.holder == holder))
 
 
+class _Board:
+    """The queue as last read, shared by every step waiting in this process on one ledger: a tool
+    released here wakes them all, and one read then answers each (not one read per waiter)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.read_at, self.generation = -1.0, -1
+        self.assignment: dict[str, str] = {}
+        self.seen: set[str] = set()
+
+
+_boards: dict[str, _Board] = {}
+FRESH_S = 0.2
+"""a read of the queue answers this long (or until a tool is released in this process)"""
+
+
 def _my_tool(ledger: Ledger, r: Request) -> str | None:
-    """The tool this request would be granted now, if any (one read transaction)."""
+    """The tool this request would be granted now, if any."""
+    board = _boards.setdefault(ledger.url, _Board())
+    with board.lock:
+        if (board.generation != released.generation or r.holder not in board.seen
+                or time.monotonic() - board.read_at > FRESH_S):
+            board.generation, board.read_at = released.generation, time.monotonic()
+            board.assignment, board.seen = _read_assignment(ledger)
+        return board.assignment.get(r.holder)
+
+
+def _read_assignment(ledger: Ledger) -> tuple[dict[str, str], set[str]]:
+    """Every waiting step of the line and the free tools, in one read transaction: who gets what."""
     now = m.utcnow()
     with ledger.session() as s:
-        rows = list(s.scalars(select(m.DispatchRequest).where(m.DispatchRequest.state == "WAITING",
-                                                              m.DispatchRequest.kind == r.kind)))
-        tools = {t for row in rows for t in row.tools["ids"]} | set(r.tools)
+        rows = list(s.scalars(select(m.DispatchRequest).where(m.DispatchRequest.state == "WAITING")))
+        tools = {t for row in rows for t in row.tools["ids"]}
         leases = {lease.tool_id: lease for lease in s.scalars(select(m.ToolLease).where(
             m.ToolLease.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
-    taken = {t for t in tools if t in leases and _as_utc(leases[t].expires_at) > now}
-    free = tools - taken
-    if not any(t in free for t in r.tools):
-        return None
+    free = {t for t in tools if t not in leases or _as_utc(leases[t].expires_at) <= now}
     waiting = [Waiting(row.holder, tuple(row.tools["ids"]), row.priority, row.to_bottleneck, _as_utc(row.queued_at),
                        _as_utc(row.due_at) if row.due_at else None, row.limit_s, row.id)
-               for row in rows if row.holder == r.holder or _alive(leases.get(f"lot:{row.lot_id}"), now)]
-    return assign(waiting, free, now).get(r.holder)
+               for row in rows if _alive(leases.get(f"lot:{row.lot_id}"), now)]
+    return (assign(waiting, free, now) if free else {}), {row.holder for row in rows}
 
 
 def _alive(lot_lease: m.ToolLease | None, now: datetime) -> bool:

@@ -33,6 +33,11 @@ class _Released:
         self._cond = threading.Condition()
         self._generation = 0
 
+    @property
+    def generation(self) -> int:
+        """How many releases this process has seen (a cached read of the queue is older than a change)."""
+        return self._generation
+
     def notify(self) -> None:
         with self._cond:
             self._generation += 1
