@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -126,27 +126,23 @@ class Monitor:
         return 0.0
 
     @staticmethod
-    def _postgres_cpu() -> float:
-        """CPU of every PostgreSQL server process on the machine (the ledger's backends among them)."""
+    def _cpu_of(processes: Iterable[psutil.Process]) -> float:
+        """User + system CPU seconds of the processes (one that ended meanwhile counts nothing)."""
         total = 0.0
-        for p in psutil.process_iter(["name"]):
-            if p.info["name"] in ("postgres", "postmaster"):
-                try:
-                    ct = p.cpu_times()
-                    total += ct.user + ct.system
-                except psutil.Error:
-                    pass
-        return total
-
-    def _children_cpu(self) -> float:
-        total = 0.0
-        for c in self.proc.children(recursive=True):
+        for p in processes:
             try:
-                ct = c.cpu_times()
+                ct = p.cpu_times()
                 total += ct.user + ct.system
             except psutil.Error:
                 pass
         return total
+
+    def _postgres_cpu(self) -> float:
+        """CPU of every PostgreSQL server process on the machine (the ledger's backends among them)."""
+        return self._cpu_of(p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster"))
+
+    def _children_cpu(self) -> float:
+        return self._cpu_of(self.proc.children(recursive=True))
 
     def __enter__(self) -> Monitor:
         ct = self.proc.cpu_times()
