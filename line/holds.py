@@ -21,8 +21,8 @@ class HoldDecision(RunInput):
     """The Resume form of a held lot: no decision is pre-set and the operator must be named — an
     answer nobody chose, or nobody signed, is no answer."""
     decision: Literal["continue", "rework", "scrap", "abort"] = Field(
-        description="continue: accept the step as it is · rework: run the step again · scrap: scrap the named "
-                    "wafers and go on · abort: stop the lot")
+        description="continue: accept the step as it is (one held before any tool ran it runs now) · rework: run "
+                    "the step again · scrap: scrap the named wafers and go on · abort: stop the lot")
     operator: str = Field(min_length=1, max_length=64, pattern=r"\S", description="who decides (goes to the ledger)")
     scrap_wafers: list[str] = Field(default_factory=list, description="wafer ids to scrap (with scrap)")
     note: str = Field(default="", max_length=2000, description="why (shown in the lot view and `lot show`)")
@@ -100,10 +100,19 @@ def answer_hold(ledger: Ledger, lot_id: str, answer: HoldDecision) -> str:
 def apply_decision(ledger: Ledger, lot_id: str, step_run_id: int | None, answer: HoldDecision) -> None:
     """What a decision does to the lot, whoever carries it out (the waiting flow, or `lot answer`
     for `resume`): abort ends the lot; continue and scrap accept the held step as it is; rework
-    leaves it ON_HOLD, to be run again at the next rework number."""
+    leaves it ON_HOLD, to be run again at the next rework number. A step held before it reached any
+    tool (NO_TOOL, QUEUE_TIME) has nothing to accept: continue and scrap leave it to run again too —
+    a step is never passed as done unrun."""
     if answer.decision == "abort":
         ledger.set_lot_status(lot_id, "ABORTED", f"aborted by {answer.operator}: {answer.note}", "abort")
         return
-    if answer.decision in ("continue", "scrap") and step_run_id is not None:
+    if answer.decision in ("continue", "scrap") and step_run_id is not None and not runs_again(ledger, step_run_id,
+                                                                                                  answer.decision):
         ledger.finish_step(step_run_id, "ACCEPTED")
     ledger.set_lot_status(lot_id, "RUNNING", trigger=f"operator-{answer.decision}")
+
+
+def runs_again(ledger: Ledger, step_run_id: int, decision: str) -> bool:
+    """Whether a decision on this held step runs it again: rework always; continue or scrap when
+    the step never reached a tool (there is no result to accept)."""
+    return decision == "rework" or (decision in ("continue", "scrap") and not ledger.step_run(step_run_id).tool_id)

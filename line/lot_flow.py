@@ -25,7 +25,7 @@ from line.chart_artifacts import publish_step_charts
 from line.dashboard import artifact_key, publish_lot
 from line.dispatch import preference
 from line.dispatch_queue import QueueTimeExceeded, Request, claim, queue_deadline_for
-from line.holds import apply_decision
+from line.holds import apply_decision, runs_again
 from line.leases import LotBusy, lot_lease, orchestrator_id
 from line.ledger import Ledger
 from line.ledger.store import shared_ledger
@@ -276,7 +276,7 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
             if answer.decision == "abort":
                 publish_lot(ledger, lot_id, plan)
                 return ended("ABORTED", outcome.headline)
-            if answer.decision == "rework":
+            if runs_again(ledger, outcome.step_run_id, answer.decision):
                 rework += 1
                 continue
             done.add(step.id)                       # continue / scrap: the step was accepted as it is
@@ -295,7 +295,8 @@ def next_rework(ledger: Ledger, lot_id: str, step_id: str) -> int:
         return 0
     last = max(runs, key=lambda r: r.rework)
     decided = [h.decision for h in ledger.holds(lot_id) if h.step_run_id == last.id and h.decision]
-    return last.rework + 1 if last.status == "ON_HOLD" and decided and decided[-1] == "rework" else last.rework
+    return last.rework + 1 if last.status == "ON_HOLD" and decided and runs_again(ledger, last.id, decided[-1]) \
+        else last.rework
 
 
 def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> HoldDecision | None:

@@ -1,6 +1,6 @@
 """A route's queue-time limit on the real line: a lot whose limit ran out before its step got a tool
-is held QUEUE_TIME with the limit and why, and nothing is sent to the tool; an operator's rework
-decision runs the step anyway (the decision is the record) and the lot completes."""
+is held QUEUE_TIME with the limit and why, and nothing is sent to the tool; an operator's decision
+runs the step anyway (the decision is the record) — never passes it unrun — and the lot completes."""
 from __future__ import annotations
 
 import pytest
@@ -23,8 +23,10 @@ def route_with_limit(tmp_path, max_h: float):
     return str(path)
 
 
-def test_a_lot_past_its_queue_time_limit_is_held_and_a_rework_decision_runs_the_step(prefect_server, tmp_path,
-                                                                                    sqlite_url):
+@pytest.mark.parametrize("decision", ["rework", "continue"])
+def test_a_lot_past_its_queue_time_limit_is_held_and_a_decision_runs_the_step(prefect_server, tmp_path, sqlite_url,
+                                                                            decision):
+    """rework runs it again; so does continue — a step that never reached a tool has nothing to accept."""
     with simulated(("PVD01", "sputter"), ("MET01", "metrology"), speed=3000) as sim:
         path = write_line(tmp_path / "line.yaml", {"PVD01": sim.ports()["PVD01"]})
         met = sim.ports()["MET01"]
@@ -38,7 +40,7 @@ def test_a_lot_past_its_queue_time_limit_is_held_and_a_rework_decision_runs_the_
         assert "E02 must start within 1e-06 h of E01's end (Cu seed oxidises)" in hold.reason
         held = next(r for r in ledger.step_runs("Q1") if r.step_id == "E02")
         assert held.status == "ON_HOLD" and held.tool_id == "" and not sim.tools["MET01"].jobs   # nothing sent
-        answer = HoldDecision(decision="rework", operator="eng-kim", note="seed checked, oxide within limits")
+        answer = HoldDecision(decision=decision, operator="eng-kim", note="seed checked, oxide within limits")
         record_decision(ledger, hold.id, answer)
         apply_decision(ledger, "Q1", hold.step_run_id, answer)
         again = drive_lot("Q1", route, 2, str(path), str(ROOT / "recipes"), db_url=sqlite_url)
