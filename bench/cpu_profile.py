@@ -84,8 +84,8 @@ class Sampler:
     """`py-spy record` on a process for `seconds` from the start of the block; `result` after it.
     A fixed duration rather than a signal: a background job's children ignore SIGINT here."""
 
-    def __init__(self, pid: int, seconds: float, rate_hz: int = 100, keep: Path | None = None) -> None:
-        self.pid, self.seconds, self.rate, self.keep = pid, max(1, round(seconds)), rate_hz, keep
+    def __init__(self, pid: int, seconds: float, rate_hz: int = 100) -> None:
+        self.pid, self.seconds, self.rate = pid, max(1, round(seconds)), rate_hz
         self.result = Breakdown()
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -111,8 +111,6 @@ class Sampler:
             self._proc.kill()
             err = b"py-spy did not stop"
         raw = self._out.read_text() if self._out.exists() else ""
-        if self.keep is not None and raw:
-            self.keep.write_text(raw)             # the stacks themselves, for a closer look
         self._out.unlink(missing_ok=True)
         self.result = parse(raw)
         if not raw:
