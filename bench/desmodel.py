@@ -3,8 +3,10 @@ measured throughput can be told apart into what the line could do and what the h
 
 The rule modelled: a lot runs its route's steps in order; each step claims a free tool of its
 kind that accepts the recipe (the tool groups of `line.dispatch.candidates`), holds it for the
-whole job — the lot is the job, batch tools take one lot, single-wafer tools walk its wafers —
-and releases it. A freed tool goes to the best-ranked waiting step by the dispatch queue's own
+whole job — single-wafer tools walk its wafers — and releases it. On a tool with a batch policy
+the step granted the tool leads the job and takes in the best-ranked waiting steps of the same
+recipe, up to the tool's wafers, waiting up to its maximum for more (`line.dispatch_queue._collect`).
+A freed tool goes to the best-ranked waiting step by the dispatch queue's own
 rule (`line.dispatch_queue.rank_key`: a step near its queue-time limit first, then priority, then
 fewest steps to its route's bottleneck group, then first come), told at once — as the real line's
 lots in one process are — or, with `poll_s`, at the winner's next poll (a random phase). The line
@@ -35,6 +37,9 @@ class Step:
     job_s: float
     to_bottleneck: int | None = None
     limits: tuple[tuple[int, float], ...] = ()     # (index of the earlier step, seconds after its end)
+    batch_key: str = ""                            # steps with the same key may share a job (a batch tool)
+    batch_lots: int = 1                            # lots one job carries at most
+    batch_wait_s: float = 0.0                      # how long a granted tool waits for more lots
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,21 @@ class ModelResult:
     cycle_h: dict[str, float] = field(default_factory=dict)   # mean lot cycle time per product
     wait_s: float = 0.0                            # mean wait for a free tool per step (steps ending in the window)
     late_steps: int = 0                            # steps that started past a queue-time limit (held on the real line)
+    work: dict[str, float] = field(default_factory=dict)   # busy share × how full its jobs were (of `batch_lots`)
+    lots_per_job: dict[str, float] = field(default_factory=dict)   # batch groups: mean lots a job carried
+
+
+class Job:
+    """One job on a tool of a group: its leader runs it; the lots it took in wait for `done`."""
+
+    def __init__(self, env: simpy.Environment, step: Step) -> None:
+        self.step, self.lots = step, 1
+        self.done, self.full = env.event(), env.event()
+
+    def join(self) -> None:
+        self.lots += 1
+        if self.lots >= self.step.batch_lots and not self.full.triggered:
+            self.full.succeed()
 
 
 class Pool:
@@ -63,20 +83,50 @@ class Pool:
 
     def __init__(self, env: simpy.Environment, tools: int, rng: random.Random, poll_s: float) -> None:
         self.env, self.free, self.rng, self.poll_s = env, tools, rng, poll_s
-        self.waiters: list[tuple[Waiting, simpy.Event]] = []
+        self.waiters: list[tuple[Waiting, simpy.Event, Step]] = []
+        self.forming: dict[str, Job] = {}           # a granted batch job still waiting for lots, by recipe
         self.n = 0
 
     def claim(self, step: Step, due_s: float | None, limit_s: float | None) -> simpy.Event:
+        """An event whose value is (the job, whether this step leads it)."""
         ev = self.env.event()
-        if self.free > 0:
+        if (job := self.forming.get(step.batch_key)) is not None and step.batch_key:
+            job.join()                               # a tool held open for this recipe: in at once
+            if job.full.triggered:
+                self.forming.pop(step.batch_key)
+            ev.succeed((job, False))
+        elif self.free > 0:
             self.free -= 1
-            ev.succeed()
+            ev.succeed((self._lead(step), True))
         else:
             self.n += 1
             w = Waiting(str(self.n), (), 0, step.to_bottleneck, at(self.env.now),
                         at(due_s) if due_s is not None else None, limit_s, self.n)
-            self.waiters.append((w, ev))
+            self.waiters.append((w, ev, step))
         return ev
+
+    def _lead(self, step: Step) -> Job:
+        """A job for the step granted a tool, with the best-ranked waiting steps of its recipe taken in."""
+        job = Job(self.env, step)
+        if step.batch_key and step.batch_lots > 1:
+            now = at(self.env.now)
+            same = sorted((w for w in self.waiters if w[2].batch_key == step.batch_key), key=lambda w: rank_key(w[0], now))
+            for w in same[:step.batch_lots - 1]:
+                self.waiters.remove(w)
+                job.join()
+                w[1].succeed((job, False))
+            if job.lots < step.batch_lots and step.batch_wait_s > 0:
+                self.forming[step.batch_key] = job
+        return job
+
+    def holds_open(self, job: Job) -> bool:
+        """The job's tool waits for more lots of its recipe."""
+        return job.lots < job.step.batch_lots and self.forming.get(job.step.batch_key) is job
+
+    def close(self, job: Job) -> None:
+        """The leader stops waiting for lots: the job starts with what it has."""
+        if self.forming.get(job.step.batch_key) is job:
+            self.forming.pop(job.step.batch_key)
 
     def release(self) -> None:
         if not self.waiters:
@@ -84,15 +134,16 @@ class Pool:
             return
         now = at(self.env.now)
         best = min(range(len(self.waiters)), key=lambda i: rank_key(self.waiters[i][0], now))
-        _, winner = self.waiters.pop(best)
+        _, winner, step = self.waiters.pop(best)
+        job = self._lead(step)
         delay = self.poll_s * self.rng.random() if self.poll_s > 0 else 0.0
         if delay <= 0:
-            winner.succeed()
+            winner.succeed((job, True))
             return
 
         def notice():
             yield self.env.timeout(delay)
-            winner.succeed()
+            winner.succeed((job, True))
         self.env.process(notice())
 
 
@@ -108,7 +159,9 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
     env = simpy.Environment()
     pools = {g: Pool(env, n, rng, host.poll_s) for g, n in groups.items()}
     busy = {g: 0.0 for g in groups}
+    work = {g: 0.0 for g in groups}
     held = {g: 0.0 for g in groups}
+    fills: dict[str, list[int]] = {}
     done: list[tuple[float, str, float]] = []       # (end time, product, cycle time)
     waits: list[float] = []
     release = {"n": 0}
@@ -125,19 +178,29 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
             t_ask = env.now
             dues = [(ended[i] + limit, limit) for i, limit in step.limits if i < len(ended)]
             due, limit = min(dues) if dues else (None, None)
-            yield pool.claim(step, due, limit)
+            job, leads = yield pool.claim(step, due, limit)
             t_claim = env.now
             if due is not None and t_claim > due and warmup_s <= t_claim <= horizon_s:
                 late["n"] += 1
-            yield env.timeout(host.claim_to_start)
-            t_start = env.now
-            yield env.timeout(step.job_s)
-            busy[step.group] += clip(t_start, env.now)
-            yield env.timeout(host.end_to_release)
-            held[step.group] += clip(t_claim, env.now)
+            if leads:
+                if pool.holds_open(job):
+                    yield env.any_of([env.timeout(step.batch_wait_s), job.full])
+                    pool.close(job)
+                yield env.timeout(host.claim_to_start)
+                t_start = env.now
+                yield env.timeout(step.job_s)
+                busy[step.group] += clip(t_start, env.now)
+                work[step.group] += clip(t_start, env.now) * job.lots / step.batch_lots
+                if step.batch_lots > 1 and warmup_s <= t_start <= horizon_s:
+                    fills.setdefault(step.group, []).append(job.lots)
+                yield env.timeout(host.end_to_release)
+                held[step.group] += clip(t_claim, env.now)
+                pool.release()
+                job.done.succeed()
+            else:
+                yield job.done
             if warmup_s <= env.now <= horizon_s:
                 waits.append(t_claim - t_ask)
-            pool.release()
             ended.append(env.now)
             yield env.timeout(host.between_steps)
         done.append((env.now, product, env.now - start))
@@ -162,7 +225,9 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
         utilisation={g: busy[g] / (window * groups[g]) for g in groups},
         held={g: held[g] / (window * groups[g]) for g in groups},
         cycle_h={p: sum(v) / len(v) / 3600 for p, v in cycle.items()},
-        wait_s=sum(waits) / len(waits) if waits else 0.0, late_steps=late["n"])
+        wait_s=sum(waits) / len(waits) if waits else 0.0, late_steps=late["n"],
+        work={g: work[g] / (window * groups[g]) for g in groups},
+        lots_per_job={g: statistics.fmean(f) for g, f in fills.items()})
 
 
 def replicate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: int, wip: int,
@@ -178,8 +243,11 @@ def replicate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: i
         held={g: statistics.fmean(r.held[g] for r in runs) for g in groups},
         cycle_h={p: statistics.fmean(r.cycle_h[p] for r in runs if p in r.cycle_h)
                  for p in {p for r in runs for p in r.cycle_h}},
-        wait_s=statistics.fmean(r.wait_s for r in runs), late_steps=round(statistics.fmean(r.late_steps for r in runs)))
-    sd = {g: statistics.pstdev(r.utilisation[g] for r in runs) for g in groups}
+        wait_s=statistics.fmean(r.wait_s for r in runs), late_steps=round(statistics.fmean(r.late_steps for r in runs)),
+        work={g: statistics.fmean(r.work[g] for r in runs) for g in groups},
+        lots_per_job={g: statistics.fmean(r.lots_per_job[g] for r in runs if g in r.lots_per_job)
+                      for g in {g for r in runs for g in r.lots_per_job}})
+    sd = {g: statistics.pstdev(r.work[g] for r in runs) for g in groups}
     return mean, sd
 
 
@@ -187,6 +255,7 @@ def route_steps(cfg: Any, routes: dict[str, Any], lot_size: int) -> tuple[dict[s
     """Each route as (tool group, job time) steps; the groups with their number of tools."""
     from bench.jobtimes import job_time_s
     from line.dispatch import candidates
+    from line.plan import lots_per_job
 
     groups: dict[str, int] = {}
     out: dict[str, list[Step]] = {}
@@ -199,12 +268,14 @@ def route_steps(cfg: Any, routes: dict[str, Any], lot_size: int) -> tuple[dict[s
             groups[key] = len(tools)
             t0 = tools[0]
             rows.append((rs, key, job_time_s(t0.kind, rs.body, lot_size, {**t0.capabilities, **t0.options})))
-            load[t0.kind] = load.get(t0.kind, 0.0) + job_time_s(t0.kind, rs.body, 25, t0.options) / len(tools)
+            load[t0.kind] = load.get(t0.kind, 0.0) + job_time_s(t0.kind, rs.body, 25, t0.options) / len(tools) \
+                / lots_per_job(t0, lot_size)
         neck = max(load, key=lambda k: load[k])
         kinds = [rs.step.tool_kind for rs, _, _ in rows]
         ids = [rs.step.id for rs, _, _ in rows]
         out[product] = [Step(key, job_s, next((j - i for j in range(i, len(kinds)) if kinds[j] == neck), None),
-                             tuple((ids.index(q.since), q.max_h * 3600) for q in rs.step.queue_limits))
+                             tuple((ids.index(q.since), q.max_h * 3600) for q in rs.step.queue_limits),
+                             *batching(cfg, key, rs, lot_size))
                         for i, (rs, key, job_s) in enumerate(rows)]
     overlap = [(a, b) for a in groups for b in groups if a < b and set(a.split("+")) & set(b.split("+"))]
     if overlap:
@@ -212,14 +283,30 @@ def route_steps(cfg: Any, routes: dict[str, Any], lot_size: int) -> tuple[dict[s
     return out, groups
 
 
+def batching(cfg: Any, group: str, rs: Any, lot_size: int) -> tuple[str, int, float]:
+    """A step's batch identity on its group (the dispatcher's key: kind, recipe, body), how many
+    lots one job carries and how long a granted tool waits for more — none on a group without a
+    batch policy."""
+    from drivers.jobs import body_hash
+    from line.plan import lots_per_job
+
+    policy = cfg.tool(group.split("+")[0]).batch
+    if policy is None:
+        return "", 1, 0.0
+    return (f"{group}:{rs.recipe.ref}:{body_hash(rs.body)}", lots_per_job(cfg.tool(group.split("+")[0]), lot_size),
+            policy.max_wait_min * 60)
+
+
 def bottleneck_bound(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: int,
-                     order: str = "ABCD") -> tuple[float, dict[str, float]]:
+                     order: str = "ABCD", batched: bool = True) -> tuple[float, dict[str, float]]:
     """Wafers per hour the slowest group allows for the product mix `order` (one lot of each in
-    turn), and each group's capacity in wafers per hour of that mix."""
+    turn), and each group's capacity in wafers per hour of that mix. A batch step's job carries
+    up to `batch_lots` lots, so each lot costs its group that share of the job (`batched=False`:
+    a lot a job, the bound before batching)."""
     work = {g: 0.0 for g in groups}
     for product in order:
         for step in routes[product]:
-            work[step.group] += step.job_s
+            work[step.group] += step.job_s / (step.batch_lots if batched else 1)
     wafers = lot_size * len(order)
     capacity = {g: (wafers * groups[g] / (work[g] / 3600)) if work[g] else float("inf") for g in groups}
     return min(capacity.values()), capacity

@@ -154,6 +154,9 @@ class KindSpec:
     readings the mock tier reports"""
     maintenance: tuple[MaintenanceSpec, ...] = ()
     """what a technician replaces, replenishes or cleans on a tool of this kind (its consumables)"""
+    batch: bool = False
+    """one job processes every wafer at once (a boat in an oven, a cassette in a tank): its time does
+    not grow with the wafers, so lots of one recipe may share a job (`line.batching`)"""
 
     def maintenance_action(self, name: str) -> MaintenanceSpec:
         for a in self.maintenance:

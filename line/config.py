@@ -41,6 +41,14 @@ class LimitOverride(Strict):
     max: float | None = None
 
 
+class BatchPolicy(Strict):
+    """How a batch tool (oven, wet bench) shares one job among lots of the same recipe body."""
+    max_wafers: int = Field(25, ge=1, le=25, description="wafers one job carries (the boat or cassette; 25 slots)")
+    max_wait_min: float = Field(0.0, ge=0, le=240,
+                                description="process minutes the free tool waits for more lots of the recipe "
+                                            "before it starts with what it has (0: take who waits now)")
+
+
 class ToolConfig(Strict):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9_-]*$", description="tool id, e.g. PVD01")
     kind: ToolKind
@@ -60,6 +68,8 @@ class ToolConfig(Strict):
                                  description="names of the recipes this tool is qualified to run (shell-style "
                                              "patterns, e.g. rfl-*); empty: every recipe of its kind")
     options: dict[str, Any] = Field(default_factory=dict, description="simulator options (ignored by real tools)")
+    batch: BatchPolicy | None = Field(None, description="lots of one recipe may share a job on this tool (a kind "
+                                                        "that processes every wafer at once); none: a lot a job")
 
     def accepts(self, parameters: dict[str, Any]) -> bool:
         """Capability match for dispatch: every capability the recipe names must agree."""
@@ -95,6 +105,10 @@ class ToolConfig(Strict):
         for name in self.limits:
             if name not in declared:
                 raise ValueError(f"{self.id}: {self.kind} has no limit {name!r}; declared: {', '.join(sorted(declared))}")
+        if self.batch is not None and not DRIVERS[self.kind].spec.batch:
+            batch_kinds = ", ".join(sorted(k for k, d in DRIVERS.items() if d.spec.batch))
+            raise ValueError(f"{self.id}: batch: a {self.kind} processes its wafers one job at a time and cannot "
+                             f"share a job among lots (batch kinds: {batch_kinds})")
         return self
 
     def effective_limits(self) -> dict[str, Limit]:

@@ -7,30 +7,43 @@ ranked by, and is granted a tool only when it is the best-ranked waiting step th
    oxidises, a developed resist before it ages) goes ahead of everything, the nearest deadline first;
    one whose limit has passed leaves the queue and the lot is held QUEUE_TIME (`QueueTimeExceeded`).
 2. **Priority**: the lot's priority (higher first).
-3. **The bottleneck fed**: fewer steps to the route's bottleneck tool group first, so the group
+3. **Inside a queue-time zone**: a step whose limit clock runs goes ahead of one in none, the
+   nearest deadline first (a step that opens a zone waits before it, `line.queue_zones`).
+4. **The bottleneck fed**: fewer steps to the route's bottleneck tool group first, so the group
    that bounds the line's output does not starve while lots bunch elsewhere.
-4. First come, first served.
+5. First come, first served.
 
 Every orchestrator ranks the same rows, so two workers agree on who is next; the lease is still the
 lock (two that disagree for a moment cannot both take a tool). A request whose lot's orchestrator
 is gone (its lot lease lapsed or its process is dead) is passed over, so a crash never blocks a tool.
-The queue is polled: every `POLL_S`, and at once when a tool is released in this process."""
+The queue is polled: every `POLL_S`, and at once when a tool is released in this process.
+
+**Batch tools** (a tool with a `batch` policy: ovens, wet benches): the step granted the tool leads
+its job and takes into it the best-ranked waiting steps of the same recipe body that may run there,
+up to the tool's wafers, waiting up to its maximum for more (`_collect`). Each request's row is the
+arbiter: a leader takes a step only from WAITING to BATCHED, a step takes its own tool only from
+WAITING to GRANTED — one UPDATE each, so a step is never in two jobs. A step taken into a batch
+leaves the queue with `Grant.leader` set and follows its own step run (`line.batching`)."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select, update
 
 from drivers.errors import BumplineError
 from line.leases import held, holder_alive, released
 from line.ledger import Ledger
 from line.ledger import models as m
 from line.recipes.route import QueueLimit
+
+log = logging.getLogger(__name__)
 
 URGENT_SHARE = 0.25
 """a step with less than this share of its queue-time limit left is urgent"""
@@ -60,11 +73,15 @@ class Waiting:
         return (self.due_at - now).total_seconds() <= URGENT_SHARE * self.limit_s
 
 
-def rank_key(w: Waiting, now: datetime) -> tuple[int, float, int, int, datetime, int]:
+def rank_key(w: Waiting, now: datetime) -> tuple[int, float, int, int, datetime, int, datetime, int]:
     urgent = w.urgent(now)
     slack = (w.due_at - now).total_seconds() if urgent and w.due_at is not None else 0.0
-    return (0 if urgent else 1, slack, -w.priority, w.to_bottleneck if w.to_bottleneck is not None else 1_000,
-            w.queued_at, w.order)
+    in_zone = w.due_at is not None            # its queue-time clock runs: ahead of steps in none (same priority)
+    return (0 if urgent else 1, slack, -w.priority, 0 if in_zone else 1, w.due_at or FAR,
+            w.to_bottleneck if w.to_bottleneck is not None else 1_000, w.queued_at, w.order)
+
+
+FAR = datetime.max.replace(tzinfo=UTC)
 
 
 def assign(waiting: Sequence[Waiting], free: set[str], now: datetime) -> dict[str, str]:
@@ -95,6 +112,32 @@ class Request:
     limit_s: float | None = None
     due_text: str = ""
     """what the deadline is, for the hold when it passes"""
+    batch: Batchable | None = None
+    """set when the step may share a batch tool's job with other lots"""
+    gate: Callable[[], str | None] | None = field(default=None, compare=False)
+    """why the step must not take a tool yet (it opens a queue-time zone that could not be closed in
+    time), or None; while it says why, the step stands aside (GATED) and takes no tool"""
+
+
+@dataclass(frozen=True)
+class Batchable:
+    """What lets a waiting step share a job with other lots on a batch tool."""
+    key: str
+    """who may share a job: the kind and the hash of the recipe body actually sent"""
+    wafers: int
+    member: dict[str, Any]
+    """what a leader records for this step (`line.steps.Rider`'s fields)"""
+    policies: dict[str, tuple[int, float]]
+    """batch tool → (wafers a job carries, wall seconds it waits for more lots)"""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the queue gave a step: a tool (and the lots taken into its job), or a place in another
+    step's batch job (`leader`, on `tool_id`; nothing is held for this step)."""
+    tool_id: str
+    riders: tuple[dict[str, Any], ...] = ()
+    leader: str = ""
 
 
 def _as_utc(t: datetime) -> datetime:
@@ -104,9 +147,23 @@ def _as_utc(t: datetime) -> datetime:
 def _file(ledger: Ledger, r: Request) -> None:
     with ledger.session() as s:
         s.execute(delete(m.DispatchRequest).where(m.DispatchRequest.holder == r.holder))   # a resumed step queues anew
+        b = r.batch
         s.add(m.DispatchRequest(holder=r.holder, lot_id=r.lot_id, step_id=r.step_id, kind=r.kind,
                                 tools={"ids": list(r.tools)}, priority=r.priority, to_bottleneck=r.to_bottleneck,
-                                due_at=r.due_at, limit_s=r.limit_s, state="WAITING"))
+                                due_at=r.due_at, limit_s=r.limit_s, state="WAITING",
+                                batch_key=b.key if b else None, wafer_count=b.wafers if b else 0,
+                                member=b.member if b else None))
+
+
+def _move(ledger: Ledger, holder: str, to: str, tool_id: str, leader: str | None = None) -> bool:
+    """Take a waiting request out of WAITING (GRANTED to itself, or BATCHED into `leader`'s job) —
+    one conditional UPDATE, so of two that race for it exactly one wins."""
+    with ledger.session() as s:
+        n = cast(CursorResult, s.execute(update(m.DispatchRequest).where(m.DispatchRequest.holder == holder,
+                                                      m.DispatchRequest.state == "WAITING")
+                      .values(state=to, tool_id=tool_id, batch_of=leader, granted_at=m.utcnow()),
+                      execution_options={"synchronize_session": False})).rowcount
+    return bool(n)
 
 
 def _withdraw(ledger: Ledger, holder: str) -> None:
@@ -122,6 +179,7 @@ class _Board:
         self.lock = threading.Lock()
         self.read_at, self.generation = -1.0, -1
         self.assignment: dict[str, str] = {}
+        self.batched: dict[str, tuple[str, str]] = {}
         self.seen: set[str] = set()
 
 
@@ -130,30 +188,45 @@ FRESH_S = 0.2
 """a read of the queue answers this long (or until a tool is released in this process)"""
 
 
-def _my_tool(ledger: Ledger, r: Request) -> str | None:
-    """The tool this request would be granted now, if any."""
+def _stale(ledger: Ledger) -> None:
+    """The queue changed here: the next look reads it again."""
+    board = _boards.get(ledger.url)
+    if board is not None:
+        board.read_at = -1e9
+
+
+def _my_tool(ledger: Ledger, r: Request) -> str | Grant | None:
+    """The tool this request would be granted now, the batch it was taken into, or None."""
     board = _boards.setdefault(ledger.url, _Board())
     with board.lock:
         if (board.generation != released.generation or r.holder not in board.seen
                 or time.monotonic() - board.read_at > FRESH_S):
             board.generation, board.read_at = released.generation, time.monotonic()
-            board.assignment, board.seen = _read_assignment(ledger)
+            board.assignment, board.batched, board.seen = _read_assignment(ledger)
+        if (batch := board.batched.get(r.holder)) is not None:
+            return Grant(batch[1], leader=batch[0])
         return board.assignment.get(r.holder)
 
 
-def _read_assignment(ledger: Ledger) -> tuple[dict[str, str], set[str]]:
-    """Every waiting step of the line and the free tools, in one read transaction: who gets what."""
+def _read_assignment(ledger: Ledger) -> tuple[dict[str, str], dict[str, tuple[str, str]], set[str]]:
+    """Every waiting step of the line and the free tools, in one read transaction: who gets what
+    (and who was taken into a batch job: holder → its leader and tool)."""
     now = m.utcnow()
     with ledger.session() as s:
-        rows = list(s.scalars(select(m.DispatchRequest).where(m.DispatchRequest.state == "WAITING")))
+        rows = list(s.scalars(select(m.DispatchRequest).where(m.DispatchRequest.state.in_(("WAITING", "BATCHED")))))
+        batched = {row.holder: (row.batch_of or "", row.tool_id or "") for row in rows if row.state == "BATCHED"}
+        rows = [row for row in rows if row.state == "WAITING"]
         tools = {t for row in rows for t in row.tools["ids"]}
         leases = {lease.tool_id: lease for lease in s.scalars(select(m.ToolLease).where(
             m.ToolLease.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
     free = {t for t in tools if t not in leases or _as_utc(leases[t].expires_at) <= now}
-    waiting = [Waiting(row.holder, tuple(row.tools["ids"]), row.priority, row.to_bottleneck, _as_utc(row.queued_at),
-                       _as_utc(row.due_at) if row.due_at else None, row.limit_s, row.id)
-               for row in rows if _alive(leases.get(f"lot:{row.lot_id}"), now)]
-    return (assign(waiting, free, now) if free else {}), {row.holder for row in rows}
+    waiting = [_waiting(row) for row in rows if _alive(leases.get(f"lot:{row.lot_id}"), now)]
+    return (assign(waiting, free, now) if free else {}), batched, {row.holder for row in rows} | set(batched)
+
+
+def _waiting(row: m.DispatchRequest) -> Waiting:
+    return Waiting(row.holder, tuple(row.tools["ids"]), row.priority, row.to_bottleneck, _as_utc(row.queued_at),
+                   _as_utc(row.due_at) if row.due_at else None, row.limit_s, row.id)
 
 
 def _alive(lot_lease: m.ToolLease | None, now: datetime) -> bool:
@@ -162,22 +235,105 @@ def _alive(lot_lease: m.ToolLease | None, now: datetime) -> bool:
 
 
 @contextmanager
-def claim(ledger: Ledger, r: Request, ttl_s: float = 120.0) -> Iterator[str]:
-    """Queue for a tool of `r.tools`, hold it (renewed) for the block, release it after. Raises
-    `QueueTimeExceeded` (the request withdrawn) when the step's queue-time limit passes first."""
+def claim(ledger: Ledger, r: Request, ttl_s: float = 120.0) -> Iterator[Grant]:
+    """Queue for a tool of `r.tools`, hold it (renewed) for the block, release it after; on a batch
+    tool, with the lots taken into its job. A step taken into another's batch job holds nothing: its
+    grant names the leader. Raises `QueueTimeExceeded` (the request withdrawn) when the step's
+    queue-time limit passes first."""
     _file(ledger, r)
+    gated = _Gated(ledger, r)
     try:
         while True:
             if r.due_at is not None and m.utcnow() > r.due_at:
                 raise QueueTimeExceeded(r.due_text)
-            tool = _my_tool(ledger, r)
-            if tool is not None and ledger.acquire_lease(tool, r.holder, ttl_s):
+            if gated.waits():
+                released.wait_for_next(POLL_S)
+                continue
+            mine = _my_tool(ledger, r)
+            if isinstance(mine, Grant):
                 break
+            if mine is not None and ledger.acquire_lease(mine, r.holder, ttl_s):
+                if _move(ledger, r.holder, "GRANTED", mine):
+                    break
+                ledger.release_lease(mine, r.holder)   # a leader took this step into its batch meanwhile
+                _stale(ledger)
+                continue
             released.wait_for_next(POLL_S)
     finally:
         _withdraw(ledger, r.holder)
-    with held(ledger, tool, r.holder, ttl_s) as t:
-        yield t
+    if isinstance(mine, Grant):
+        yield mine
+        return
+    with held(ledger, mine, r.holder, ttl_s) as t:
+        policy = r.batch.policies.get(t) if r.batch else None
+        yield Grant(t, _collect(ledger, r, t, *policy) if policy and r.batch else ())
+
+
+class _Gated:
+    """A step's gate, asked at most every `GATE_S`: while it says why, the step's row is GATED (no
+    tool is assigned to it, so it blocks none) and the reason is logged once."""
+
+    def __init__(self, ledger: Ledger, r: Request) -> None:
+        self.ledger, self.r = ledger, r
+        self.asked, self.why = -1e9, cast(str | None, None)
+
+    def waits(self) -> bool:
+        if self.r.gate is None:
+            return False
+        if time.monotonic() - self.asked >= GATE_S:
+            self.asked = time.monotonic()
+            why = self.r.gate()
+            if (why is None) != (self.why is None):
+                _set_state(self.ledger, self.r.holder, "GATED" if why else "WAITING")
+                if why:
+                    log.info(why)
+                _stale(self.ledger)
+            self.why = why
+        return self.why is not None
+
+
+GATE_S = 1.0
+
+
+def _set_state(ledger: Ledger, holder: str, state: str) -> None:
+    with ledger.session() as s:
+        s.execute(update(m.DispatchRequest).where(m.DispatchRequest.holder == holder,
+                                                  m.DispatchRequest.state.in_(("WAITING", "GATED")))
+                  .values(state=state), execution_options={"synchronize_session": False})
+
+
+def _collect(ledger: Ledger, r: Request, tool: str, max_wafers: int, max_wait_s: float) -> tuple[dict[str, Any], ...]:
+    """The lots the leader `r` takes into its job on `tool`: waiting steps of the same recipe body
+    that may run there, best-ranked first, while the wafers fit — waiting up to `max_wait_s` for
+    more while there is room."""
+    assert r.batch is not None
+    room, taken = max_wafers - r.batch.wafers, []
+    until = time.monotonic() + max_wait_s
+    if r.due_at is not None:             # never wait for company past a queue-time deadline
+        until = min(until, time.monotonic() + (r.due_at - m.utcnow()).total_seconds())
+    while room > 0:
+        now = m.utcnow()
+        with ledger.session() as s:
+            rows = list(s.scalars(select(m.DispatchRequest).where(
+                m.DispatchRequest.state == "WAITING", m.DispatchRequest.batch_key == r.batch.key,
+                m.DispatchRequest.holder != r.holder)))
+            lots = {lease.tool_id: lease for lease in s.scalars(select(m.ToolLease).where(
+                m.ToolLease.tool_id.in_({f"lot:{row.lot_id}" for row in rows})))}
+        ranked = sorted((row for row in rows if tool in row.tools["ids"] and row.member
+                         and _alive(lots.get(f"lot:{row.lot_id}"), now)), key=lambda row: rank_key(_waiting(row), now))
+        for row in ranked:
+            if 0 < row.wafer_count <= room and _move(ledger, row.holder, "BATCHED", tool, r.holder):
+                taken.append(dict(row.member or {}, holder=row.holder))
+                room -= row.wafer_count
+                if row.due_at is not None:
+                    until = min(until, time.monotonic() + (_as_utc(row.due_at) - now).total_seconds())
+        left = until - time.monotonic()
+        if room <= 0 or left <= 0:
+            break
+        time.sleep(min(POLL_S, left))
+    if taken:
+        _stale(ledger)     # this process's waiters see they were taken at their next look
+    return tuple(taken)
 
 
 def queue_deadline(ended_at: datetime, max_h: float, clock_speed: float) -> datetime:

@@ -11,6 +11,7 @@ import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is im
 # isort: split
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
@@ -21,16 +22,19 @@ from prefect.utilities.annotations import quote
 
 from drivers.errors import BumplineError
 from line import r2r
+from line.batching import batchable, follow, rider
 from line.chart_artifacts import publish_step_charts
 from line.dashboard import artifact_key, publish_lot
 from line.dispatch import preference
-from line.dispatch_queue import QueueTimeExceeded, Request, claim, queue_deadline_for
+from line.dispatch_queue import Grant, QueueTimeExceeded, Request, claim, queue_deadline_for
 from line.holds import apply_decision, runs_again
 from line.leases import LotBusy, lot_lease, orchestrator_id
 from line.ledger import Ledger
+from line.ledger.models import utcnow
 from line.ledger.store import shared_ledger
 from line.plan import LotPlan, PlannedStep, load_plan
 from line.progress import Progress, flush_progress
+from line.queue_zones import zone_closed, zones_opened
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.qualification import production_problems, unrunnable_steps
 from line.recorder import JobProgressed, StepContext, StepEvent, listen
@@ -46,40 +50,13 @@ def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str],
                     flow_run_id: str, priority: int = 0) -> StepOutcome | State:
     step = plan.step(step_id)
     ledger = shared_ledger(db_url)   # one engine per process, not one per step
-    tools = plan.tools_for(step)
-    earlier = ledger.find_step(lot_id, step_id, rework)
-    deadline = None
-    if earlier is not None and earlier.tool_id:
-        # the job of a step that was started lives on its tool: go back there, never elsewhere
-        tools = [t for t in tools if t.id == earlier.tool_id] or [plan.current_line().tool(earlier.tool_id)]
-    elif tools:
-        deadline = queue_deadline_for(ledger, lot_id, step_id, step.queue_limits, plan.clock_speed)
-    holder = job_id_for(lot_id, step_id, rework)
-    if not tools:
-        outcome = held_before_a_tool(ledger, plan, step, lot_id, rework, flow_run_id, "NO_TOOL",
-                                     f"no {step.kind} on line {plan.current_line().metadata.name} may run "
-                                     f"{step.recipe.ref}{' on ' + step.pinned_tool if step.pinned_tool else ''}: "
-                                     + plan.why_no_tool(step))
-    else:
-        request = Request(holder, lot_id, step_id, step.kind, tuple(preference(ledger, tools, step_id)), priority,
-                          plan.to_bottleneck(step), *(deadline or (None, None, "")))
-        stop_following = listen(job_progress(holder))
-        try:
-            with claim(ledger, request) as tool_id:
-                parameters = step.parameters
-                if (target := step.r2r_target) is not None:     # run-to-run control moves the tuning knob
-                    parameters = r2r.derive(ledger, step.recipe, parameters, tool_id, lot_id, step_id, holder,
-                                            target).parameters
-                outcome = ToolStep(ledger, plan.current_line().tool(tool_id), step.recipe, lot_id, step_id, wafers,
-                                   rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=parameters,
-                                   specs=list(step.specs) or None, leased=True, operation=step.operation,
-                                   clock_speed=plan.clock_speed, begun=earlier is not None).execute()
-                if target is not None:
-                    r2r.feedback(ledger, step.recipe, holder, outcome.step_run_id)
-        except QueueTimeExceeded as late:
-            outcome = held_before_a_tool(ledger, plan, step, lot_id, rework, flow_run_id, "QUEUE_TIME", str(late))
-        finally:
-            stop_following()
+    stop_following = listen(job_progress(job_id_for(lot_id, step_id, rework)))
+    try:
+        # None: the batch job this step was taken into lost its leader before the step ended — run it here
+        while (outcome := dispatch_and_run(ledger, plan, step, lot_id, wafers, rework, flow_run_id, priority)) is None:
+            pass
+    finally:
+        stop_following()
     log = get_run_logger()
     if outcome.status == "COMPLETE":
         log.info(outcome.headline)
@@ -88,6 +65,59 @@ def route_step_task(plan: LotPlan, step_id: str, lot_id: str, wafers: list[str],
     # the step is recorded and the lot held, but the UI must never draw it like success: Failed, named
     # OnHold, its outcome kept as the state's data (the task has no retries: nothing runs it again)
     return Failed(name="OnHold", message=outcome.headline, data=outcome)
+
+
+def dispatch_and_run(ledger: Ledger, plan: LotPlan, step: PlannedStep, lot_id: str, wafers: list[str], rework: int,
+                     flow_run_id: str, priority: int) -> StepOutcome | None:
+    """Queue the step for a tool and run it there — leading a batch job when its tool shares jobs —
+    or follow it in the batch job of another lot that took it in (None: that leader is gone)."""
+    tools = plan.tools_for(step)
+    earlier = ledger.find_step(lot_id, step.id, rework)
+    deadline = None
+    if earlier is not None and earlier.tool_id:
+        # the job of a step that was started lives on its tool: go back there, never elsewhere
+        tools = [t for t in tools if t.id == earlier.tool_id] or [plan.current_line().tool(earlier.tool_id)]
+    elif tools:
+        deadline = queue_deadline_for(ledger, lot_id, step.id, step.queue_limits, plan.clock_speed)
+    if not tools:
+        return held_before_a_tool(ledger, plan, step, lot_id, rework, flow_run_id, "NO_TOOL",
+                                  f"no {step.kind} on line {plan.current_line().metadata.name} may run "
+                                  f"{step.recipe.ref}{' on ' + step.pinned_tool if step.pinned_tool else ''}: "
+                                  + plan.why_no_tool(step))
+    ids = preference(ledger, tools, step.id)
+    # a step begun before (a resume) goes back to its own job: it neither leads nor joins a batch
+    batch = None if earlier is not None else batchable(plan, step, lot_id, wafers, rework, flow_run_id, ids)
+    due_at, limit_s, due_text = deadline or (None, None, "")
+    # a step that opens a queue-time zone waits before it while the zone could not be closed in time
+    gate = (lambda: zone_closed(ledger, plan, step, len(wafers), utcnow())) \
+        if earlier is None and zones_opened(plan, step, len(wafers)) else None
+    request = Request(job_id_for(lot_id, step.id, rework), lot_id, step.id, step.kind, tuple(ids), priority,
+                      plan.to_bottleneck(step), due_at, limit_s, due_text, batch=batch, gate=gate)
+    try:
+        with claim(ledger, request) as grant:
+            if not grant.leader:
+                return run_on_tool(ledger, plan, step, grant, lot_id, wafers, rework, flow_run_id, earlier is not None)
+    except QueueTimeExceeded as late:
+        return held_before_a_tool(ledger, plan, step, lot_id, rework, flow_run_id, "QUEUE_TIME", str(late))
+    return follow(ledger, grant, lot_id, step.id, rework)
+
+
+def run_on_tool(ledger: Ledger, plan: LotPlan, step: PlannedStep, grant: Grant, lot_id: str, wafers: list[str],
+                rework: int, flow_run_id: str, begun: bool) -> StepOutcome:
+    """The step on the tool it was granted, with the lots taken into its job."""
+    parameters = step.parameters
+    holder = job_id_for(lot_id, step.id, rework)
+    if (target := step.r2r_target) is not None:     # run-to-run control moves the tuning knob
+        parameters = r2r.derive(ledger, step.recipe, parameters, grant.tool_id, lot_id, step.id, holder,
+                                target).parameters
+    outcome = ToolStep(ledger, plan.current_line().tool(grant.tool_id), step.recipe, lot_id, step.id, wafers,
+                       rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=parameters,
+                       specs=list(step.specs) or None, leased=True, operation=step.operation,
+                       clock_speed=plan.clock_speed, begun=begun,
+                       riders=tuple(rider(member) for member in grant.riders)).execute()
+    if target is not None:
+        r2r.feedback(ledger, step.recipe, holder, outcome.step_run_id)
+    return outcome
 
 
 def held_before_a_tool(ledger: Ledger, plan: LotPlan, step: PlannedStep, lot_id: str, rework: int, flow_run_id: str,
@@ -122,7 +152,8 @@ def job_progress(job_id: str) -> Callable[[StepContext, StepEvent], None]:
     progress = Progress(artifact_key("progress-job", job_id), f"job {job_id} wafers done")
 
     def follow(ctx: StepContext, event: StepEvent) -> None:
-        if ctx.job_id == job_id and isinstance(event, JobProgressed) and event.status.wafers_total:
+        if (ctx.job_id == job_id or ctx.job_id.startswith(job_id + "+")) and isinstance(event, JobProgressed) \
+                and event.status.wafers_total:      # its own job, or the batch job it leads
             progress.update(event.status.wafers_done, event.status.wafers_total, f"on {ctx.tool_id}")
     return follow
 
@@ -176,7 +207,8 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
     In production mode a route that names no product (an engineering route) is refused.
     Returns the result dict when the lot completed, else a named non-Completed state (`ENDINGS`)
     carrying it; `drive_lot` runs it and reads the dict back either way."""
-    plan = load_plan(route_path, line_path, recipes_root, tool_id, step_id, tolerance_pct)
+    plan = replace(load_plan(route_path, line_path, recipes_root, tool_id, step_id, tolerance_pct),
+                   lot_wafers=wafer_count)
     ledger = Ledger(db_url)
     run_id = current_flow_run_id()
     try:

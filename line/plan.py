@@ -66,6 +66,8 @@ class LotPlan:
     steps: tuple[PlannedStep, ...]
     route: Route | None = field(default=None, compare=False)
     """the approved route document (None for a one-step plan, whose recipe is approved per step)"""
+    lot_wafers: int = 25
+    """the lot's wafers: how many lots of it a batch tool's job can carry"""
 
     def current_line(self) -> LineConfig:
         """The line config as its file is now (the plan's own copy if it came from no file)."""
@@ -81,7 +83,8 @@ class LotPlan:
     @cached_property
     def bottleneck_kind(self) -> str | None:
         """The tool group this route loads most: each step's nominal job time (its kind's model, a
-        lot of 25) over the tools that may run it, summed per kind — what the dispatcher feeds first."""
+        lot of 25) over the tools that may run it — and, on batch tools, over the lots of this size
+        one job carries — summed per kind: what the dispatcher feeds first."""
         load: dict[str, float] = {}
         for step in self.steps:
             tools = self.tools_for(step)
@@ -91,7 +94,7 @@ class LotPlan:
                 seconds = kind_spec(step.kind).job_time_s(step.body, 25, tools[0].options)
             except Exception:  # noqa: BLE001 - a body the model cannot price adds no load
                 continue
-            load[step.kind] = load.get(step.kind, 0.0) + seconds / len(tools)
+            load[step.kind] = load.get(step.kind, 0.0) + seconds / len(tools) / lots_per_job(tools[0], self.lot_wafers)
         return max(load, key=lambda k: load[k]) if load else None
 
     def to_bottleneck(self, step: PlannedStep) -> int | None:
@@ -115,6 +118,11 @@ class LotPlan:
         if step.pinned_tool:
             return f"line {line.metadata.name} has no tool {step.pinned_tool}"
         return line.why_none_may_run(step.kind, step.recipe.name, step.body)
+
+
+def lots_per_job(tool: ToolConfig, lot_wafers: int) -> int:
+    """How many lots of `lot_wafers` one job of the tool carries at most (1 but on a batch tool)."""
+    return max(1, tool.batch.max_wafers // max(1, lot_wafers)) if tool.batch is not None else 1
 
 
 def route_plan(route: Route, line: LineConfig) -> LotPlan:

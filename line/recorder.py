@@ -49,6 +49,8 @@ class JobReattached:
 class StartSent:
     """Written (committed) before the start command leaves: from here on the tool may be running the
     job, so a later orchestrator that finds the tool without it holds the step — never sets it up again."""
+    expected_s: float | None = None
+    """wall seconds the job should run (the job-time model): when the tool is expected free again"""
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,12 @@ class StepContext:
     kind: str
     job_id: str
     wafers: tuple[str, ...]
+    riders: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    """a batch job's other lots: (their step run, their wafers), in the job's slot order after ours"""
+
+    def job_wafers(self) -> list[tuple[str, int]]:
+        """Every wafer of the job in slot order, with the step run it belongs to."""
+        return [(w, self.step_run_id) for w in self.wafers] + [(w, run) for run, ws in self.riders for w in ws]
 
 
 class Recorder:
@@ -148,24 +156,30 @@ class Recorder:
                 self.ledger.alarms_cleared(ctx.tool_id)     # the tool itself says its alarm is gone
             if self.job and (last is None or last.job_state != status.job_state):
                 self.job.follow(status.job_state)
+            slots = ctx.job_wafers()
             if status.wafer_index and (last is None or last.wafer_index != status.wafer_index):
-                if 0 < status.wafer_index <= len(ctx.wafers):
+                if 0 < status.wafer_index <= len(slots):
                     # polls are paced by the job's length, so a reply may be several wafers on: the
                     # ones passed between two replies started in slot order, each is recorded
                     first = last.wafer_index + 1 if last and 0 < last.wafer_index < status.wafer_index \
                         else status.wafer_index
-                    self.ledger.set_wafer_state(list(ctx.wafers[first - 1:status.wafer_index]), "IN_PROCESS",
-                                                ctx.tool_id, "slot-start", ctx.step_run_id)
-            self.ledger.update_progress(ctx.step_run_id, {
-                "job_state": status.job_state, "tool_state": status.tool_state, "phase": status.phase,
-                "wafer_index": status.wafer_index, "wafers_done": status.wafers_done,
-                "wafers_total": status.wafers_total, "readings": status.readings})
+                    started: dict[int, list[str]] = {}
+                    for wafer, run in slots[first - 1:status.wafer_index]:
+                        started.setdefault(run, []).append(wafer)
+                    for run, wafers in started.items():
+                        self.ledger.set_wafer_state(wafers, "IN_PROCESS", ctx.tool_id, "slot-start", run)
+            progress = {"job_state": status.job_state, "tool_state": status.tool_state, "phase": status.phase,
+                        "wafer_index": status.wafer_index, "wafers_done": status.wafers_done,
+                        "wafers_total": status.wafers_total, "readings": status.readings}
+            for run in (ctx.step_run_id, *(r for r, _ in ctx.riders)):     # a batch job's progress is every lot's
+                self.ledger.update_progress(run, progress)
 
     def _JobReattached(self, e: JobReattached) -> None:
         self.ledger.record_event("job", self.ctx.job_id, "", e.state, "reattach", self.ctx.step_run_id)
 
     def _StartSent(self, e: StartSent) -> None:
-        self.ledger.record_event("job", self.ctx.job_id, "", "", "start-sent", self.ctx.step_run_id, {"tool": self.ctx.tool_id})
+        self.ledger.record_event("job", self.ctx.job_id, "", "", "start-sent", self.ctx.step_run_id,
+                                 {"tool": self.ctx.tool_id, "expected_s": e.expected_s})
 
     def _WafersMoved(self, e: WafersMoved) -> None:
         self.ledger.move_wafers(list(e.wafers), e.to, e.why, self.ctx.step_run_id)

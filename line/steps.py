@@ -79,6 +79,37 @@ def job_id_for(lot_id: str, step_id: str, rework: int) -> str:
     return f"{lot_id}.{step_id}.r{rework}"
 
 
+def batch_job_id(own: str, riders: int) -> str:
+    """A batch job is named by its leader's step and how many other lots ride in it."""
+    return f"{own}+{riders}" if riders else own
+
+
+@dataclass(frozen=True)
+class Rider:
+    """Another lot's share of a batch job (`line.batching`): its wafers ride in the leader's job on
+    the tool, and its step is begun, recorded, judged, held and ended on its own — as if alone."""
+    lot_id: str
+    step_id: str
+    wafers: tuple[str, ...]
+    rework: int = 0
+    flow_run_id: str = ""
+    specs: tuple[Any, ...] = ()
+    tolerance_pct: float = 10.0
+    operation: str = ""
+
+
+@dataclass
+class _Share:
+    """One lot's part of the job this step runs (the step's own lot first)."""
+    lot_id: str
+    step_id: str
+    wafers: tuple[str, ...]
+    specs: list | None
+    tolerance_pct: float
+    run: Any
+    record: Recorder
+
+
 DriverFactory = Callable[[ToolConfig], ToolDriver]
 """Builds the driver for a tool of the line: its vendor backend (the default), the in-process
 simulator, or a recording mock — the step does not know which."""
@@ -100,16 +131,19 @@ class ToolStep:
                  wafers: list[str], rework: int = 0, flow_run_id: str = "", tolerance_pct: float = 10.0,
                  lease_ttl_s: float = 120.0, parameters: Any = None, specs: list | None = None,
                  leased: bool = False, operation: str = "", driver_factory: DriverFactory = vendor_driver,
-                 clock_speed: float = 1.0, begun: bool | None = None) -> None:
+                 clock_speed: float = 1.0, begun: bool | None = None, riders: tuple[Rider, ...] = ()) -> None:
         """`recipe` is the approved identity; `parameters` the body actually sent (a route step's
-        overrides applied), `specs` the route's LSL/USL; `leased`: the dispatcher holds the tool."""
+        overrides applied), `specs` the route's LSL/USL; `leased`: the dispatcher holds the tool;
+        `riders`: other lots of the same recipe whose wafers share this step's job (a batch tool)."""
         self.ledger, self.tool, self.recipe = ledger, tool, recipe
         self.driver_factory = driver_factory
         self.parameters = parameters if parameters is not None else recipe.parameters
         self.sent_hash = body_hash(self.parameters.model_dump(mode="json"))
         self.specs, self.leased = specs, leased
         self.lot_id, self.step_id, self.wafers, self.rework = lot_id, step_id, wafers, rework
-        self.job_id = job_id_for(lot_id, step_id, rework)
+        self.own_job_id = job_id_for(lot_id, step_id, rework)
+        self.riders = riders
+        self.job_id = batch_job_id(self.own_job_id, len(riders))   # a resumed step: the job it was begun with
         self.tolerance_pct = tolerance_pct
         self.lease_ttl_s = lease_ttl_s
         self.flow_run_id, self.operation = flow_run_id, operation or recipe.tool_kind
@@ -122,11 +156,21 @@ class ToolStep:
         ledger = self.ledger
         self.resumed = self.begun if self.begun is not None else \
             ledger.find_step(self.lot_id, self.step_id, self.rework) is not None   # an earlier orchestrator began it
-        self.run = ledger.begin_step(self.lot_id, self.step_id, self.recipe.tool_kind, self.tool.id, self.recipe.name,
-                                     self.recipe.version, self.sent_hash, self.job_id, self.rework,
-                                     operation=self.operation, flow_run_id=self.flow_run_id)
+        with ledger.together():     # every lot of a batch job begins at once
+            self.run = self._begin(self.lot_id, self.step_id, self.rework, self.operation, self.flow_run_id)
+            rider_runs = [self._begin(r.lot_id, r.step_id, r.rework, r.operation or self.operation, r.flow_run_id)
+                          for r in self.riders]
+        self.job_id = self.run.job_id
         self.record = Recorder(ledger, StepContext(self.lot_id, self.step_id, self.run.id, self.tool.id, self.tool.kind,
-                                                   self.job_id, tuple(self.wafers)))
+                                                   self.job_id, tuple(self.wafers),
+                                                   tuple((run.id, r.wafers) for r, run in zip(self.riders, rider_runs,
+                                                                                               strict=True))))
+        self.shares = [_Share(self.lot_id, self.step_id, tuple(self.wafers), self.specs, self.tolerance_pct,
+                              self.run, self.record)]
+        self.shares += [_Share(r.lot_id, r.step_id, r.wafers, list(r.specs) or None, r.tolerance_pct, run,
+                               Recorder(ledger, StepContext(r.lot_id, r.step_id, run.id, self.tool.id, self.tool.kind,
+                                                            self.job_id, r.wafers)))
+                        for r, run in zip(self.riders, rider_runs, strict=True)]
         try:
             ensure_runnable(ledger, "ToolRecipe", self.recipe.name, self.recipe.version, self.recipe.sha256,
                             self.recipe.path)
@@ -158,6 +202,26 @@ class ToolStep:
                 driver.close()
         return self._finish(results, hold)
 
+    def _begin(self, lot_id: str, step_id: str, rework: int, operation: str, flow_run_id: str) -> Any:
+        return self.ledger.begin_step(lot_id, step_id, self.recipe.tool_kind, self.tool.id, self.recipe.name,
+                                      self.recipe.version, self.sent_hash, self.job_id, rework,
+                                      operation=operation, flow_run_id=flow_run_id)
+
+    @property
+    def job_wafers(self) -> list[str]:
+        """Every wafer the job carries: this lot's, then each rider's."""
+        return [*self.wafers, *(w for r in self.riders for w in r.wafers)]
+
+    def _run_alone(self) -> None:
+        """Begun in a batch job that never reached the tool: this lot runs as its own job (the
+        batch's other lots, resumed, do the same — none waits for a job that will not come)."""
+        self.ledger.rebind_job(self.run.id, self.own_job_id)
+        self.job_id = self.own_job_id
+        self.record = Recorder(self.ledger, StepContext(self.lot_id, self.step_id, self.run.id, self.tool.id,
+                                                        self.tool.kind, self.job_id, tuple(self.wafers)))
+        self.shares[0].record = self.record
+        self.record.open_job()
+
     def _setup_or_reattach(self, driver: ToolDriver) -> None:
         if self.resumed and not driver.backend.info(self.job_id).known:
             # Begun before a crash, unknown to the tool: wafers may be part-processed. Never repeat blindly.
@@ -166,8 +230,10 @@ class ToolStep:
             if reported:   # the start went out (or the tool reported the job): it may have run there
                 raise InterruptedStep(self.tool.id, f"step {self.step_id} was started as job {self.job_id} before the "
                                                     f"orchestrator stopped, and {self.tool.id} has no record of it")
+            if self.job_id != self.own_job_id and not self.riders:
+                self._run_alone()
         try:
-            driver.setup(self.job_id, self.wafers, self.parameters, expected_hash=self.sent_hash)
+            driver.setup(self.job_id, self.job_wafers, self.parameters, expected_hash=self.sent_hash)
         except JobConflict as conflict:
             # The tool ran (or runs) this job already: follow it, never start it again.
             self.record(JobReattached(conflict.state))
@@ -175,13 +241,14 @@ class ToolStep:
             if status.job_state == JobState.WAITING_FOR_START:
                 driver.start()
             return
-        with self.ledger.together():              # write-ahead: committed before the command can act
-            self.record(WafersMoved(tuple(self.wafers), self.tool.id, "load"))
-            self.record(StartSent())
-        driver.start()
         self._expected_s = pacing.expected_wall_s(self.tool.id, driver.spec.job_time_s,
-                                                  self.parameters.model_dump(mode="json"), len(self.wafers),
+                                                  self.parameters.model_dump(mode="json"), len(self.job_wafers),
                                                   self.tool.options, self.clock_speed)
+        with self.ledger.together():              # write-ahead: committed before the command can act
+            for share in self.shares:
+                share.record(WafersMoved(share.wafers, self.tool.id, "load"))
+            self.record(StartSent(self._expected_s))
+        driver.start()
 
     def _wait(self, driver: ToolDriver) -> None:
         """Poll to the job's end, paced by how long it should take; each reply's records in one
@@ -238,25 +305,33 @@ class ToolStep:
         unloaded, the step finished and (maybe) held — after a crash, all of it or none (the tool
         still holds the results, so a resume reads them again)."""
         with self.ledger.together():
-            if results is not None:
-                self.record(Measured(tuple(results), judged(results, self.tolerance_pct, self.specs)))
-            return self._decide(results or [], hold)
+            self.outcomes = [self._decide(share, None if results is None else
+                                          [r for r in results if r.wafer_id in share.wafers], hold)
+                             for share in self.shares]
+        return self.outcomes[0]
 
-    def _decide(self, results: list[WaferResult], hold: tuple[str, str] | None) -> StepOutcome:
+    def _decide(self, share: _Share, results: list[WaferResult] | None, hold: tuple[str, str] | None) -> StepOutcome:
+        """One lot's end of the job: its own wafers' results, judged against its own specs, held on its own."""
+        if results is not None:
+            share.record(Measured(tuple(results), judged(results, share.tolerance_pct, share.specs)))
+        results = results or []
         if hold is None:
-            if not_done := [r.wafer_id for r in results if r.status != WaferStatus.PROCESSED]:
+            seen = {r.wafer_id for r in results}
+            if missing := [w for w in share.wafers if w not in seen]:
+                hold = ("INCOMPLETE", f"{self.tool.id} reported no result for wafers: {', '.join(missing)}")
+            elif not_done := [r.wafer_id for r in results if r.status != WaferStatus.PROCESSED]:
                 hold = ("INCOMPLETE", f"wafers not processed: {', '.join(not_done)}")
-            elif problems := spec_problems(results, self.tolerance_pct, self.specs):
+            elif problems := spec_problems(results, share.tolerance_pct, share.specs):
                 hold = ("OUT_OF_SPEC", "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
-        if results and self.specs:
-            findings = judge(self.ledger, self.step_id, self.tool.id, self.lot_id, self.run.id, self.specs)
+        if results and share.specs:
+            findings = judge(self.ledger, share.step_id, self.tool.id, share.lot_id, share.run.id, share.specs)
             if findings:
-                self.record(SpcSignalled(tuple(findings)))
+                share.record(SpcSignalled(tuple(findings)))
             if hold is None and (held := [f for f in findings if f.action == "hold"]):
                 hold = ("SPC", "; ".join(f.text for f in held))
         status = "COMPLETE" if hold is None else "ON_HOLD"
-        outcome = StepOutcome(self.lot_id, self.step_id, self.run.id, self.tool.id, self.job_id, self.recipe.ref,
+        outcome = StepOutcome(share.lot_id, share.step_id, share.run.id, self.tool.id, self.job_id, self.recipe.ref,
                               self.sent_hash, status, *(hold or ("", "")),
                               wafer_status={r.wafer_id: r.status for r in results})
-        self.record(StepEnded(outcome, unloaded=bool(results)))
+        share.record(StepEnded(outcome, unloaded=bool(results)))
         return outcome

@@ -39,6 +39,9 @@ class VirtualClock:
 
     async def sleep(self, sim_seconds: float) -> None:
         """Sleep for simulated seconds (in short wall slices so a speed change takes effect)."""
-        end = self.now() + max(0.0, sim_seconds)
-        while (left := end - self.now()) > 0:
+        await self.sleep_until(self.now() + max(0.0, sim_seconds))
+
+    async def sleep_until(self, sim_time: float) -> None:
+        """Sleep until the clock reads `sim_time` (at once if it already does)."""
+        while (left := sim_time - self.now()) > 0:
             await asyncio.sleep(min(self.wall(left), 0.05))

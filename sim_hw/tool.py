@@ -9,6 +9,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -25,6 +26,9 @@ from sim_hw.faults import FaultBook
 from sim_hw.world import WorldModel
 
 log = logging.getLogger(__name__)
+
+_cursor: ContextVar[float | None] = ContextVar("sim_job_timeline", default=None)
+"""where the running job's timeline stands, in simulated seconds (`SimTool.now`)"""
 
 @dataclass
 class SimJob:
@@ -81,6 +85,7 @@ class SimTool(Consumables):
         self.faults = FaultBook(tool_id, self.spec.all_faults)
         self.jobs: dict[str, SimJob] = {}
         self.current: SimJob | None = None
+        self.reached = 0.0            # the latest simulated time any branch of the running job reached
         self.recipe_body: dict[str, Any] | None = None
         self.recipe_hash_value = ""
         self.alarm_rows: list[dict[str, Any]] = []
@@ -233,12 +238,16 @@ class SimTool(Consumables):
     # ---- execution ---------------------------------------------------------------------------
     async def _run(self, job: SimJob) -> None:
         job.state, job.started_s = JobState.PROCESSING, self.clock.now()
+        self.reached = job.started_s
+        _cursor.set(job.started_s)            # this task's timeline (`now`, `sleep`)
         job.start_count += 1
         try:
             await self.process(job)
-            await self.stall_while_armed(job)
+            if await self.stall_while_armed(job):
+                self.resync()                 # held PROCESSING by a fault: it completes when released
             job.state = JobState.PROCESS_COMPLETE
         except asyncio.CancelledError:
+            self.resync()                     # the host's abort: now, on the clock
             for row in job.results:
                 if row["status"] == WaferStatus.IN_PROCESS:
                     row["status"] = WaferStatus.ABORTED
@@ -253,7 +262,7 @@ class SimTool(Consumables):
             self.raise_alarm(self.alarm("CONTROLLER_FAULT", f"{type(exc).__name__}: {exc}"), job)
             job.state = JobState.STOPPED
         finally:
-            job.phase, job.ended_s = "", self.clock.now()
+            job.phase, job.ended_s = "", self.now()
 
     async def process(self, job: SimJob) -> None:
         """Single-wafer tools: prepare, each wafer in slot order, finish. Batch tools override."""
@@ -261,7 +270,7 @@ class SimTool(Consumables):
         for row in job.results:
             await self.checkpoint(job)
             job.wafer_index = row["slot"]
-            row["status"], row["started_s"] = WaferStatus.IN_PROCESS, self.clock.now()
+            row["status"], row["started_s"] = WaferStatus.IN_PROCESS, self.now()
             try:
                 await self.process_wafer(job, row)
                 row["status"] = WaferStatus.PROCESSED
@@ -271,17 +280,20 @@ class SimTool(Consumables):
                 self._log_wafer(job, row)
                 await self.hold_for_alarm(job, stop, row["wafer_id"])
                 continue
-            row["ended_s"] = self.clock.now()
+            row["ended_s"] = self.now()
             self._log_wafer(job, row)
         job.wafer_index = 0
         await self.after_wafers(job)
 
-    async def stall_while_armed(self, job: SimJob) -> None:
+    async def stall_while_armed(self, job: SimJob) -> bool:
         """Fault `stall`: the job stays PROCESSING, its wafers done, until the fault is cleared. The
-        physics is over by then, so a stall of any length changes nothing on the wafers."""
+        physics is over by then, so a stall of any length changes nothing on the wafers. True: it stalled."""
+        stalled = False
         while (fault := self.faults.active("stall")) and job.job_id.startswith(
                 tuple(fault.params["job"].split(","))):
+            stalled = True
             await asyncio.sleep(0.01)
+        return stalled
 
     async def before_wafers(self, job: SimJob) -> None:
         """E.g. pump the load lock down."""
@@ -312,6 +324,7 @@ class SimTool(Consumables):
             job.resume_event = asyncio.Event()
         job.resume_event.clear()
         await job.resume_event.wait()
+        self.resync()
 
     async def checkpoint(self, job: SimJob) -> None:
         """Between wafers: honour a pause request (material parked safely)."""
@@ -320,17 +333,55 @@ class SimTool(Consumables):
 
     async def phase(self, job: SimJob, name: str, sim_seconds: float) -> None:
         job.phase = name
-        await self.clock.sleep(sim_seconds)
+        await self.sleep(sim_seconds)
+
+    # ---- the job's own timeline ----------------------------------------------------------
+    # A job's phases are chained on scheduled simulated times, not on when the event loop woke:
+    # a phase ends at its start + its length, and the next starts there. On a loaded host a
+    # wake-up comes late in wall time, and at ×3000 a 20 ms delay is a simulated minute; chained
+    # this way no delay ever stretches a job's simulated length or its physics. The cursor is a
+    # context variable, so concurrent branches of one job (a plater's cells) each keep their own.
+    def now(self) -> float:
+        """Simulated now on the running job's timeline (the clock, outside a job)."""
+        cursor = _cursor.get()
+        return cursor if cursor is not None else self.clock.now()
+
+    async def sleep(self, sim_seconds: float) -> None:
+        """Advance the job's timeline by `sim_seconds`, and wait until the clock reaches it."""
+        cursor = _cursor.get()
+        if cursor is None:
+            await self.clock.sleep(sim_seconds)
+            return
+        self._advance(cursor + max(0.0, sim_seconds))
+        await self.clock.sleep_until(cursor + max(0.0, sim_seconds))
+
+    def _advance(self, t: float) -> None:
+        _cursor.set(t)
+        self.reached = max(self.reached, t)
+
+    def resync(self) -> None:
+        """After waiting on the world outside the job (a pause, an alarm, the host), the job's
+        timeline goes on from the clock's now."""
+        if (cursor := _cursor.get()) is not None:
+            self._advance(max(cursor, self.clock.now()))
+
+    def rejoin(self) -> None:
+        """After concurrent branches of the job: the timeline goes on from the latest they reached."""
+        if (cursor := _cursor.get()) is not None:
+            self._advance(max(cursor, self.reached))
 
     async def integrate(self, step: Callable[[float], bool], dt: float = 1.0, tick_wall_s: float = 0.02) -> None:
-        """Advance a model on the virtual clock: call `step(dt)` for every `dt` of simulated time
-        that has passed, until it returns True. The model's numbers do not depend on wall timing."""
-        last = self.clock.now()
+        """Advance a model on the job's timeline: call `step(dt)` for every `dt` of simulated time
+        that has passed, until it returns True — the job's time is then where the model ended, not
+        when the loop noticed. The model's numbers do not depend on wall timing."""
+        last = self.now()
         while True:
             await asyncio.sleep(tick_wall_s)
             now = self.clock.now()
             while now - last >= dt:
                 last += dt
+                if _cursor.get() is not None:
+                    self._advance(last)
                 if step(dt):
                     return
 
@@ -342,7 +393,7 @@ class SimTool(Consumables):
 
     def _log_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
         self.world.log(row["wafer_id"], tool=self.tool_id, kind=self.kind, job=job.job_id,
-                       status=row["status"], at_s=round(self.clock.now(), 3))
+                       status=row["status"], at_s=round(self.now(), 3))
 
     def alarm(self, name: str, detail: str) -> AlarmStop:
         """The stop for a declared alarm (raise it), with what happened this time as its text."""
@@ -367,7 +418,7 @@ class BatchSimTool(SimTool):
     async def process(self, job: SimJob) -> None:
         self.batch_started = False
         for row in job.results:
-            row["status"], row["started_s"] = WaferStatus.IN_PROCESS, self.clock.now()
+            row["status"], row["started_s"] = WaferStatus.IN_PROCESS, self.now()
         try:
             await self.process_batch(job)
         except AlarmStop as stop:
@@ -379,7 +430,7 @@ class BatchSimTool(SimTool):
             await self.hold_for_alarm(job, stop, "")
             return
         for row in job.results:
-            row["status"], row["ended_s"] = WaferStatus.PROCESSED, self.clock.now()
+            row["status"], row["ended_s"] = WaferStatus.PROCESSED, self.now()
             self._log_wafer(job, row)
 
     async def process_batch(self, job: SimJob) -> None:

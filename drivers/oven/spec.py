@@ -76,7 +76,7 @@ def nominal_history(body: dict[str, Any]) -> dict[str, Any]:
 
 
 SPEC = KindSpec(
-    kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, guarded_phases=("HEAT",),
+    kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, guarded_phases=("HEAT",), batch=True,
     recipe_model=OvenRecipe, limits=interface.LIMITS,
     alarms=(AlarmSpec(3001, "O2_HIGH", "O2 above the recipe limit (N2 supply?)"),
             AlarmSpec(3002, "ZONE_DEVIATION", f"oven temperature deviates more than {thermal.DEVIATION_C:g} °C "

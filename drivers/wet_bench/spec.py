@@ -30,7 +30,7 @@ def job_time_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> float:
 
 
 SPEC = KindSpec(
-    kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, guarded_phases=("ETCH",),
+    kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, guarded_phases=("ETCH",), batch=True,
     recipe_model=WetBenchRecipe, limits=interface.LIMITS,
     alarms=(AlarmSpec(6001, "TEMP_EXCURSION", f"bath temperature more than {FACTS.temperature_band_c:g} °C off setpoint"),),
     measurements=(MeasurementSpec("etch.removed", "nm", "film removed", "removed_nm"),

@@ -51,7 +51,7 @@ class StepRun(Base):
     recipe_name: Mapped[str] = mapped_column(String(128))
     recipe_version: Mapped[int] = mapped_column(Integer)
     recipe_hash: Mapped[str] = mapped_column(String(64))
-    job_id: Mapped[str] = mapped_column(String(128), unique=True)
+    job_id: Mapped[str] = mapped_column(String(128), index=True)  # a batch job: several lots' runs
     status: Mapped[str] = mapped_column(String(16), default="PENDING")  # PENDING RUNNING COMPLETE ON_HOLD ABORTED
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
     flow_run_id: Mapped[str] = mapped_column(String(64), default="")
@@ -284,9 +284,13 @@ class DispatchRequest(Base):
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)      # the queue-time limit, wall clock
     limit_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # that limit's length, wall seconds
-    state: Mapped[str] = mapped_column(String(16), default="WAITING")   # WAITING, GRANTED
+    state: Mapped[str] = mapped_column(String(16), default="WAITING")   # WAITING, GRANTED, BATCHED
     tool_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     granted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    batch_key: Mapped[str | None] = mapped_column(String(96), nullable=True)  # kind + recipe body: who may share a job
+    wafer_count: Mapped[int] = mapped_column(Integer, default=0)
+    member: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # what a batch leader records for it
+    batch_of: Mapped[str | None] = mapped_column(String(128), nullable=True)    # BATCHED: the leader's holder
 
 
 class RecipeVersion(Base):

@@ -330,8 +330,19 @@ class Ledger(AlarmRecords, SpcRecords):
             return [(lease.tool_id, lease.holder) for lease in s.scalars(select(m.ToolLease))]
 
     def step_by_job(self, job_id: str) -> m.StepRun | None:
+        """The step run of a job id (a lease holder): its own, or the batch job it leads (`…+N`)."""
         with self.session() as s:
-            return s.scalars(select(m.StepRun).where(m.StepRun.job_id == job_id)).first()
+            return s.scalars(select(m.StepRun).where(
+                (m.StepRun.job_id == job_id) | m.StepRun.job_id.startswith(job_id + "+", autoescape=True))
+                .order_by(m.StepRun.id)).first()
+
+    def rebind_job(self, step_run_id: int, job_id: str) -> None:
+        """A batch step resumed alone, whose batch job never reached its tool, runs as its own job."""
+        with self.session() as s:
+            run = self.must(s, m.StepRun, step_run_id)
+            s.add(m.Event(entity="step", entity_id=f"{run.lot_id}/{run.step_id}", dest="RUNNING", trigger="rebind-job",
+                          step_run_id=run.id, data={"from": run.job_id, "job": job_id}))
+            run.job_id = job_id
 
     def lease_holder(self, tool_id: str) -> str | None:
         with self.session() as s:

@@ -31,11 +31,11 @@ class LithoSim(SimTool):
         r = LithoRecipe.model_validate(job.recipe)
         res = physics.RESISTS[r.resist]
         wafer_id = row["wafer_id"]
-        await self.clock.sleep(FACTS.handling_s)
+        await self.sleep(FACTS.handling_s)
         job.phase = "COAT"
         if self.faults.take("resist_low"):
             raise self.alarm("RESIST_LOW", f"{r.resist} dispense bottle empty before coating {wafer_id}")
-        await self.clock.sleep(r.spin_s + FACTS.spin_settle_s)
+        await self.sleep(r.spin_s + FACTS.spin_settle_s)
         thickness = physics.spin_thickness_um(r.resist, r.spin_rpm) * self.noise(0.01)
         material, role = physics.COATED_AS.get(r.resist, (r.resist, "resist"))
         props = {"t_limit_c": res.t_limit_c, "tone": res.tone, "mask": r.mask}

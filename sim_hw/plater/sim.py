@@ -77,6 +77,7 @@ class PlaterSim(SimTool):
                 await asyncio.gather(*(self._cell(job, r, n, queue) for n in range(1, self.n_cells + 1)))
             finally:
                 monitor.cancel()
+                self.rejoin()               # the job goes on from its last cell's end
             if not self.halted:
                 break
             await self.wait_for_resume(job)
@@ -86,7 +87,7 @@ class PlaterSim(SimTool):
         """The PLC's bath loop: temperature drift and the low-level interlock, each simulated second."""
         lo, hi = FACTS.temp_bands[self.bath]
         while True:
-            await self.clock.sleep(1.0)
+            await self.clock.sleep(1.0)     # the bath loop runs on the clock, beside the job
             if drift := self.faults.active("bath_temp_drift"):
                 self.bath_temp += drift.params["c_per_min"] / 60.0
             low = self.faults.active("low_level")
@@ -113,17 +114,17 @@ class PlaterSim(SimTool):
         while not self.halted and not queue.empty():
             row = queue.get_nowait()
             job.wafer_index = row["slot"]
-            row.update(status=WaferStatus.IN_PROCESS, started_s=self.clock.now(), cell=float(n))
+            row.update(status=WaferStatus.IN_PROCESS, started_s=self.now(), cell=float(n))
             try:
                 self.cell_phase[n] = "PREWET"
                 self._update_phase(job)
-                await self.clock.sleep(r.prewet_s)
+                await self.sleep(r.prewet_s)
                 self.cell_phase[n] = "PLATE"
                 self._update_phase(job)
                 await self._plate(job, r, n, rect, row)
                 self.cell_phase[n] = "SRD"
                 self._update_phase(job)
-                await self.clock.sleep(r.srd_s)
+                await self.sleep(r.srd_s)
                 row["status"] = WaferStatus.PROCESSED
             except AlarmStop as stop:
                 row["status"], row["alarm"] = WaferStatus.INCOMPLETE, stop.name
@@ -139,7 +140,7 @@ class PlaterSim(SimTool):
                 rect.locked = False
                 self.cell_phase.pop(n, None)
                 self._update_phase(job)
-                row["ended_s"] = self.clock.now()
+                row["ended_s"] = self.now()
                 self._log_wafer(job, row)
 
     def _update_phase(self, job: SimJob) -> None:

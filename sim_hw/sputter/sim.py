@@ -36,7 +36,7 @@ class SputterSim(SimTool):
     def pressure(self) -> float:
         if self.pump_started_s is None:
             return vacuum.ATM_TORR if self.chamber_vented else vacuum.ultimate_pressure(self.leak())
-        return vacuum.pumpdown_pressure(self.clock.now() - self.pump_started_s, self.leak())
+        return vacuum.pumpdown_pressure(self.now() - self.pump_started_s, self.leak())
 
     def readings(self) -> dict[str, Any]:
         return {"pressure_torr": float(f"{self.pressure():.3e}"), "base_torr": float(f"{self.base_torr:.3e}"),
@@ -63,32 +63,32 @@ class SputterSim(SimTool):
         limit = self.recipe(job).base_pressure_limit_torr
         job.phase = "PUMPDOWN"
         self.chamber_vented = False
-        self.pump_started_s = self.clock.now()
+        self.pump_started_s = self.now()
         needed = vacuum.time_to_pressure(limit, self.leak())
         defeated = self.faults.active("interlock_defeat") is not None
         try:
             if needed is None or needed > FACTS.pumpdown_timeout_s:
-                await self.clock.sleep(FACTS.pumpdown_timeout_s)
+                await self.sleep(FACTS.pumpdown_timeout_s)
                 if not defeated:
                     raise self.alarm("PUMPDOWN_TIMEOUT",
                                     f"base pressure {self.pressure():.2e} Torr not below {limit:.1e} Torr "
                                     f"after {FACTS.pumpdown_timeout_s:.0f} s (leak?)")
             else:
-                await self.clock.sleep(needed)
+                await self.sleep(needed)
         finally:
             self.base_torr = self.pressure()
             self.pump_started_s = None
 
     async def after_wafers(self, job: SimJob) -> None:
         job.phase = "VENT"
-        await self.clock.sleep(FACTS.vent_s)
+        await self.sleep(FACTS.vent_s)
         self.chamber_vented = True
         self.base_torr = vacuum.ATM_TORR
 
     async def process_wafer(self, job: SimJob, row: dict[str, Any]) -> None:
         recipe = self.recipe(job)
         wafer_id = row["wafer_id"]
-        await self.clock.sleep(FACTS.transfer_s)
+        await self.sleep(FACTS.transfer_s)
         await self.phase(job, "DEGAS", recipe.degas.time_s)
         self.world.heat(wafer_id, recipe.degas.temperature_c)
         row["degas_c"] = recipe.degas.temperature_c
@@ -133,12 +133,12 @@ class SputterSim(SimTool):
             and (arc.params["layer"] or len(self.recipe(job).layers)) == index
         if arc is not None and arc_here:
             duration = layer.time_s * arc.params["fraction"]
-        started = self.clock.now()
+        started = self.now()
         self.power_kw = layer.power_kw
         try:
-            await self.clock.sleep(duration)
+            await self.sleep(duration)
         except asyncio.CancelledError:
-            self._lay_down(job, row, layer, rate, self.clock.now() - started, complete=False)
+            self._lay_down(job, row, layer, rate, self.now() - started, complete=False)
             raise
         finally:
             self.power_kw = 0.0

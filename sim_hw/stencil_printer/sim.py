@@ -31,19 +31,19 @@ class StencilPrinterSim(SimTool):
         super().load_recipe(body)
         recipe = StencilPrintRecipe.model_validate(body)
         if recipe.paste != self.loaded_paste or self.paste_loaded_s is None:
-            self.paste_loaded_s = self.clock.now()   # a fresh jar is kneaded onto the stencil
+            self.paste_loaded_s = self.now()   # a fresh jar is kneaded onto the stencil
         self.loaded_paste, self.loaded_stencil = recipe.paste, recipe.stencil_id
 
     def start_job(self, job_id: str) -> None:
         job = self.jobs.get(job_id)
         if job is not None and job.state == JobState.WAITING_FOR_START:
-            self.paste_loaded_s = self.clock.now()   # fresh paste kneaded onto the stencil as each lot starts (§1.4)
+            self.paste_loaded_s = self.now()   # fresh paste kneaded onto the stencil as each lot starts (§1.4)
         super().start_job(job_id)
 
     def paste_age_h(self) -> float:
         if self.faults.active("paste_expired"):
             return OPEN_TIME_H[self.loaded_paste] + 1.0
-        return 0.0 if self.paste_loaded_s is None else (self.clock.now() - self.paste_loaded_s) / 3600
+        return 0.0 if self.paste_loaded_s is None else (self.now() - self.paste_loaded_s) / 3600
 
     def maintained(self, action: str, item: str) -> None:
         self.prints_since_clean = 0                  # stencil-wipe: the apertures unloaded

@@ -31,7 +31,7 @@ class WetBenchSim(BatchSimTool):
         chem = CHEMISTRY[r.chemistry]
         self.chemistry = r.chemistry
         self.bath_temp = FACTS.ambient_c if self.faults.active("heater_failure") else r.temperature_c
-        await self.clock.sleep(FACTS.load_s)
+        await self.sleep(FACTS.load_s)
         if abs(self.bath_temp - r.temperature_c) > FACTS.temperature_band_c and not self.faults.active("interlock_defeat"):
             raise self.alarm("TEMP_EXCURSION", f"bath at {self.bath_temp:.1f} °C, setpoint {r.temperature_c:g} °C: "
                                                     "cassette not loaded")

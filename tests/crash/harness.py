@@ -24,11 +24,13 @@ from typing import Any
 from sqlalchemy import event
 
 from drivers.base import ToolDriver
+from line.batching import outcome_of
 from line.config import ToolConfig
 from line.leases import release_finished
 from line.ledger import Ledger
+from line.recipes.route import Spec
 from line.recipes.tool_recipe import load_tool_recipe
-from line.steps import ToolStep
+from line.steps import Rider, ToolStep
 from tests.contract.tiers import contract_recipe
 from tests.crash.tools import ACTING, HarnessTool, make_tool
 
@@ -113,7 +115,8 @@ class Run:
     problems: list[str]
 
 
-def reference_step(ledger: Ledger, tool: HarnessTool, lot: str) -> ToolStep:
+def reference_step(ledger: Ledger, tool: HarnessTool, lot: str, riders: tuple[Rider, ...] = (),
+                   specs: list | None = None) -> ToolStep:
     config = ToolConfig(id=tool.tool_id, kind=tool.kind, address="TCPIP0::127.0.0.1::1::SOCKET")
     recipe = load_tool_recipe(contract_recipe(tool.kind))
     wafers = [w.id for w in ledger.wafers(lot)]
@@ -123,7 +126,7 @@ def reference_step(ledger: Ledger, tool: HarnessTool, lot: str) -> ToolStep:
     # what the wafers measure is the physics tests' concern: a tool alone receives wafers as it usually
     # does, not as a route made them (a plater's seed with no mold plates a tenth of the thickness)
     return ToolStep(ledger, config, recipe, lot, "S1", wafers, lease_ttl_s=60, driver_factory=driver,
-                    tolerance_pct=1e6)
+                    tolerance_pct=1e6, riders=riders, specs=specs)
 
 
 def count_points(url: str, kind: str, tier: str = "mock") -> list[str]:
@@ -192,4 +195,106 @@ def check(ledger: Ledger, lot: str, wafers: list[str], out: Any, tool: HarnessTo
     return problems
 
 
-__all__ = ["ACTING", "Killed", "Points", "count_points", "kill_and_resume"]
+# ---- a batch job: one oven job carrying three lots, one of them held -------------------------------
+BATCH_KIND = "oven"
+NARROW = (Spec(measurement="peak", unit="°C", target=250.0, lsl=240.0, usl=260.0),)
+"""the third lot's route limits: no peak meets them, so that lot is held OUT_OF_SPEC, the others not"""
+
+
+def batch_lots(ledger: Ledger, prefix: str) -> list[str]:
+    lots = [f"{prefix}-{i}" for i in (1, 2, 3)]
+    for lot in lots:
+        ledger.ensure_lot(lot, 2)
+    return lots
+
+
+def lot_step(ledger: Ledger, tool: HarnessTool, lot: str, riders: tuple[Rider, ...] = ()) -> ToolStep:
+    """A lot's cure step, leading a batch job with `riders`, or alone (as a lot resumes); the
+    third lot of a batch judged by its own narrow limits."""
+    return reference_step(ledger, tool, lot, riders, list(NARROW) if lot.endswith("-3") else None)
+
+
+def batched_step(ledger: Ledger, tool: HarnessTool, lots: list[str]) -> ToolStep:
+    riders = tuple(Rider(lot, "S1", tuple(w.id for w in ledger.wafers(lot)), tolerance_pct=1e6,
+                         specs=NARROW if lot.endswith("-3") else ()) for lot in lots[1:])
+    return lot_step(ledger, tool, lots[0], riders)
+
+
+def count_batch_points(url: str, tier: str = "mock") -> list[str]:
+    """The write points of one clean batch job of three lots (the recipe seen once already)."""
+    warm = Ledger(url)
+    t = tier[0].upper()
+    warm_lots, ref_lots = batch_lots(warm, f"{t}BWARM"), batch_lots(warm, f"{t}BREF")
+    with make_tool(tier, BATCH_KIND, all_wafers(warm, warm_lots)) as tool:
+        batched_step(warm, tool, warm_lots).execute()
+    points = Points(collapse=tier != "mock")
+    ledger = pointed_ledger(url, points)
+    with make_tool(tier, BATCH_KIND, all_wafers(warm, ref_lots), points) as tool:
+        step = batched_step(ledger, tool, ref_lots)
+        step.execute()
+    warm.dispose()
+    ledger.dispose()
+    assert [o.status for o in step.outcomes] == ["COMPLETE", "COMPLETE", "ON_HOLD"], step.outcomes
+    return points.log
+
+
+def all_wafers(ledger: Ledger, lots: list[str]) -> list[str]:
+    return [w.id for lot in lots for w in ledger.wafers(lot)]
+
+
+def kill_and_resume_batch(url: str, k: int, restarted: bool, tier: str = "mock") -> Run:
+    """Kill the batch job's orchestrator after its k-th write; then each lot is resumed on its own,
+    as `bumpline resume` resumes lots — whichever of them comes first."""
+    setup = Ledger(url)
+    lots = batch_lots(setup, f"KB{tier[0].upper()}{k:02d}{'R' if restarted else 'A'}")
+    wafers = all_wafers(setup, lots)
+    setup.dispose()
+    points = Points(kill_at=k, collapse=tier != "mock")
+    ledger = pointed_ledger(url, points)
+    with make_tool(tier, BATCH_KIND, wafers, points) as tool:
+        try:
+            batched_step(ledger, tool, lots).execute()
+            raise AssertionError(f"point {k} was never reached")
+        except Killed:
+            pass
+        tool.orchestrator_died()
+        ledger.dispose()
+        again = Ledger(url)
+        release_finished(again)
+        if restarted:
+            tool.restart()
+        tool.points = Points()
+        problems, outcomes = [], []
+        for lot in lots:
+            run = again.find_step(lot, "S1")
+            if run is not None and run.status != "RUNNING":       # ended with the batch before the kill
+                out = outcome_of(again, run)
+            else:
+                out = lot_step(again, tool, lot).execute()
+            outcomes.append(f"{out.status} {out.hold_type}".strip())
+            problems += batch_check(again, lot, [w.id for w in again.wafers(lot)], out)
+        if twice := sorted(w for w, n in tool.wafer_starts().items() if n > 1):
+            problems.append(f"wafers in more than one started job: {twice}")
+        if left := again.leases():
+            problems.append(f"leases left: {left}")
+        again.dispose()
+    return Run(k, restarted, " / ".join(outcomes), problems)
+
+
+def batch_check(ledger: Ledger, lot: str, wafers: list[str], out: Any) -> list[str]:
+    """One lot's invariants after a batch job it rode in: one step run; complete with its own wafers'
+    results (the third lot: held OUT_OF_SPEC with them), or held with an actionable reason."""
+    runs = [r for r in ledger.step_runs(lot) if r.step_id == "S1"]
+    problems = [f"{lot}: {len(runs)} step runs"] if len(runs) != 1 else []
+    expected = ("ON_HOLD", "OUT_OF_SPEC") if lot.endswith("-3") else ("COMPLETE", "")
+    if (out.status, out.hold_type) == expected:
+        got = sorted(r.wafer_id for r in ledger.results(runs[0].id)) if runs else []
+        if got != sorted(wafers):
+            problems.append(f"{lot}: results recorded {got} for {wafers}")
+    elif out.status != "ON_HOLD" or out.hold_type not in ACTIONABLE_HOLDS or not out.hold_reason:
+        problems.append(f"{lot}: ended {out.status} {out.hold_type}, expected {expected} or an actionable hold")
+    return problems
+
+
+__all__ = ["ACTING", "Killed", "Points", "count_batch_points", "count_points", "kill_and_resume",
+           "kill_and_resume_batch"]

@@ -18,7 +18,7 @@ import pytest
 
 import line.steps as steps
 from drivers.registry import SPECS
-from tests.crash.harness import count_points, kill_and_resume
+from tests.crash.harness import count_batch_points, count_points, kill_and_resume, kill_and_resume_batch
 
 POINTS = {
     "mock": {"litho": 21, "metrology": 19, "oven": 20, "plater": 20, "sputter": 22, "stencil_printer": 21,
@@ -76,3 +76,41 @@ def test_the_harness_catches_a_step_set_up_again_after_its_start_went_out(sqlite
     assert broken, "the harness missed the old double start"
     assert points[broken[0] - 1] == "tool start"          # the window opens just after the start…
     assert all(points[k - 1].startswith("ledger") for k in broken[1:])   # …and lasts until a job state is recorded
+
+
+BATCH_POINTS = {"mock": 22, "socket": 17}
+"""write points of one oven job carrying three lots (`tests.crash.harness.batched_step`)"""
+
+
+@pytest.mark.parametrize("tier", ["mock"] + (["socket"] if FULL else []))
+def test_every_kill_point_of_a_batch_job_keeps_every_invariant_per_lot(tier, db_url, capsys):
+    """One oven job carries three lots, the third held OUT_OF_SPEC by its own limits; the orchestrator
+    is killed after each write, the tool kept or restarted, and each lot resumed on its own: no wafer
+    in two started jobs, each lot one step run, complete with its own results (the third held with
+    them) or held with an actionable reason, no lease left."""
+    points = count_batch_points(db_url, tier)
+    assert len(points) == BATCH_POINTS[tier], (
+        f"the batch job on the {tier} tier now writes at {len(points)} points, not {BATCH_POINTS[tier]}: {points}")
+    outcomes: Counter[str] = Counter()
+    failures = []
+    for restarted in (False, True):
+        for k in range(1, len(points) + 1):
+            run = kill_and_resume_batch(db_url, k, restarted, tier)
+            outcomes[run.outcome] += 1
+            if run.problems:
+                failures.append(f"k={k} ({points[k - 1]}), tool {'restarted' if restarted else 'kept'}: {run.problems}")
+    with capsys.disabled():
+        print(f"\n  crash points, a batch oven job of 3 lots on the {tier} tier, {db_url.split(':')[0]}: {len(points)} "
+              f"points × tool kept / restarted: {'all invariants held' if not failures else f'{len(failures)} broken'}; "
+              f"outcomes {dict(outcomes)}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_harness_catches_a_batch_lot_that_waits_for_a_job_that_never_reached_the_tool(sqlite_url):
+    """Teeth: a lot resumed alone whose batch job the restarted tool never knew sets that job up again
+    with only its own wafers — the other lots then follow a job without theirs — and the harness says so."""
+    points = count_batch_points(sqlite_url)
+    with mock.patch.object(steps.ToolStep, "_run_alone", lambda self: None):
+        broken = [k for k in range(1, len(points) + 1) if kill_and_resume_batch(sqlite_url, k, True).problems]
+    start_sent = next(k for k, label in enumerate(points, 1) if "start-sent" in label)
+    assert broken and max(broken) < start_sent      # the window: the batch begun, its start not yet recorded

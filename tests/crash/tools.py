@@ -66,6 +66,24 @@ class HarnessTool:
     def restart(self) -> None:
         raise NotImplementedError
 
+    def wafer_starts(self) -> dict[str, int]:
+        """How many started jobs carried each wafer, over every incarnation of the tool."""
+        out = dict(self.earlier_wafer_starts)
+        for job in self._jobs().values():
+            for w in job.wafers:
+                out[w] = out.get(w, 0) + job.start_count
+        return out
+
+    def _forget(self) -> None:
+        """Before a restart: what the tool's incarnation started is counted, then lost with it."""
+        for job_id, job in self._jobs().items():
+            self.earlier_starts[job_id] = self.earlier_starts.get(job_id, 0) + job.start_count
+            for w in job.wafers:
+                self.earlier_wafer_starts[w] = self.earlier_wafer_starts.get(w, 0) + job.start_count
+
+    def _jobs(self) -> dict[str, Any]:
+        raise NotImplementedError
+
     def orchestrator_died(self) -> None:
         """The dead process's sockets close (the OS does it for a killed process)."""
 
@@ -75,17 +93,20 @@ class MockTool(HarnessTool):
         self.tool_id, self.kind, self.points = f"{kind.upper()}-X", kind, points
         self.backend = RecordingBackend(self.tool_id, SPECS[kind], Script())
         self.earlier_starts: dict[str, int] = {}
+        self.earlier_wafer_starts: dict[str, int] = {}
 
     def driver(self) -> ToolDriver:
         return driver_class(self.kind)(self.tool_id, backend=Pointed(self.backend, self))  # type: ignore[arg-type]
+
+    def _jobs(self) -> dict[str, Any]:
+        return self.backend.jobs
 
     def starts(self, job_id: str) -> int:
         now = self.backend.jobs[job_id].start_count if job_id in self.backend.jobs else 0
         return self.earlier_starts.get(job_id, 0) + now
 
     def restart(self) -> None:
-        for job_id in self.backend.jobs:
-            self.earlier_starts[job_id] = self.starts(job_id)
+        self._forget()
         self.backend = RecordingBackend(self.tool_id, SPECS[self.kind], Script())
 
 
@@ -95,6 +116,7 @@ class SocketTool(HarnessTool):
     def __init__(self, kind: str, points: PointsLike, wafers: list[str]) -> None:
         self.tool_id, self.kind, self.points, self.wafers = f"{kind.upper()}-X", kind, points, wafers
         self.earlier_starts: dict[str, int] = {}
+        self.earlier_wafer_starts: dict[str, int] = {}
         self.open_drivers: list[ToolDriver] = []
         self.line: Any = None
         self._boot()
@@ -115,6 +137,9 @@ class SocketTool(HarnessTool):
         self.open_drivers.append(made)
         return made
 
+    def _jobs(self) -> dict[str, Any]:
+        return self.line.tool(self.tool_id).jobs
+
     def starts(self, job_id: str) -> int:
         jobs = self.line.tool(self.tool_id).jobs
         return self.earlier_starts.get(job_id, 0) + (jobs[job_id].start_count if job_id in jobs else 0)
@@ -128,8 +153,7 @@ class SocketTool(HarnessTool):
         self.open_drivers.clear()
 
     def restart(self) -> None:
-        for job_id in self.line.tool(self.tool_id).jobs:
-            self.earlier_starts[job_id] = self.starts(job_id)
+        self._forget()
         self.line.stop_thread()
         self._boot()
 

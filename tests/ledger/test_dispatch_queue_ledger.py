@@ -63,8 +63,8 @@ def test_a_step_whose_orchestrator_is_gone_never_blocks_the_tool(db_url):
     lots(ledger, "LIVE")
     time.sleep(0.05)
     t0 = time.monotonic()
-    with claim(ledger, Request("LIVE.S1.r0", "LIVE", "S1", "sputter", ("T1",))) as tool:
-        assert tool == "T1" and time.monotonic() - t0 < 5
+    with claim(ledger, Request("LIVE.S1.r0", "LIVE", "S1", "sputter", ("T1",))) as grant:
+        assert grant.tool_id == "T1" and not grant.leader and time.monotonic() - t0 < 5
     ledger.dispose()
 
 

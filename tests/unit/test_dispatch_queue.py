@@ -68,3 +68,11 @@ def test_a_queue_limit_must_name_an_earlier_step_of_the_route(tmp_path, since, w
     (p,) = [p for p in lint(load_route(path, RecipeCatalog(ROOT / "recipes"))) if p.severity == "error"]
     assert (p.file, p.line, p.rule) == (str(path), 26, "queue-limit-since")     # the queue_limits line
     assert p.path == "spec.steps[1].queue_limits[0].since" and why in p.message and "step E02" in p.message
+
+
+def test_inside_a_queue_time_zone_a_step_goes_before_one_in_none_of_the_same_priority():
+    """A lot whose limit clock runs (not yet urgent) goes ahead of lots in no zone, nearest deadline
+    first — but a lot's priority still comes first."""
+    assert order(w("free", queued_s=1, to_bottleneck=0), w("zone-late", queued_s=2, due_in_s=9000, limit_s=10000),
+                 w("zone-soon", queued_s=3, due_in_s=8000, limit_s=10000)) == ["zone-soon", "zone-late", "free"]
+    assert order(w("zone", due_in_s=9000, limit_s=10000), w("hot", priority=3))[0] == "hot"

@@ -1,0 +1,130 @@
+"""Queue-time zones: the steps between an earlier step's end and a later step that must start within
+a limit of it (`queue_limits`). Ranking waiting steps alone cannot keep a short zone on a shared
+tool — a paste printed while both cure ovens run multi-hour polyimide cures skins over before an
+oven is free. So the step that opens a zone is not started while the zone's end could not be
+reached in time: the lot waits *before* the zone, where waiting costs nothing, instead of inside
+it, where it costs the wafers. Inside a zone, the lot's closing step goes ahead of steps of the same
+priority that are in none (`dispatch_queue.rank_key`).
+
+The estimate is the host's, from what the ledger holds: when each tool that may close the zone is
+expected free (its running job's start plus the job-time model's length, recorded when the start
+was sent), the lots already inside a zone waiting for those tools with an earlier deadline (each one
+job of the closing step's length), and this step's own job. The zone opens when the closing step
+is expected to start within `OPEN_SHARE` of its limit; the rest is margin for the estimate.
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from drivers.registry import kind_spec
+from line.ledger import Ledger
+from line.ledger import models as m
+from line.plan import LotPlan, PlannedStep
+
+OPEN_SHARE = 0.75
+"""a zone opens when its closing step is expected to start within this share of its limit"""
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A later step that must start within `limit_s` (wall seconds) of this step's end."""
+    closes: str
+    tools: tuple[str, ...]
+    limit_s: float
+    job_s: float
+    """the closing step's expected job, wall seconds"""
+    max_h: float
+    why: str
+
+
+def job_wall_s(plan: LotPlan, step: PlannedStep, wafers: int) -> float:
+    """A step's expected job length on the line's clock (0 when its kind's model cannot price it)."""
+    tools = plan.tools_for(step)
+    try:
+        tool_s = float(kind_spec(step.kind).job_time_s(step.body, wafers, tools[0].options if tools else {}))
+    except Exception:  # noqa: BLE001 - a body the model cannot price: no estimate, no wait for it
+        return 0.0
+    return tool_s / plan.clock_speed
+
+
+def zones_opened(plan: LotPlan, step: PlannedStep, wafers: int) -> list[Zone]:
+    """The zones this step opens: later steps whose queue-time limit counts from its end."""
+    out = []
+    for later in plan.steps:
+        for q in later.queue_limits:
+            if q.since == step.id:
+                out.append(Zone(later.id, tuple(t.id for t in plan.tools_for(later)), q.max_h * 3600 / plan.clock_speed,
+                                job_wall_s(plan, later, wafers), q.max_h, q.why))
+    return out
+
+
+def free_in(ledger: Ledger, tools: tuple[str, ...], now: datetime, default_s: float) -> list[float]:
+    """Wall seconds until each tool is expected free: 0 when nobody holds it; else its running job's
+    expected end (recorded with its start), or `default_s` when that is not known yet."""
+    from line.dispatch_queue import _as_utc
+
+    with ledger.session() as s:
+        leased = {lease.tool_id for lease in s.scalars(select(m.ToolLease).where(m.ToolLease.tool_id.in_(tools)))
+                  if _as_utc(lease.expires_at) > now}
+        running = {run.tool_id: run for run in s.scalars(select(m.StepRun).where(
+            m.StepRun.tool_id.in_(leased), m.StepRun.status == "RUNNING"))}
+        starts = {ev.step_run_id: ev for ev in s.scalars(select(m.Event).where(
+            m.Event.entity == "job", m.Event.trigger == "start-sent",
+            m.Event.step_run_id.in_([r.id for r in running.values()])))}
+    out = []
+    for tool in tools:
+        if tool not in leased:
+            out.append(0.0)
+            continue
+        run = running.get(tool)
+        ev = starts.get(run.id) if run is not None else None
+        expected = (ev.data or {}).get("expected_s") if ev is not None else None
+        if ev is None or expected is None:
+            out.append(default_s)
+        else:
+            out.append(max(0.0, (_as_utc(ev.at) - now).total_seconds() + float(expected)))
+    return out
+
+
+def zones_ahead(ledger: Ledger, tools: tuple[str, ...], before: datetime) -> int:
+    """Steps inside a zone waiting for one of `tools` whose deadline comes before `before`."""
+    with ledger.session() as s:
+        rows = list(s.scalars(select(m.DispatchRequest).where(
+            m.DispatchRequest.state == "WAITING", m.DispatchRequest.due_at.is_not(None))))
+    from line.dispatch_queue import _as_utc
+
+    return sum(1 for r in rows if set(r.tools["ids"]) & set(tools) and r.due_at is not None
+               and _as_utc(r.due_at) < before)
+
+
+def expected_wait_s(ledger: Ledger, zone: Zone, own_job_s: float, now: datetime) -> float:
+    """Wall seconds the zone's closing step is expected to wait after this step ends."""
+    from datetime import timedelta
+
+    if not zone.tools:
+        return 0.0
+    frees = free_in(ledger, zone.tools, now, zone.job_s)
+    our_deadline = now + timedelta(seconds=own_job_s + zone.limit_s)
+    heapq.heapify(frees)
+    for _ in range(zones_ahead(ledger, zone.tools, our_deadline)):
+        heapq.heapreplace(frees, frees[0] + zone.job_s)     # each lot ahead takes the first tool free
+    return max(0.0, frees[0] - own_job_s)
+
+
+def zone_closed(ledger: Ledger, plan: LotPlan, step: PlannedStep, wafers: int, now: datetime) -> str | None:
+    """Why this step must wait before the zones it opens (None: each can be closed in time)."""
+    zones = zones_opened(plan, step, wafers)
+    if not zones:
+        return None
+    own = job_wall_s(plan, step, wafers)
+    for z in zones:
+        wait = expected_wait_s(ledger, z, own, now)
+        if wait > OPEN_SHARE * z.limit_s:
+            process_h = wait * plan.clock_speed / 3600
+            return (f"{step.id} waits before its queue-time zone: {z.closes} must start within {z.max_h:g} h of "
+                    f"{step.id}'s end ({z.why}), and {'/'.join(z.tools)} would take it in ~{process_h:.1f} h")
+    return None
