@@ -274,11 +274,11 @@ def instrumented(records: list[dict[str, Any]], stop: threading.Event | None = N
     local = threading.local()
 
     @contextmanager
-    def timed_claim(*args: Any, **kwargs: Any) -> Iterator[str]:
+    def timed_claim(*args: Any, **kwargs: Any) -> Iterator[Any]:
         t0 = time.time()
-        with real_claim(*args, **kwargs) as tool_id:
+        with real_claim(*args, **kwargs) as grant:
             local.claim = (t0, time.time())
-            yield tool_id
+            yield grant
 
     def timed_task(*args: Any, **kwargs: Any) -> Any:
         plan, step_id, lot_id = args[:3]

@@ -217,12 +217,12 @@ def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window
         for t in threads:
             t.join(120)
         sim.clock.set_speed(SPEED)
-    jobs = {j.job_id: j for tool in sim.tools.values() for j in tool.jobs.values()}
+    jobs = jobs_by_lot_step(sim)
     overhead, wait, wall, tool = [], [], [], []
     for r in records:
         if r["end"] > t_stop:
             continue
-        job = jobs.get(f"{r['lot']}.{r['step']}.r0")
+        job = jobs.get((r["lot"], r["step"]))
         run_s = (job.ended_s - job.started_s) / SPEED if job and job.ended_s is not None and job.started_s else 0.0
         w = r["claimed"] - r["claim_from"]
         wall.append(r["end"] - r["start"])
@@ -237,6 +237,17 @@ def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window
             "peak_rss": mon.peak_rss, "rss0": mon.rss0, "writes": writes, "commits": commits,
             "pg_cpu": mon.pg_cpu if db_url.startswith("postgresql") else None,
             "breakdown": {name: s.result for name, s in samplers.items()}}
+
+
+def jobs_by_lot_step(sim: Any) -> dict[tuple[str, str], Any]:
+    """Each simulated job under every (lot, step) whose wafers it carried: a batch job is each of its lots'."""
+    out = {}
+    for tool in sim.tools.values():
+        for j in tool.jobs.values():
+            step = j.job_id.split(".")[1]
+            for lot in {w.rsplit(".", 1)[0] for w in j.wafers}:
+                out[(lot, step)] = j
+    return out
 
 
 @contextmanager

@@ -155,15 +155,23 @@ def _file(ledger: Ledger, r: Request) -> None:
                                 member=b.member if b else None))
 
 
-def _move(ledger: Ledger, holder: str, to: str, tool_id: str, leader: str | None = None) -> bool:
-    """Take a waiting request out of WAITING (GRANTED to itself, or BATCHED into `leader`'s job) —
-    one conditional UPDATE, so of two that race for it exactly one wins."""
+def _move(ledger: Ledger, holder: str, to: str, tool_id: str, leader: str | None = None,
+          frm: tuple[str, ...] = ("WAITING",)) -> bool:
+    """Take a waiting request out of WAITING (GRANTED to itself, BATCHED into `leader`'s job, EXPIRED
+    past its limit) — one conditional UPDATE, so of two that race for it exactly one wins."""
     with ledger.session() as s:
         n = cast(CursorResult, s.execute(update(m.DispatchRequest).where(m.DispatchRequest.holder == holder,
-                                                      m.DispatchRequest.state == "WAITING")
+                                                      m.DispatchRequest.state.in_(frm))
                       .values(state=to, tool_id=tool_id, batch_of=leader, granted_at=m.utcnow()),
                       execution_options={"synchronize_session": False})).rowcount
     return bool(n)
+
+
+def _taken_into(ledger: Ledger, holder: str) -> Grant | None:
+    """The batch job a request was taken into, read now (not from the shared board)."""
+    with ledger.session() as s:
+        row = s.scalars(select(m.DispatchRequest).where(m.DispatchRequest.holder == holder)).first()
+        return Grant(row.tool_id or "", leader=row.batch_of or "") if row is not None and row.state == "BATCHED" else None
 
 
 def _withdraw(ledger: Ledger, holder: str) -> None:
@@ -242,10 +250,15 @@ def claim(ledger: Ledger, r: Request, ttl_s: float = 120.0) -> Iterator[Grant]:
     queue-time limit passes first."""
     _file(ledger, r)
     gated = _Gated(ledger, r)
+    mine: str | Grant | None = None
     try:
         while True:
             if r.due_at is not None and m.utcnow() > r.due_at:
-                raise QueueTimeExceeded(r.due_text)
+                if _move(ledger, r.holder, "EXPIRED", "", None, frm=("WAITING", "GATED")):
+                    raise QueueTimeExceeded(r.due_text)
+                mine = _taken_into(ledger, r.holder)    # a leader took it in first: its job starts now
+                if mine is not None:
+                    break
             if gated.waits():
                 released.wait_for_next(POLL_S)
                 continue
@@ -320,6 +333,7 @@ def _collect(ledger: Ledger, r: Request, tool: str, max_wafers: int, max_wait_s:
             lots = {lease.tool_id: lease for lease in s.scalars(select(m.ToolLease).where(
                 m.ToolLease.tool_id.in_({f"lot:{row.lot_id}" for row in rows})))}
         ranked = sorted((row for row in rows if tool in row.tools["ids"] and row.member
+                         and (row.due_at is None or _as_utc(row.due_at) > now)       # past its limit: held, not taken
                          and _alive(lots.get(f"lot:{row.lot_id}"), now)), key=lambda row: rank_key(_waiting(row), now))
         for row in ranked:
             if 0 < row.wafer_count <= room and _move(ledger, row.holder, "BATCHED", tool, r.holder):

@@ -79,3 +79,27 @@ def test_a_queue_time_limit_running_out_while_waiting_withdraws_the_step_with_wh
         pytest.fail("the tool was never free")
     assert waiting(ledger) == [] and ledger.lease_holder("T1") == "a-long-step"
     ledger.dispose()
+
+
+def test_a_step_a_batch_leader_took_in_as_its_limit_ran_out_follows_the_job_not_a_hold(db_url):
+    """The leader's job starts within the limit: the step is in it, so it is never also held QUEUE_TIME."""
+    ledger = Ledger(db_url)
+    lots(ledger, "LZ")
+    assert ledger.acquire_lease("T1", "a-long-step", 60)
+    due = m.utcnow() + timedelta(seconds=0.5)
+    request = Request("LZ.S2.r0", "LZ", "S2", "oven", ("T1",), due_at=due, limit_s=0.5, due_text="paste open time")
+    got = []
+
+    def step() -> None:
+        with claim(ledger, request) as grant:
+            got.append(grant)
+
+    t = threading.Thread(target=step)
+    t.start()
+    wait_until(lambda: "LZ" in waiting(ledger), 10, "LZ in the queue")
+    with ledger.session() as s:          # a leader on T2 takes it into its job, just before the limit
+        s.query(m.DispatchRequest).filter_by(holder="LZ.S2.r0").update({"state": "BATCHED", "tool_id": "T2",
+                                                                       "batch_of": "LEAD.S2.r0"})
+    t.join(10)
+    assert [(g.tool_id, g.leader) for g in got] == [("T2", "LEAD.S2.r0")]
+    ledger.dispose()
