@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ import psutil
 
 from bench.common import ROOT, Section, median, percentile, pg_database, scratch_dir
 from bench.scale import jobs_by_lot_step
+from line.cli.serve import free_port, healthy
 
 SPEED = 2_500.0
 LOTS = 100
@@ -75,22 +75,6 @@ def simulated(line_path: Path, folder: Path) -> Iterator[tuple[Any, str]]:
     finally:
         time.sleep(0.2)
         sim.stop_thread()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def healthy(api: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
-            return r.status == 200
-    except Exception:  # noqa: BLE001 - not up yet
-        return False
 
 
 @contextmanager

@@ -209,30 +209,27 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
     carrying it; `drive_lot` runs it and reads the dict back either way."""
     plan = replace(load_plan(route_path, line_path, recipes_root, tool_id, step_id, tolerance_pct),
                    lot_wafers=wafer_count)
-    ledger = Ledger(db_url)
+    ledger = shared_ledger(db_url)     # one engine and pool per process, however many lots it runs
     run_id = current_flow_run_id()
+    if ledger.lot(lot_id) is None and plan.route and (refused := unrunnable_steps(plan.route, plan.line)
+                                                       + production_problems(plan.route)):
+        raise DocumentError(refused)         # a new lot: refused before anything is recorded or moves
+    ledger.ensure_lot(lot_id, wafer_count, product=plan.product, route=plan.ref, priority=priority)
     try:
-        if ledger.lot(lot_id) is None and plan.route and (refused := unrunnable_steps(plan.route, plan.line)
-                                                           + production_problems(plan.route)):
-            raise DocumentError(refused)         # a new lot: refused before anything is recorded or moves
-        ledger.ensure_lot(lot_id, wafer_count, product=plan.product, route=plan.ref, priority=priority)
-        try:
-            with lot_lease(ledger, lot_id, orchestrator_id(run_id)) as holder:
-                def run_step(step: PlannedStep, rework: int, live: list[str]) -> StepOutcome:
-                    # quoted: Prefect passes the plan as it is instead of walking it (~15 ms CPU a step)
-                    quoted = cast(LotPlan, quote(plan))   # Prefect unwraps it before the task runs
-                    return step_outcome(route_step_task(quoted, step.id, lot_id, live, db_url, rework, run_id,
-                                                        priority, return_state=True))
+        with lot_lease(ledger, lot_id, orchestrator_id(run_id)) as holder:
+            def run_step(step: PlannedStep, rework: int, live: list[str]) -> StepOutcome:
+                # quoted: Prefect passes the plan as it is instead of walking it (~15 ms CPU a step)
+                quoted = cast(LotPlan, quote(plan))   # Prefect unwraps it before the task runs
+                return step_outcome(route_step_task(quoted, step.id, lot_id, live, db_url, rework, run_id,
+                                                    priority, return_state=True))
 
-                try:
-                    return lot_state(_run_plan(ledger, plan, lot_id, hold_timeout_s, run_step, holder))
-                finally:
-                    flush_progress()            # the lot's last progress reaches the UI before the run ends
-        except LotBusy as busy:
-            get_run_logger().warning(str(busy))
-            return lot_state({"lot_id": lot_id, "status": "RUNNING_ELSEWHERE", "reason": str(busy), "steps": []})
-    finally:
-        ledger.dispose()
+            try:
+                return lot_state(_run_plan(ledger, plan, lot_id, hold_timeout_s, run_step, holder))
+            finally:
+                flush_progress()            # the lot's last progress reaches the UI before the run ends
+    except LotBusy as busy:
+        get_run_logger().warning(str(busy))
+        return lot_state({"lot_id": lot_id, "status": "RUNNING_ELSEWHERE", "reason": str(busy), "steps": []})
 
 
 def back_to_running() -> None:

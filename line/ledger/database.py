@@ -48,7 +48,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # one engine per process serves every lot it runs (`shared_ledger`): a pool sized for a worker's
+    # lots as threads, so 100 lots on two workers stay well inside PostgreSQL's 100 connections
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=120)
 
 
 _migrate_lock = threading.Lock()

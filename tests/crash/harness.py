@@ -18,6 +18,8 @@ of one kind (`observation`), so the count is pinned there too. The ledger is rea
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,31 +149,43 @@ def count_points(url: str, kind: str, tier: str = "mock") -> list[str]:
     return points.log
 
 
+@contextmanager
+def killed_then_resumed(url: str, kind: str, k: int, restarted: bool, tier: str, wafers: list[str],
+                        run: Callable[[Ledger, HarnessTool], Any]) -> Iterator[tuple[Ledger, HarnessTool]]:
+    """`run` on a pointed ledger, killed after its k-th write; then what a resume starts from: a
+    new orchestrator's ledger (finished holders' leases released) and the tool as it was, or
+    restarted without its jobs."""
+    points = Points(kill_at=k, collapse=tier != "mock")
+    ledger = pointed_ledger(url, points)
+    with make_tool(tier, kind, wafers, points) as tool:
+        try:
+            run(ledger, tool)
+            raise AssertionError(f"point {k} was never reached")
+        except Killed:
+            pass
+        tool.orchestrator_died()
+        ledger.dispose()
+        again = Ledger(url)
+        release_finished(again)
+        if restarted:
+            tool.restart()
+        tool.points = Points()
+        try:
+            yield again, tool
+        finally:
+            again.dispose()
+
+
 def kill_and_resume(url: str, kind: str, k: int, restarted: bool, tier: str = "mock") -> Run:
     lot = f"K{tier[0].upper()}{k:02d}{'R' if restarted else 'A'}"
     setup = Ledger(url)
     setup.ensure_lot(lot, 2)
     wafers = [w.id for w in setup.wafers(lot)]
     setup.dispose()
-    points = Points(kill_at=k, collapse=tier != "mock")
-    ledger = pointed_ledger(url, points)
-    with make_tool(tier, kind, wafers, points) as tool:
-        try:
-            reference_step(ledger, tool, lot).execute()
-            raise AssertionError(f"point {k} was never reached")
-        except Killed:
-            pass
-        tool.orchestrator_died()
-        ledger.dispose()
-        # resume: a new orchestrator, the same ledger; the tool as it was, or restarted without its jobs
-        again = Ledger(url)
-        release_finished(again)
-        if restarted:
-            tool.restart()
-        tool.points = Points()
+    with killed_then_resumed(url, kind, k, restarted, tier, wafers,
+                             lambda ledger, tool: reference_step(ledger, tool, lot).execute()) as (again, tool):
         out = reference_step(again, tool, lot).execute()
         problems = check(again, lot, wafers, out, tool)
-        again.dispose()
     return Run(k, restarted, f"{out.status} {out.hold_type}".strip(), problems)
 
 
@@ -249,21 +263,8 @@ def kill_and_resume_batch(url: str, k: int, restarted: bool, tier: str = "mock")
     lots = batch_lots(setup, f"KB{tier[0].upper()}{k:02d}{'R' if restarted else 'A'}")
     wafers = all_wafers(setup, lots)
     setup.dispose()
-    points = Points(kill_at=k, collapse=tier != "mock")
-    ledger = pointed_ledger(url, points)
-    with make_tool(tier, BATCH_KIND, wafers, points) as tool:
-        try:
-            batched_step(ledger, tool, lots).execute()
-            raise AssertionError(f"point {k} was never reached")
-        except Killed:
-            pass
-        tool.orchestrator_died()
-        ledger.dispose()
-        again = Ledger(url)
-        release_finished(again)
-        if restarted:
-            tool.restart()
-        tool.points = Points()
+    with killed_then_resumed(url, BATCH_KIND, k, restarted, tier, wafers,
+                             lambda ledger, tool: batched_step(ledger, tool, lots).execute()) as (again, tool):
         problems, outcomes = [], []
         for lot in lots:
             run = again.find_step(lot, "S1")
@@ -277,7 +278,6 @@ def kill_and_resume_batch(url: str, k: int, restarted: bool, tier: str = "mock")
             problems.append(f"wafers in more than one started job: {twice}")
         if left := again.leases():
             problems.append(f"leases left: {left}")
-        again.dispose()
     return Run(k, restarted, " / ".join(outcomes), problems)
 
 

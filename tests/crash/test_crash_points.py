@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from unittest import mock
 
 import pytest
 
 import line.steps as steps
 from drivers.registry import SPECS
-from tests.crash.harness import count_batch_points, count_points, kill_and_resume, kill_and_resume_batch
+from tests.crash.harness import Run, count_batch_points, count_points, kill_and_resume, kill_and_resume_batch
 
 POINTS = {
     "mock": {"litho": 21, "metrology": 19, "oven": 20, "plater": 20, "sputter": 22, "stencil_printer": 21,
@@ -47,18 +48,23 @@ def test_every_kill_point_of_a_step_keeps_every_invariant(tier, kind, db_url, ca
         f"{kind}'s reference step on the {tier} tier now writes at {len(points)} points, not "
         f"{POINTS[tier][kind]}: {points} — update POINTS after checking the new ones")
     chosen = [k for k in range(1, len(points) + 1) if FULL or tier == "mock" or points[k - 1] in AROUND]
+    sweep(points, chosen, lambda k, restarted: kill_and_resume(db_url, kind, k, restarted, tier),
+          f"{kind} on the {tier} tier, {db_url.split(':')[0]}", capsys)
+
+
+def sweep(points: list[str], chosen: list[int], kill: Callable[[int, bool], Run], what: str, capsys) -> None:
+    """Kill at each chosen point, the tool kept and then restarted; every invariant must hold."""
     outcomes: Counter[str] = Counter()
     failures = []
     for restarted in (False, True):
         for k in chosen:
-            run = kill_and_resume(db_url, kind, k, restarted, tier)
+            run = kill(k, restarted)
             outcomes[run.outcome] += 1
             if run.problems:
                 failures.append(f"k={k} ({points[k - 1]}), tool {'restarted' if restarted else 'kept'}: {run.problems}")
     with capsys.disabled():
-        print(f"\n  crash points, {kind} on the {tier} tier, {db_url.split(':')[0]}: {len(chosen)} of {len(points)} "
-              f"points × tool kept / restarted: {'all invariants held' if not failures else f'{len(failures)} broken'}; "
-              f"outcomes {dict(outcomes)}")
+        print(f"\n  crash points, {what}: {len(chosen)} of {len(points)} points × tool kept / restarted: "
+              f"{'all invariants held' if not failures else f'{len(failures)} broken'}; outcomes {dict(outcomes)}")
     assert not failures, "\n".join(failures)
 
 
@@ -91,19 +97,8 @@ def test_every_kill_point_of_a_batch_job_keeps_every_invariant_per_lot(tier, db_
     points = count_batch_points(db_url, tier)
     assert len(points) == BATCH_POINTS[tier], (
         f"the batch job on the {tier} tier now writes at {len(points)} points, not {BATCH_POINTS[tier]}: {points}")
-    outcomes: Counter[str] = Counter()
-    failures = []
-    for restarted in (False, True):
-        for k in range(1, len(points) + 1):
-            run = kill_and_resume_batch(db_url, k, restarted, tier)
-            outcomes[run.outcome] += 1
-            if run.problems:
-                failures.append(f"k={k} ({points[k - 1]}), tool {'restarted' if restarted else 'kept'}: {run.problems}")
-    with capsys.disabled():
-        print(f"\n  crash points, a batch oven job of 3 lots on the {tier} tier, {db_url.split(':')[0]}: {len(points)} "
-              f"points × tool kept / restarted: {'all invariants held' if not failures else f'{len(failures)} broken'}; "
-              f"outcomes {dict(outcomes)}")
-    assert not failures, "\n".join(failures)
+    sweep(points, list(range(1, len(points) + 1)), lambda k, restarted: kill_and_resume_batch(db_url, k, restarted, tier),
+          f"a batch oven job of 3 lots on the {tier} tier, {db_url.split(':')[0]}", capsys)
 
 
 def test_the_harness_catches_a_batch_lot_that_waits_for_a_job_that_never_reached_the_tool(sqlite_url):
