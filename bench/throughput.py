@@ -352,8 +352,9 @@ def run(section: Section, quick: bool = False) -> None:
             f"({pct['realtime']:.0f} %). **The real line against the model with host delays: {-rest:+.0f} points** "
             + (f"— within one run's spread (±{sd:.0f})." if abs(rest) <= 2 * sd else
                "— beyond one run's spread: the means the model is fed hide bursts when several lots finish a step "
-               f"together and queue for the one interpreter, and the in-process simulators ran jobs "
-               f"{(jc - 1) * 100:.0f} % long." if rest > 0 else
+               "together and queue for the one interpreter"
+               + (f", and the in-process simulators ran jobs {(jc - 1) * 100:.0f} % long." if jc > 1.005 else ".")
+               if rest > 0 else
                f"— above the model by more than its spread (±{sd:.0f}): one run against the mean of 20; the real "
                "line's tool choice within a group (the least-used free tool first) and its lots' own timing are not "
                "the model's.")
@@ -362,7 +363,7 @@ def run(section: Section, quick: bool = False) -> None:
                "process, or a longer wait for them) would raise it."
                if rule_loss >= host_loss + max(0.0, rest) else
                " So the host's time, multiplied by the simulation clock, costs the most here: the step overhead of "
-               "goal 2 and the 12 lots sharing one interpreter (see Scale)."))
+               f"goal 2 and the {wip} lots sharing one interpreter (see Scale)."))
     section.data.update(bound=bound, neck=neck, busy=busy, work=work, ideal=ideal, host=host, with_host=with_host,
                         real_wph=real_wph, steady=wph(steady), ideal_wph=wph(ideal), host_wph=wph(with_host),
                         realtime_wph=wph(realtime), speed=SPEED)
