@@ -9,7 +9,6 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -23,12 +22,11 @@ from sim_hw.clock import VirtualClock
 from sim_hw.consumables import Consumables
 from sim_hw.errors import AlarmStop, SimError
 from sim_hw.faults import FaultBook
+from sim_hw.timeline import JobTimeline
 from sim_hw.world import WorldModel
 
 log = logging.getLogger(__name__)
 
-_cursor: ContextVar[float | None] = ContextVar("sim_job_timeline", default=None)
-"""where the running job's timeline stands, in simulated seconds (`SimTool.now`)"""
 
 @dataclass
 class SimJob:
@@ -59,7 +57,7 @@ class SimJob:
                 "statuses": [r["status"] for r in self.results]}
 
 
-class SimTool(Consumables):
+class SimTool(JobTimeline, Consumables):
     """A kind subclass sets `spec` (its `drivers/<kind>/spec.py` SPEC): kind, recipe model, limits,
     alarms and faults come from there."""
     spec: ClassVar[KindSpec]
@@ -85,7 +83,6 @@ class SimTool(Consumables):
         self.faults = FaultBook(tool_id, self.spec.all_faults)
         self.jobs: dict[str, SimJob] = {}
         self.current: SimJob | None = None
-        self.reached = 0.0            # the latest simulated time any branch of the running job reached
         self.recipe_body: dict[str, Any] | None = None
         self.recipe_hash_value = ""
         self.alarm_rows: list[dict[str, Any]] = []
@@ -238,8 +235,7 @@ class SimTool(Consumables):
     # ---- execution ---------------------------------------------------------------------------
     async def _run(self, job: SimJob) -> None:
         job.state, job.started_s = JobState.PROCESSING, self.clock.now()
-        self.reached = job.started_s
-        _cursor.set(job.started_s)            # this task's timeline (`now`, `sleep`)
+        self.begin_timeline(job.started_s)   # this task's timeline (`now`, `sleep`)
         job.start_count += 1
         try:
             await self.process(job)
@@ -334,56 +330,6 @@ class SimTool(Consumables):
     async def phase(self, job: SimJob, name: str, sim_seconds: float) -> None:
         job.phase = name
         await self.sleep(sim_seconds)
-
-    # ---- the job's own timeline ----------------------------------------------------------
-    # A job's phases are chained on scheduled simulated times, not on when the event loop woke:
-    # a phase ends at its start + its length, and the next starts there. On a loaded host a
-    # wake-up comes late in wall time, and at ×3000 a 20 ms delay is a simulated minute; chained
-    # this way no delay ever stretches a job's simulated length or its physics. The cursor is a
-    # context variable, so concurrent branches of one job (a plater's cells) each keep their own.
-    def now(self) -> float:
-        """Simulated now on the running job's timeline (the clock, outside a job)."""
-        cursor = _cursor.get()
-        return cursor if cursor is not None else self.clock.now()
-
-    async def sleep(self, sim_seconds: float) -> None:
-        """Advance the job's timeline by `sim_seconds`, and wait until the clock reaches it."""
-        cursor = _cursor.get()
-        if cursor is None:
-            await self.clock.sleep(sim_seconds)
-            return
-        self._advance(cursor + max(0.0, sim_seconds))
-        await self.clock.sleep_until(cursor + max(0.0, sim_seconds))
-
-    def _advance(self, t: float) -> None:
-        _cursor.set(t)
-        self.reached = max(self.reached, t)
-
-    def resync(self) -> None:
-        """After waiting on the world outside the job (a pause, an alarm, the host), the job's
-        timeline goes on from the clock's now."""
-        if (cursor := _cursor.get()) is not None:
-            self._advance(max(cursor, self.clock.now()))
-
-    def rejoin(self) -> None:
-        """After concurrent branches of the job: the timeline goes on from the latest they reached."""
-        if (cursor := _cursor.get()) is not None:
-            self._advance(max(cursor, self.reached))
-
-    async def integrate(self, step: Callable[[float], bool], dt: float = 1.0, tick_wall_s: float = 0.02) -> None:
-        """Advance a model on the job's timeline: call `step(dt)` for every `dt` of simulated time
-        that has passed, until it returns True — the job's time is then where the model ended, not
-        when the loop noticed. The model's numbers do not depend on wall timing."""
-        last = self.now()
-        while True:
-            await asyncio.sleep(tick_wall_s)
-            now = self.clock.now()
-            while now - last >= dt:
-                last += dt
-                if _cursor.get() is not None:
-                    self._advance(last)
-                if step(dt):
-                    return
 
     def raise_alarm(self, stop: AlarmStop, job: SimJob | None, wafer_id: str = "") -> None:
         slot = job.wafers.index(wafer_id) + 1 if job and wafer_id in job.wafers else 0
