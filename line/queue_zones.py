@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from drivers.registry import kind_spec
+from line.dispatch_queue import _as_utc
 from line.ledger import Ledger
 from line.ledger import models as m
 from line.plan import LotPlan, PlannedStep
@@ -65,8 +66,6 @@ def zones_opened(plan: LotPlan, step: PlannedStep, wafers: int) -> list[Zone]:
 def free_in(ledger: Ledger, tools: tuple[str, ...], now: datetime, default_s: float) -> list[float]:
     """Wall seconds until each tool is expected free: 0 when nobody holds it; else its running job's
     expected end (recorded with its start), or `default_s` when that is not known yet."""
-    from line.dispatch_queue import _as_utc
-
     with ledger.session() as s:
         leased = {lease.tool_id for lease in s.scalars(select(m.ToolLease).where(m.ToolLease.tool_id.in_(tools)))
                   if _as_utc(lease.expires_at) > now}
@@ -95,16 +94,12 @@ def zones_ahead(ledger: Ledger, tools: tuple[str, ...], before: datetime) -> int
     with ledger.session() as s:
         rows = list(s.scalars(select(m.DispatchRequest).where(
             m.DispatchRequest.state == "WAITING", m.DispatchRequest.due_at.is_not(None))))
-    from line.dispatch_queue import _as_utc
-
     return sum(1 for r in rows if set(r.tools["ids"]) & set(tools) and r.due_at is not None
                and _as_utc(r.due_at) < before)
 
 
 def expected_wait_s(ledger: Ledger, zone: Zone, own_job_s: float, now: datetime) -> float:
     """Wall seconds the zone's closing step is expected to wait after this step ends."""
-    from datetime import timedelta
-
     if not zone.tools:
         return 0.0
     frees = free_in(ledger, zone.tools, now, zone.job_s)
