@@ -197,18 +197,27 @@ def host_delays(run: RealRun, t0: float, t1: float) -> tuple[HostDelays, dict[st
     by_lot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in run.steps:
         by_lot[r["lot"]].append(r)
+    # a lot taken into another's batch job waits, like its leader, until the leader stops gathering
+    # lots (its claim returns then): that wait is the batch forming (dispatch), not the host's time
+    formed: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in run.steps:
+        formed[(r["lot"], r["step"])].append(r["claimed"])
     before, gaps, waits, held_idle, job_s = [], [], [], [], []
     for recs in by_lot.values():
         recs.sort(key=lambda r: r["start"])
         for i, r in enumerate(recs):
             if not t0 <= r["end"] <= t1:
                 continue
-            before.append(r["claim_from"] - r["start"])              # task start → asking for a tool
-            waits.append(r["claimed"] - r["claim_from"])             # waiting for a free tool
             j = jobs.get(f"{r['lot']}.{r['step']}")
+            claimed = r["claimed"]
+            if j is not None and "+" in j.job:     # the leader's claim that formed this job: its last before the start
+                leader = j.job.split("+")[0].rsplit(".", 2)[0]
+                claimed = max([claimed, *(c for c in formed[(leader, r["step"])] if c <= j.start)])
+            before.append(r["claim_from"] - r["start"])              # task start → asking for a tool
+            waits.append(claimed - r["claim_from"])                  # waiting for a free tool (and its batch)
             run_s = j.end - j.start if j else 0.0
             job_s.append(run_s)
-            held_idle.append(r["end"] - r["claimed"] - run_s)        # in the task, tool held, job not running
+            held_idle.append(r["end"] - claimed - run_s)             # in the task, tool held, job not running
             if i + 1 < len(recs):
                 gaps.append(recs[i + 1]["start"] - r["end"])         # the flow loop between two tasks
     delays = HostDelays(claim_to_start=mean(pre), end_to_release=mean(post),

@@ -220,24 +220,27 @@ def _read_assignment(ledger: Ledger) -> tuple[dict[str, str], dict[str, tuple[st
     """Every waiting step of the line and the free tools, in one read transaction: who gets what
     (and who was taken into a batch job: holder → its leader and tool)."""
     now = m.utcnow()
-    with ledger.session() as s:
-        rows = list(s.scalars(select(m.DispatchRequest).where(m.DispatchRequest.state.in_(("WAITING", "BATCHED")))))
+    q, lq = m.DispatchRequest, m.ToolLease
+    with ledger.session() as s:     # the columns it needs, as rows: it runs every few hundred ms per process
+        rows = list(s.execute(select(q.id, q.holder, q.state, q.batch_of, q.tool_id, q.lot_id, q.tools, q.priority,
+                                     q.to_bottleneck, q.queued_at, q.due_at, q.limit_s)
+                              .where(q.state.in_(("WAITING", "BATCHED")))))
         batched = {row.holder: (row.batch_of or "", row.tool_id or "") for row in rows if row.state == "BATCHED"}
         rows = [row for row in rows if row.state == "WAITING"]
         tools = {t for row in rows for t in row.tools["ids"]}
-        leases = {lease.tool_id: lease for lease in s.scalars(select(m.ToolLease).where(
-            m.ToolLease.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
+        leases = {lease.tool_id: lease for lease in s.execute(select(lq.tool_id, lq.holder, lq.expires_at).where(
+            lq.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
     free = {t for t in tools if t not in leases or _as_utc(leases[t].expires_at) <= now}
     waiting = [_waiting(row) for row in rows if _alive(leases.get(f"lot:{row.lot_id}"), now)]
     return (assign(waiting, free, now) if free else {}), batched, {row.holder for row in rows} | set(batched)
 
 
-def _waiting(row: m.DispatchRequest) -> Waiting:
+def _waiting(row: Any) -> Waiting:
     return Waiting(row.holder, tuple(row.tools["ids"]), row.priority, row.to_bottleneck, _as_utc(row.queued_at),
                    _as_utc(row.due_at) if row.due_at else None, row.limit_s, row.id)
 
 
-def _alive(lot_lease: m.ToolLease | None, now: datetime) -> bool:
+def _alive(lot_lease: Any, now: datetime) -> bool:
     """The lot's orchestrator still runs it: its lot lease is current and its process not known dead."""
     return lot_lease is not None and _as_utc(lot_lease.expires_at) > now and holder_alive(lot_lease.holder) is not False
 

@@ -44,6 +44,20 @@ TOOL_TO_E40 = {"SETTING_UP": ["setup"], "WAITING_FOR_START": ["setup", "ready"],
                "ABORTED": ["abort", "aborted"], "STOPPED": ["stop", "stopped"]}
 
 
+def _e40_machine() -> Machine:
+    machine = Machine(model=None, states=list(E40_STATES), initial="QUEUED", auto_transitions=False,
+                      send_event=True, after_state_change="_record", before_state_change="_remember")
+    for _number, trigger, sources, dest in E40_TRANSITIONS:
+        machine.add_transition(trigger, sources, dest)
+    return machine
+
+
+E40_MACHINE = _e40_machine()
+"""One machine for every job: building a machine (its states, transitions and their callbacks) per
+job cost ~5 % of a 20-lot orchestrator's CPU. A plain `Machine` keeps nothing of a model's state on
+itself (the state is the model's attribute), so jobs in many threads share it safely."""
+
+
 class ProcessJob:
     """E40 mirror of one tool job. `on_change(source, dest, trigger, number)` records each step."""
 
@@ -52,10 +66,10 @@ class ProcessJob:
     def __init__(self, job_id: str, on_change: Callable[[str, str, str, int], None]) -> None:
         self.job_id = job_id
         self._on_change = on_change
-        self.machine = Machine(model=self, states=list(E40_STATES), initial="QUEUED", auto_transitions=False,
-                               send_event=True, after_state_change="_record", before_state_change="_remember")
-        for _number, trigger, sources, dest in E40_TRANSITIONS:
-            self.machine.add_transition(trigger, sources, dest)
+        # the model keeps its triggers after it is removed (transitions documents it): the shared
+        # machine holds no reference to a finished job
+        E40_MACHINE.add_model(self)
+        E40_MACHINE.remove_model(self)
         on_change("", "QUEUED", "create", 1)
 
     def _remember(self, event: EventData) -> None:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -152,8 +152,8 @@ class Ledger(AlarmRecords, SpcRecords):
 
     def update_progress(self, step_run_id: int, progress: dict[str, Any]) -> None:
         with self.session() as s:     # one UPDATE, no read first: it runs at every status change
-            s.execute(update(m.StepRun).where(m.StepRun.id == step_run_id).values(progress=dict(progress)),
-                      execution_options={"synchronize_session": False})
+            runs = cast(Table, m.StepRun.__table__)     # the table, not the entity: no ORM bookkeeping for a view's value
+            s.execute(update(runs).where(runs.c.id == step_run_id).values(progress=dict(progress)))
 
     def finish_step(self, step_run_id: int, status: str) -> None:
         with self.session() as s:
@@ -166,9 +166,9 @@ class Ledger(AlarmRecords, SpcRecords):
     # ---- what the tool reported -------------------------------------------------------------
     def record_event(self, entity: str, entity_id: str, source: str, dest: str, trigger: str,
                      step_run_id: int | None = None, data: dict[str, Any] | None = None) -> None:
-        with self.session() as s:
-            s.add(m.Event(entity=entity, entity_id=entity_id, source=source, dest=dest, trigger=trigger,
-                          step_run_id=step_run_id, data=data or {}))
+        with self.session() as s:     # an INSERT, not an ORM object: it runs at every state change
+            _insert_events(s, [{"entity": entity, "entity_id": entity_id, "source": source, "dest": dest,
+                                "trigger": trigger, "step_run_id": step_run_id, "data": data or {}}])
 
     def record_results(self, step_run_id: int, tool_id: str, results: list[ToolWaferResult],
                        limits: Mapping[tuple[str, str], Any] | None = None) -> int:
