@@ -120,7 +120,8 @@ def cpu_figures(section: Section, db: str, n: int, p: dict[str, Any], top: bool)
 def breakdown_text(db: str, n: int, p: dict[str, Any]) -> list[str]:
     """Where the orchestrator's and the Prefect server's CPU went (py-spy, this point's window)."""
     cpu = per_step(p)
-    lines = [f"**Where a step's CPU goes — {db}, {n} lots** (py-spy samples of each process over the window; "
+    lines = [f"**Where a step's CPU goes — {db}, {n} lots** (py-spy samples of the thread holding each "
+             "process's interpreter lock over the window: Python work, not threads asleep; "
              "ms per step = the share × the process's measured CPU per step; the simulator thread is left out "
              "of the orchestrator):", "", "| process | part | share | ms per step |", "|---|---|---:|---:|"]
     for name, result in p["breakdown"].items():

@@ -193,7 +193,10 @@ def host_delays(run: RealRun, t0: float, t1: float) -> tuple[HostDelays, dict[st
             j = min(inside, key=lambda j: j.start)
             pre.append(j.start - lease.start)
             post.append(max(0.0, lease.end - j.end))
-    jobs = {f"{lot}.{j.job.split('.')[1]}": j for j in run.jobs for lot in j.lots}    # a batch job: each lot's
+    jobs: dict[str, list[Interval]] = defaultdict(list)      # a batch job: each lot's; a lot may run a step twice
+    for j in run.jobs:
+        for lot in j.lots:
+            jobs[f"{lot}.{j.job.split('.')[1]}"].append(j)
     by_lot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in run.steps:
         by_lot[r["lot"]].append(r)
@@ -208,7 +211,9 @@ def host_delays(run: RealRun, t0: float, t1: float) -> tuple[HostDelays, dict[st
         for i, r in enumerate(recs):
             if not t0 <= r["end"] <= t1:
                 continue
-            j = jobs.get(f"{r['lot']}.{r['step']}")
+            # the job this task ran or rode in: the last of its lot's step that started inside the task
+            j = max((j for j in jobs[f"{r['lot']}.{r['step']}"] if r["start"] <= j.start <= r["end"]),
+                    key=lambda j: j.start, default=None)
             claimed = r["claimed"]
             if j is not None and "+" in j.job:     # the leader's claim that formed this job: its last before the start
                 leader = j.job.split("+")[0].rsplit(".", 2)[0]
