@@ -8,10 +8,7 @@ ranked by, and is granted a tool only when it is the best-ranked waiting step th
    one whose limit has passed leaves the queue and the lot is held QUEUE_TIME (`QueueTimeExceeded`).
 2. **Priority**: the lot's priority (higher first).
 3. **Inside a queue-time zone**: a step whose limit clock runs goes ahead of one in none, the
-   nearest deadline first (a step that opens a zone waits before it, `line.queue_zones`). The zone's
-   closing step holds its place from the moment its lot enters the zone (`reserve`): ranked like the
-   step itself, the reservation keeps one of its tools from a step in no zone while the lot finishes
-   the step before — but is never granted; the step's own request replaces it.
+   nearest deadline first (a step that opens a zone waits before it, `line.queue_zones`).
 4. **The bottleneck fed**: fewer steps to the route's bottleneck tool group first, so the group
    that bounds the line's output does not starve while lots bunch elsewhere.
 5. First come, first served.
@@ -120,9 +117,6 @@ class Request:
     gate: Callable[[], str | None] | None = field(default=None, compare=False)
     """why the step must not take a tool yet (it opens a queue-time zone that could not be closed in
     time), or None; while it says why, the step stands aside (GATED) and takes no tool"""
-    enter: Callable[[bool], None] | None = field(default=None, compare=False)
-    """with a gate: hold (True) or give up (False) the places of the steps that close the zones —
-    called when the gate opens, before the step may take its tool, and if it closes again"""
 
 
 @dataclass(frozen=True)
@@ -150,40 +144,9 @@ def _as_utc(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-RESERVED = "RESERVED"
-
-
-def reservation_of(lot_id: str, step_id: str) -> str:
-    return f"reserve:{lot_id}/{step_id}"
-
-
-def reserve(ledger: Ledger, r: Request) -> None:
-    """Hold a place for a step the lot has not reached yet — the end of a queue-time zone it is
-    entering. Without it, a step in no zone that asks while the lot finishes the step before takes
-    the tool, and the lot's limit runs out behind it (seen: a paste print let through with a cure
-    oven free, that oven taken by a polyimide cure a moment later, the paste held QUEUE_TIME). It
-    lasts until the step files its own request, the lot is held (`unreserve`), or its `due_at`."""
-    q = m.DispatchRequest
-    with ledger.session() as s:
-        s.execute(delete(q).where(q.holder == r.holder))
-        s.add(q(holder=r.holder, lot_id=r.lot_id, step_id=r.step_id, kind=r.kind, tools={"ids": list(r.tools)},
-                priority=r.priority, to_bottleneck=r.to_bottleneck, due_at=r.due_at, limit_s=r.limit_s, state=RESERVED))
-
-
-def unreserve(ledger: Ledger, lot_id: str) -> None:
-    """The lot will not reach its reserved steps now (it is held): their places go."""
-    q = m.DispatchRequest
-    with ledger.session() as s:
-        s.execute(delete(q).where(q.lot_id == lot_id, q.state == RESERVED))
-
-
 def _file(ledger: Ledger, r: Request) -> None:
-    q = m.DispatchRequest
     with ledger.session() as s:
-        s.execute(delete(q).where(q.holder == r.holder))   # a resumed step queues anew
-        # its own reservation, and any past its time, give way (one statement each, same transaction)
-        s.execute(delete(q).where(q.lot_id == r.lot_id, q.step_id == r.step_id, q.state == RESERVED))
-        s.execute(delete(q).where(q.state == RESERVED, q.due_at < m.utcnow()))
+        s.execute(delete(m.DispatchRequest).where(m.DispatchRequest.holder == r.holder))   # a resumed step queues anew
         b = r.batch
         s.add(m.DispatchRequest(holder=r.holder, lot_id=r.lot_id, step_id=r.step_id, kind=r.kind,
                                 tools={"ids": list(r.tools)}, priority=r.priority, to_bottleneck=r.to_bottleneck,
@@ -261,11 +224,9 @@ def _read_assignment(ledger: Ledger) -> tuple[dict[str, str], dict[str, tuple[st
     with ledger.session() as s:     # the columns it needs, as rows: it runs every few hundred ms per process
         rows = list(s.execute(select(q.id, q.holder, q.state, q.batch_of, q.tool_id, q.lot_id, q.tools, q.priority,
                                      q.to_bottleneck, q.queued_at, q.due_at, q.limit_s)
-                              .where(q.state.in_(("WAITING", "BATCHED", RESERVED)))))
+                              .where(q.state.in_(("WAITING", "BATCHED")))))
         batched = {row.holder: (row.batch_of or "", row.tool_id or "") for row in rows if row.state == "BATCHED"}
-        # a reservation ranks like a waiting step (it is assigned a tool that then goes to nobody else)
-        rows = [row for row in rows if row.state == "WAITING"
-                or row.state == RESERVED and row.due_at is not None and _as_utc(row.due_at) > now]
+        rows = [row for row in rows if row.state == "WAITING"]
         tools = {t for row in rows for t in row.tools["ids"]}
         leases = {lease.tool_id: lease for lease in s.execute(select(lq.tool_id, lq.holder, lq.expires_at).where(
             lq.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
@@ -331,7 +292,6 @@ class _Gated:
     def __init__(self, ledger: Ledger, r: Request) -> None:
         self.ledger, self.r = ledger, r
         self.asked, self.why = -1e9, cast(str | None, None)
-        self.entered = False
 
     def waits(self) -> bool:
         if self.r.gate is None:
@@ -339,14 +299,6 @@ class _Gated:
         if time.monotonic() - self.asked >= GATE_S:
             self.asked = time.monotonic()
             why = self.r.gate()
-            if self.r.enter is not None and (why is None) != self.entered:
-                # open: the zone's end holds its place first, then the gate is asked again — a tool
-                # taken meanwhile (before the place was held) shows now, and closes it again
-                self.r.enter(why is None)
-                self.entered = why is None
-                if self.entered and (why := self.r.gate()) is not None:
-                    self.r.enter(False)
-                    self.entered = False
             if (why is None) != (self.why is None):
                 _set_state(self.ledger, self.r.holder, "GATED" if why else "WAITING")
                 if why:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from drivers.registry import kind_spec
-from line.dispatch_queue import RESERVED, Request, _as_utc, reservation_of, reserve
+from line.dispatch_queue import _as_utc
 from line.ledger import Ledger
 from line.ledger import models as m
 from line.plan import LotPlan, PlannedStep
@@ -89,52 +89,37 @@ def free_in(ledger: Ledger, tools: tuple[str, ...], now: datetime, default_s: fl
     return out
 
 
-def zones_ahead(ledger: Ledger, tools: tuple[str, ...], before: datetime, lot_id: str = "") -> int:
-    """Steps of other lots inside a zone, waiting (or reserved) for one of `tools`, whose deadline
-    comes before `before`."""
+def zones_ahead(ledger: Ledger, tools: tuple[str, ...], before: datetime) -> int:
+    """Steps inside a zone waiting for one of `tools` whose deadline comes before `before`."""
     with ledger.session() as s:
         rows = list(s.scalars(select(m.DispatchRequest).where(
-            m.DispatchRequest.state.in_(("WAITING", RESERVED)), m.DispatchRequest.due_at.is_not(None),
-            m.DispatchRequest.lot_id != lot_id)))
+            m.DispatchRequest.state == "WAITING", m.DispatchRequest.due_at.is_not(None))))
     return sum(1 for r in rows if set(r.tools["ids"]) & set(tools) and r.due_at is not None
                and _as_utc(r.due_at) < before)
 
 
-def expected_wait_s(ledger: Ledger, zone: Zone, own_job_s: float, now: datetime, lot_id: str = "") -> float:
+def expected_wait_s(ledger: Ledger, zone: Zone, own_job_s: float, now: datetime) -> float:
     """Wall seconds the zone's closing step is expected to wait after this step ends."""
     if not zone.tools:
         return 0.0
     frees = free_in(ledger, zone.tools, now, zone.job_s)
     our_deadline = now + timedelta(seconds=own_job_s + zone.limit_s)
     heapq.heapify(frees)
-    for _ in range(zones_ahead(ledger, zone.tools, our_deadline, lot_id)):
+    for _ in range(zones_ahead(ledger, zone.tools, our_deadline)):
         heapq.heapreplace(frees, frees[0] + zone.job_s)     # each lot ahead takes the first tool free
     return max(0.0, frees[0] - own_job_s)
 
 
-def zone_closed(ledger: Ledger, plan: LotPlan, step: PlannedStep, wafers: int, now: datetime,
-                lot_id: str = "") -> str | None:
-    """Why this step of `lot_id` must wait before the zones it opens (None: each can be closed in
-    time; the lot's own reservations are not lots ahead of it)."""
+def zone_closed(ledger: Ledger, plan: LotPlan, step: PlannedStep, wafers: int, now: datetime) -> str | None:
+    """Why this step must wait before the zones it opens (None: each can be closed in time)."""
     zones = zones_opened(plan, step, wafers)
     if not zones:
         return None
     own = job_wall_s(plan, step, wafers)
     for z in zones:
-        wait = expected_wait_s(ledger, z, own, now, lot_id)
+        wait = expected_wait_s(ledger, z, own, now)
         if wait > OPEN_SHARE * z.limit_s:
             process_h = wait * plan.clock_speed / 3600
             return (f"{step.id} waits before its queue-time zone: {z.closes} must start within {z.max_h:g} h of "
                     f"{step.id}'s end ({z.why}), and {'/'.join(z.tools)} would take it in ~{process_h:.1f} h")
     return None
-
-
-def reserve_zones(ledger: Ledger, plan: LotPlan, step: PlannedStep, lot_id: str, wafers: int, priority: int,
-                  now: datetime) -> None:
-    """The lot is about to enter the zones this step opens (their gate opened): each zone's closing
-    step holds its place in the queue from now, due at this step's expected end plus the limit."""
-    own = job_wall_s(plan, step, wafers)
-    for z in zones_opened(plan, step, wafers):
-        closes = plan.step(z.closes)
-        reserve(ledger, Request(reservation_of(lot_id, z.closes), lot_id, z.closes, closes.kind, z.tools, priority,
-                                plan.to_bottleneck(closes), now + timedelta(seconds=own + z.limit_s), z.limit_s))

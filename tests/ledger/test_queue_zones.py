@@ -4,7 +4,6 @@ most of that window (their running jobs' expected ends, recorded with each start
 soon as one is expected free in time."""
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from line.ledger import Ledger
@@ -56,72 +55,4 @@ def test_lots_already_in_the_zone_ahead_of_it_count(db_url):
                                     due_at=m.utcnow() + timedelta(seconds=zone.limit_s * 0.5), limit_s=zone.limit_s))
     assert zone.job_s * 2 > (OPEN_SHARE - 0.3) * zone.limit_s       # two cures a tool ahead: too late
     assert zone_closed(ledger, plan, print_step, 5, m.utcnow()) is not None
-    ledger.dispose()
-
-
-def test_a_lot_entering_a_zone_keeps_a_closing_oven_from_a_step_in_none_until_it_gets_there(db_url):
-    """The race seen under load: the print was let through with CURE02 free, a polyimide cure (in no
-    zone) took CURE02 while the paste was printed, and the paste's 4 h ran out behind it."""
-    from line.dispatch_queue import Request, _file, _read_assignment, unreserve
-    from line.queue_zones import reserve_zones
-
-    plan = load_plan(str(ROUTE), str(LINE), str(ROOT / "recipes"))
-    ledger = Ledger(db_url)
-    for lot in ("PASTE", "PI"):
-        ledger.ensure_lot(lot, 1)
-        assert ledger.acquire_lease(f"lot:{lot}", f"orchestrator-of-{lot}", 60)
-    busy(ledger, "CURE01", "OTHER", ends_in_s=3600)                  # one oven runs a long job
-    reserve_zones(ledger, plan, plan.step("C04"), "PASTE", 5, 0, m.utcnow())   # PASTE's print was granted
-    pi_cure = Request("PI.D03b.r0", "PI", "D03b", "oven", ("CURE01", "CURE02"))
-    _file(ledger, pi_cure)
-    assignment, _, _ = _read_assignment(ledger)
-    assert "PI.D03b.r0" not in assignment                   # CURE02 is kept for the paste's cure
-    (zone,) = zones_opened(plan, plan.step("C04"), 5)
-    _file(ledger, Request("PASTE.C04b.r0", "PASTE", "C04b", "oven", zone.tools,
-                          due_at=m.utcnow() + timedelta(seconds=zone.limit_s), limit_s=zone.limit_s))
-    assignment, _, _ = _read_assignment(ledger)
-    assert assignment == {"PASTE.C04b.r0": "CURE02"}        # the cure itself, not the reservation, gets it
-    with ledger.session() as s:
-        assert s.query(m.DispatchRequest).filter_by(state="RESERVED").count() == 0   # replaced by the request
-
-    reserve_zones(ledger, plan, plan.step("C04"), "PASTE2", 5, 0, m.utcnow())      # a lot held after its print
-    unreserve(ledger, "PASTE2")
-    with ledger.session() as s:
-        assert s.query(m.DispatchRequest).filter_by(state="RESERVED").count() == 0
-    ledger.dispose()
-
-
-def test_a_reservation_past_its_time_or_of_a_dead_lot_blocks_nothing(db_url):
-    from line.dispatch_queue import Request, _file, _read_assignment, reservation_of, reserve
-
-    ledger = Ledger(db_url)
-    ledger.ensure_lot("LIVE", 1)
-    assert ledger.acquire_lease("lot:LIVE", "orchestrator-of-LIVE", 60)
-    ledger.ensure_lot("GONE", 1)
-    assert ledger.acquire_lease("lot:GONE", "orchestrator-of-GONE", 0.01)      # lapses at once
-    reserve(ledger, Request(reservation_of("LIVE", "C04b"), "LIVE", "C04b", "oven", ("CURE01",),
-                            due_at=m.utcnow() - timedelta(seconds=1), limit_s=10))   # its time passed
-    reserve(ledger, Request(reservation_of("GONE", "C04b"), "GONE", "C04b", "oven", ("CURE01",),
-                            due_at=m.utcnow() + timedelta(seconds=60), limit_s=60))
-    time.sleep(0.05)
-    _file(ledger, Request("LIVE.D03b.r0", "LIVE", "D03b", "oven", ("CURE01",)))
-    assert _read_assignment(ledger)[0] == {"LIVE.D03b.r0": "CURE01"}
-    ledger.dispose()
-
-
-def test_the_zone_end_is_held_before_the_opening_step_takes_its_tool_and_given_up_if_the_gate_closes(db_url):
-    """The gate opens → the places are held → the gate is asked again (a tool taken meanwhile shows):
-    closed now → the places go and the step waits; open → it takes its tool with the places held."""
-    from line.dispatch_queue import Request, claim
-
-    ledger = Ledger(db_url)
-    ledger.ensure_lot("P", 1)
-    assert ledger.acquire_lease("lot:P", "orchestrator-of-P", 60)
-    answers = iter([None, "an oven was taken meanwhile", None, None])
-    entered: list[bool] = []
-    request = Request("P.C04.r0", "P", "C04", "stencil_printer", ("SP01",), gate=lambda: next(answers),
-                      enter=entered.append)
-    with claim(ledger, request) as grant:
-        assert grant.tool_id == "SP01"
-    assert entered == [True, False, True]
     ledger.dispose()
