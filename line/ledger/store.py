@@ -8,11 +8,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Table, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from drivers.errors import UnknownName
@@ -20,6 +18,7 @@ from drivers.jobs import WaferResult as ToolWaferResult
 from line.ledger import models as m
 from line.ledger.alarm_records import AlarmRecords
 from line.ledger.database import default_url, ensure_schema, make_engine
+from line.ledger.lease_records import LeaseRecords
 from line.ledger.spc_records import SpcRecords
 
 E90_FROM_TOOL = {"PROCESSED": "PROCESSED", "INCOMPLETE": "ABORTED", "ABORTED": "ABORTED",
@@ -28,7 +27,7 @@ E90_FROM_TOOL = {"PROCESSED": "PROCESSED", "INCOMPLETE": "ABORTED", "ABORTED": "
 _Row = TypeVar("_Row")
 
 
-class Ledger(AlarmRecords, SpcRecords):
+class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
     def __init__(self, url: str | None = None, migrate: bool = True) -> None:
         self.url = url or default_url()
         self.engine = make_engine(self.url)
@@ -282,53 +281,6 @@ class Ledger(AlarmRecords, SpcRecords):
         with self.session() as s:
             return list(s.scalars(select(m.Hold).where(m.Hold.lot_id == lot_id).order_by(m.Hold.id)))
 
-    # ---- tool leases --------------------------------------------------------------------------
-    def acquire_lease(self, tool_id: str, holder: str, ttl_s: float) -> bool:
-        """Take the tool if it is free, its lease expired (recorded as a `lapse` of the old holder's),
-        or we already hold it."""
-        now = m.utcnow()
-        try:
-            with self.session() as s:
-                lease = s.get(m.ToolLease, tool_id)
-                if lease is not None:
-                    expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC)
-                    if lease.holder != holder and expires > now:
-                        return False
-                    s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
-                                                        m.ToolLease.holder == lease.holder))
-                    if lease.holder != holder:      # a lapsed holder: say whose lease was taken over
-                        s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="lapse",
-                                      data={"holder": lease.holder, "expired_at": expires.isoformat()}))
-                    s.flush()
-                s.add(m.ToolLease(tool_id=tool_id, holder=holder, acquired_at=now,
-                                  expires_at=now + timedelta(seconds=ttl_s)))
-                s.add(m.Event(**_lease_subject(tool_id), dest="LEASED", trigger="acquire",
-                              data={"holder": holder, "ttl_s": ttl_s}))
-            return True
-        except IntegrityError:
-            return False
-
-    def renew_lease(self, tool_id: str, holder: str, ttl_s: float) -> bool:
-        with self.session() as s:
-            lease = s.get(m.ToolLease, tool_id)
-            if lease is None or lease.holder != holder:
-                return False
-            lease.expires_at = m.utcnow() + timedelta(seconds=ttl_s)
-            return True
-
-    def release_lease(self, tool_id: str, holder: str) -> None:
-        with self.session() as s:
-            n = cast(CursorResult, s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
-                                                                        m.ToolLease.holder == holder))).rowcount
-            if n:
-                s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="release",
-                              data={"holder": holder}))
-
-    def leases(self) -> list[tuple[str, str]]:
-        """Every lease held, (key, holder): a tool id, or `lot:<id>` for a lot's orchestrator."""
-        with self.session() as s:
-            return [(lease.tool_id, lease.holder) for lease in s.scalars(select(m.ToolLease))]
-
     def step_by_job(self, job_id: str) -> m.StepRun | None:
         """The step run of a job id (a lease holder): its own, or the batch job it leads (`…+N`)."""
         with self.session() as s:
@@ -344,29 +296,6 @@ class Ledger(AlarmRecords, SpcRecords):
                           step_run_id=run.id, data={"from": run.job_id, "job": job_id}))
             run.job_id = job_id
 
-    def lease_holder(self, tool_id: str) -> str | None:
-        with self.session() as s:
-            lease = s.get(m.ToolLease, tool_id)
-            return lease.holder if lease else None
-
-    def lease(self, tool_id: str) -> tuple[str, bool] | None:
-        """(holder, expired) of a lease, or None when nobody holds it."""
-        with self.session() as s:
-            lease = s.get(m.ToolLease, tool_id)
-            if lease is None:
-                return None
-            expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC)
-            return lease.holder, expires <= m.utcnow()
-
-    def break_lease(self, tool_id: str, holder: str, reason: str) -> None:
-        """Take a dead holder's lease away now (its process is known to be gone), with the reason."""
-        with self.session() as s:
-            n = cast(CursorResult, s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
-                                                                        m.ToolLease.holder == holder))).rowcount
-            if n:
-                s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="break",
-                              data={"holder": holder, "reason": reason}))
-
 
 def _wafers(s: Session, wafer_ids: list[str]) -> dict[str, m.Wafer]:
     """The wafers by id, in one query (a lot moves 25 at a time)."""
@@ -378,13 +307,6 @@ def _insert_events(s: Session, rows: list[dict[str, Any]]) -> None:
     session flushes what it holds first, so the ledger's event order stays the order of telling."""
     if rows:
         s.execute(insert(m.Event), rows)
-
-
-def _lease_subject(key: str) -> dict[str, str]:
-    """A lease event belongs to the tool, or to the lot for a `lot:<id>` lease."""
-    if key.startswith("lot:"):
-        return {"entity": "lot", "entity_id": key[4:]}
-    return {"entity": "tool", "entity_id": key}
 
 
 _shared: dict[str, Ledger] = {}
