@@ -4,7 +4,6 @@ actually gets it."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,7 +34,7 @@ def preference(ledger: Ledger, tools: list[ToolConfig], step_id: str = "") -> li
         now = m.utcnow()
         leased = {tid for tid, expires in s.execute(select(m.ToolLease.tool_id, m.ToolLease.expires_at)
                                                     .where(m.ToolLease.tool_id.in_(ids)))
-                  if (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) > now}
+                  if m.as_utc(expires) > now}
         used: Counter[str] = Counter({tool: n for tool, n in s.execute(
             select(m.StepRun.tool_id, func.count()).where(m.StepRun.tool_id.in_(ids)).group_by(m.StepRun.tool_id))})
         states = last_states(s, ids)

@@ -8,7 +8,12 @@ ranked by, and is granted a tool only when it is the best-ranked waiting step th
    one whose limit has passed leaves the queue and the lot is held QUEUE_TIME (`QueueTimeExceeded`).
 2. **Priority**: the lot's priority (higher first).
 3. **Inside a queue-time zone**: a step whose limit clock runs goes ahead of one in none, the
-   nearest deadline first (a step that opens a zone waits before it, `line.queue_zones`).
+   nearest deadline first (a step that opens a zone waits before it, `line.queue_zones`). The step
+   that closes a zone holds its place while its lot runs the step right before it (`reserve`, from
+   when that step is granted its tool): ranked like the step itself, the reservation keeps one of its
+   tools from a step in no zone until the lot gets there — but is never granted; the step's own
+   request replaces it. Never earlier: a place held across another queue idles the tool for longer
+   than the zone needs it.
 4. **The bottleneck fed**: fewer steps to the route's bottleneck tool group first, so the group
    that bounds the line's output does not starve while lots bunch elsewhere.
 5. First come, first served.
@@ -117,6 +122,9 @@ class Request:
     gate: Callable[[], str | None] | None = field(default=None, compare=False)
     """why the step must not take a tool yet (it opens a queue-time zone that could not be closed in
     time), or None; while it says why, the step stands aside (GATED) and takes no tool"""
+    enter: Callable[[bool], None] | None = field(default=None, compare=False)
+    """hold (True) or give up (False) the place of the zone-closing step that comes right after this
+    one — called when this step is granted its tool (then the gate is asked again, places held)"""
 
 
 @dataclass(frozen=True)
@@ -140,13 +148,41 @@ class Grant:
     leader: str = ""
 
 
-def _as_utc(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
+RESERVED = "RESERVED"
+
+
+def reservation_of(lot_id: str, step_id: str) -> str:
+    return f"reserve:{lot_id}/{step_id}"
+
+
+def reserve(ledger: Ledger, r: Request) -> None:
+    """Hold a place for the step the lot reaches next — the end of a queue-time zone. Without it, a
+    step in no zone that asks while the lot finishes the step before takes the tool, and the lot's
+    limit runs out behind it (seen: a paste print let through with a cure oven free, that oven taken
+    by a polyimide cure a moment later, the paste held QUEUE_TIME). It lasts until the step files its
+    own request, the lot is held (`unreserve`), its orchestrator is gone, or its `due_at` passes."""
+    q = m.DispatchRequest
+    with ledger.session() as s:
+        s.execute(delete(q).where(q.holder == r.holder))
+        s.add(q(holder=r.holder, lot_id=r.lot_id, step_id=r.step_id, kind=r.kind, tools={"ids": list(r.tools)},
+                priority=r.priority, to_bottleneck=r.to_bottleneck, due_at=r.due_at, limit_s=r.limit_s, state=RESERVED))
+
+
+def unreserve(ledger: Ledger, lot_id: str) -> None:
+    """The lot will not reach its reserved step now (held, failed, its step given back): the place goes."""
+    q = m.DispatchRequest
+    with ledger.session() as s:
+        s.execute(delete(q).where(q.lot_id == lot_id, q.state == RESERVED))
+    _stale(ledger)
 
 
 def _file(ledger: Ledger, r: Request) -> None:
+    q = m.DispatchRequest
     with ledger.session() as s:
-        s.execute(delete(m.DispatchRequest).where(m.DispatchRequest.holder == r.holder))   # a resumed step queues anew
+        s.execute(delete(q).where(q.holder == r.holder))   # a resumed step queues anew
+        # its own reservation, and any past its time, give way (same transaction)
+        s.execute(delete(q).where(q.lot_id == r.lot_id, q.step_id == r.step_id, q.state == RESERVED))
+        s.execute(delete(q).where(q.state == RESERVED, q.due_at < m.utcnow()))
         b = r.batch
         s.add(m.DispatchRequest(holder=r.holder, lot_id=r.lot_id, step_id=r.step_id, kind=r.kind,
                                 tools={"ids": list(r.tools)}, priority=r.priority, to_bottleneck=r.to_bottleneck,
@@ -224,25 +260,27 @@ def _read_assignment(ledger: Ledger) -> tuple[dict[str, str], dict[str, tuple[st
     with ledger.session() as s:     # the columns it needs, as rows: it runs every few hundred ms per process
         rows = list(s.execute(select(q.id, q.holder, q.state, q.batch_of, q.tool_id, q.lot_id, q.tools, q.priority,
                                      q.to_bottleneck, q.queued_at, q.due_at, q.limit_s)
-                              .where(q.state.in_(("WAITING", "BATCHED")))))
+                              .where(q.state.in_(("WAITING", "BATCHED", RESERVED)))))
         batched = {row.holder: (row.batch_of or "", row.tool_id or "") for row in rows if row.state == "BATCHED"}
-        rows = [row for row in rows if row.state == "WAITING"]
+        # a reservation ranks like a waiting step: the tool it is assigned goes to nobody else
+        rows = [row for row in rows if row.state == "WAITING"
+                or row.state == RESERVED and row.due_at is not None and m.as_utc(row.due_at) > now]
         tools = {t for row in rows for t in row.tools["ids"]}
         leases = {lease.tool_id: lease for lease in s.execute(select(lq.tool_id, lq.holder, lq.expires_at).where(
             lq.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
-    free = {t for t in tools if t not in leases or _as_utc(leases[t].expires_at) <= now}
+    free = {t for t in tools if t not in leases or m.as_utc(leases[t].expires_at) <= now}
     waiting = [_waiting(row) for row in rows if _alive(leases.get(f"lot:{row.lot_id}"), now)]
     return (assign(waiting, free, now) if free else {}), batched, {row.holder for row in rows} | set(batched)
 
 
 def _waiting(row: Any) -> Waiting:
-    return Waiting(row.holder, tuple(row.tools["ids"]), row.priority, row.to_bottleneck, _as_utc(row.queued_at),
-                   _as_utc(row.due_at) if row.due_at else None, row.limit_s, row.id)
+    return Waiting(row.holder, tuple(row.tools["ids"]), row.priority, row.to_bottleneck, m.as_utc(row.queued_at),
+                   m.as_utc(row.due_at) if row.due_at else None, row.limit_s, row.id)
 
 
 def _alive(lot_lease: Any, now: datetime) -> bool:
     """The lot's orchestrator still runs it: its lot lease is current and its process not known dead."""
-    return lot_lease is not None and _as_utc(lot_lease.expires_at) > now and holder_alive(lot_lease.holder) is not False
+    return lot_lease is not None and m.as_utc(lot_lease.expires_at) > now and holder_alive(lot_lease.holder) is not False
 
 
 @contextmanager
@@ -261,16 +299,22 @@ def claim(ledger: Ledger, r: Request, ttl_s: float = 120.0) -> Iterator[Grant]:
                     raise QueueTimeExceeded(r.due_text)
                 mine = _taken_into(ledger, r.holder)    # a leader took it in first: its job starts now
                 if mine is not None:
+                    gated.enter(recheck=False)
                     break
             if gated.waits():
                 released.wait_for_next(POLL_S)
                 continue
             mine = _my_tool(ledger, r)
             if isinstance(mine, Grant):
+                gated.enter(recheck=False)
                 break
             if mine is not None and ledger.acquire_lease(mine, r.holder, ttl_s):
                 if _move(ledger, r.holder, "GRANTED", mine):
-                    break
+                    if gated.enter(recheck=True):
+                        break
+                    ledger.release_lease(mine, r.holder)     # the gate closed meanwhile: the tool goes back
+                    released.notify()
+                    continue
                 ledger.release_lease(mine, r.holder)   # a leader took this step into its batch meanwhile
                 _stale(ledger)
                 continue
@@ -307,14 +351,30 @@ class _Gated:
             self.why = why
         return self.why is not None
 
+    def enter(self, recheck: bool) -> bool:
+        """The step was granted its tool: hold the place of the zone-closing step after it, then ask
+        the gate again — an oven taken between the gate's answer and this grant shows now. False: the
+        gate closed, the place is given up and the step is GATED again (its caller gives the tool back)."""
+        if self.r.enter is None:
+            return True
+        self.r.enter(True)
+        if not recheck or self.r.gate is None or (why := self.r.gate()) is None:
+            return True
+        self.r.enter(False)
+        _set_state(self.ledger, self.r.holder, "GATED", frm=("GRANTED",))
+        log.info(why)
+        self.asked, self.why = time.monotonic(), why
+        _stale(self.ledger)
+        return False
+
 
 GATE_S = 1.0
 
 
-def _set_state(ledger: Ledger, holder: str, state: str) -> None:
+def _set_state(ledger: Ledger, holder: str, state: str, frm: tuple[str, ...] = ("WAITING", "GATED")) -> None:
     with ledger.session() as s:
         s.execute(update(m.DispatchRequest).where(m.DispatchRequest.holder == holder,
-                                                  m.DispatchRequest.state.in_(("WAITING", "GATED")))
+                                                  m.DispatchRequest.state.in_(frm))
                   .values(state=state), execution_options={"synchronize_session": False})
 
 
@@ -336,14 +396,14 @@ def _collect(ledger: Ledger, r: Request, tool: str, max_wafers: int, max_wait_s:
             lots = {lease.tool_id: lease for lease in s.scalars(select(m.ToolLease).where(
                 m.ToolLease.tool_id.in_({f"lot:{row.lot_id}" for row in rows})))}
         ranked = sorted((row for row in rows if tool in row.tools["ids"] and row.member
-                         and (row.due_at is None or _as_utc(row.due_at) > now)       # past its limit: held, not taken
+                         and (row.due_at is None or m.as_utc(row.due_at) > now)       # past its limit: held, not taken
                          and _alive(lots.get(f"lot:{row.lot_id}"), now)), key=lambda row: rank_key(_waiting(row), now))
         for row in ranked:
             if 0 < row.wafer_count <= room and _move(ledger, row.holder, "BATCHED", tool, r.holder):
                 taken.append(dict(row.member or {}, holder=row.holder))
                 room -= row.wafer_count
                 if row.due_at is not None:
-                    until = min(until, time.monotonic() + (_as_utc(row.due_at) - now).total_seconds())
+                    until = min(until, time.monotonic() + (m.as_utc(row.due_at) - now).total_seconds())
         left = until - time.monotonic()
         if room <= 0 or left <= 0:
             break
@@ -356,7 +416,7 @@ def _collect(ledger: Ledger, r: Request, tool: str, max_wafers: int, max_wait_s:
 def queue_deadline(ended_at: datetime, max_h: float, clock_speed: float) -> datetime:
     """When a limit of `max_h` process hours after `ended_at` runs out on the wall clock (the line's
     clock runs `clock_speed` process seconds a wall second)."""
-    return _as_utc(ended_at) + timedelta(seconds=max_h * 3600 / clock_speed)
+    return m.as_utc(ended_at) + timedelta(seconds=max_h * 3600 / clock_speed)
 
 
 def queue_deadline_for(ledger: Ledger, lot_id: str, step_id: str, limits: Sequence[QueueLimit],
@@ -378,7 +438,7 @@ def queue_deadline_for(ledger: Ledger, lot_id: str, step_id: str, limits: Sequen
         ended = [r.ended_at for r in runs if r.step_id == limit.since and r.status in ("COMPLETE", "ACCEPTED")
                  and r.ended_at is not None]
         if ended:
-            end = max(_as_utc(t) for t in ended)
+            end = max(m.as_utc(t) for t in ended)
             due = queue_deadline(end, limit.max_h, clock_speed)
             found.append((due, limit.max_h * 3600 / clock_speed,
                           f"{step_id} must start within {limit.max_h:g} h of {limit.since}'s end ({limit.why}); "

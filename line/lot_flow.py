@@ -26,7 +26,7 @@ from line.batching import batchable, follow, rider
 from line.chart_artifacts import publish_step_charts
 from line.dashboard import artifact_key, publish_lot
 from line.dispatch import preference
-from line.dispatch_queue import Grant, QueueTimeExceeded, Request, claim, queue_deadline_for
+from line.dispatch_queue import Grant, QueueTimeExceeded, Request, claim, queue_deadline_for, unreserve
 from line.holds import apply_decision, runs_again
 from line.leases import LotBusy, lot_lease, orchestrator_id
 from line.ledger import Ledger
@@ -34,7 +34,7 @@ from line.ledger.models import utcnow
 from line.ledger.store import shared_ledger
 from line.plan import LotPlan, PlannedStep, load_plan
 from line.progress import Progress, flush_progress
-from line.queue_zones import zone_closed, zones_opened
+from line.queue_zones import closing_next, reserve_next, zone_closed, zones_opened
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.qualification import production_problems, unrunnable_steps
 from line.recorder import JobProgressed, StepContext, StepEvent, listen
@@ -89,17 +89,30 @@ def dispatch_and_run(ledger: Ledger, plan: LotPlan, step: PlannedStep, lot_id: s
     batch = None if earlier is not None else batchable(plan, step, lot_id, wafers, rework, flow_run_id, ids)
     due_at, limit_s, due_text = deadline or (None, None, "")
     # a step that opens a queue-time zone waits before it while the zone could not be closed in time
-    gate = (lambda: zone_closed(ledger, plan, step, len(wafers), utcnow())) \
+    gate = (lambda: zone_closed(ledger, plan, step, len(wafers), utcnow(), lot_id)) \
         if earlier is None and zones_opened(plan, step, len(wafers)) else None
+    # the zone-closing step after this one holds its place while the lot runs this one
+    enter = (lambda hold: reserve_next(ledger, plan, step, lot_id, len(wafers), priority, utcnow()) if hold
+             else unreserve(ledger, lot_id)) if closing_next(plan, step) is not None else None
     request = Request(job_id_for(lot_id, step.id, rework), lot_id, step.id, step.kind, tuple(ids), priority,
-                      plan.to_bottleneck(step), due_at, limit_s, due_text, batch=batch, gate=gate)
+                      plan.to_bottleneck(step), due_at, limit_s, due_text, batch=batch, gate=gate, enter=enter)
     try:
         with claim(ledger, request) as grant:
             if not grant.leader:
-                return run_on_tool(ledger, plan, step, grant, lot_id, wafers, rework, flow_run_id, earlier is not None)
+                outcome = run_on_tool(ledger, plan, step, grant, lot_id, wafers, rework, flow_run_id,
+                                      earlier is not None)
+                return _kept(ledger, outcome, lot_id, enter is not None)
     except QueueTimeExceeded as late:
         return held_before_a_tool(ledger, plan, step, lot_id, rework, flow_run_id, "QUEUE_TIME", str(late))
-    return follow(ledger, grant, lot_id, step.id, rework)
+    followed = follow(ledger, grant, lot_id, step.id, rework)
+    return _kept(ledger, followed, lot_id, enter is not None) if followed is not None else None
+
+
+def _kept(ledger: Ledger, outcome: StepOutcome, lot_id: str, reserved: bool) -> StepOutcome:
+    """A lot that does not go on to its next step now gives up the place it held there."""
+    if reserved and outcome.status != "COMPLETE":
+        unreserve(ledger, lot_id)
+    return outcome
 
 
 def run_on_tool(ledger: Ledger, plan: LotPlan, step: PlannedStep, grant: Grant, lot_id: str, wafers: list[str],

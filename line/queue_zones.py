@@ -11,6 +11,11 @@ expected free (its running job's start plus the job-time model's length, recorde
 was sent), the lots already inside a zone waiting for those tools with an earlier deadline (each one
 job of the closing step's length), and this step's own job. The zone opens when the closing step
 is expected to start within `OPEN_SHARE` of its limit; the rest is margin for the estimate.
+
+The estimate is only as good as the moment it was made: a step in no zone may take the oven a
+moment after the gate opened. So while the lot runs the step right before a zone's closing step,
+that step holds its place in the queue (`reserve_next`, from when the step before is granted its
+tool), and a gate that opened is asked again with the place held before the step's job starts.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from drivers.registry import kind_spec
-from line.dispatch_queue import _as_utc
+from line.dispatch_queue import RESERVED, Request, queue_deadline, queue_deadline_for, reservation_of, reserve
 from line.ledger import Ledger
 from line.ledger import models as m
 from line.plan import LotPlan, PlannedStep
@@ -68,7 +73,7 @@ def free_in(ledger: Ledger, tools: tuple[str, ...], now: datetime, default_s: fl
     expected end (recorded with its start), or `default_s` when that is not known yet."""
     with ledger.session() as s:
         leased = {lease.tool_id for lease in s.scalars(select(m.ToolLease).where(m.ToolLease.tool_id.in_(tools)))
-                  if _as_utc(lease.expires_at) > now}
+                  if m.as_utc(lease.expires_at) > now}
         running = {run.tool_id: run for run in s.scalars(select(m.StepRun).where(
             m.StepRun.tool_id.in_(leased), m.StepRun.status == "RUNNING"))}
         starts = {ev.step_run_id: ev for ev in s.scalars(select(m.Event).where(
@@ -85,41 +90,75 @@ def free_in(ledger: Ledger, tools: tuple[str, ...], now: datetime, default_s: fl
         if ev is None or expected is None:
             out.append(default_s)
         else:
-            out.append(max(0.0, (_as_utc(ev.at) - now).total_seconds() + float(expected)))
+            out.append(max(0.0, (m.as_utc(ev.at) - now).total_seconds() + float(expected)))
     return out
 
 
-def zones_ahead(ledger: Ledger, tools: tuple[str, ...], before: datetime) -> int:
-    """Steps inside a zone waiting for one of `tools` whose deadline comes before `before`."""
+def zones_ahead(ledger: Ledger, tools: tuple[str, ...], before: datetime, lot_id: str = "") -> int:
+    """Steps of other lots inside a zone, waiting (or holding their place) for one of `tools`, whose
+    deadline comes before `before`."""
+    q = m.DispatchRequest
     with ledger.session() as s:
-        rows = list(s.scalars(select(m.DispatchRequest).where(
-            m.DispatchRequest.state == "WAITING", m.DispatchRequest.due_at.is_not(None))))
+        rows = list(s.scalars(select(q).where(q.state.in_(("WAITING", RESERVED)), q.due_at.is_not(None),
+                                              q.lot_id != lot_id)))
     return sum(1 for r in rows if set(r.tools["ids"]) & set(tools) and r.due_at is not None
-               and _as_utc(r.due_at) < before)
+               and m.as_utc(r.due_at) < before)
 
 
-def expected_wait_s(ledger: Ledger, zone: Zone, own_job_s: float, now: datetime) -> float:
+def expected_wait_s(ledger: Ledger, zone: Zone, own_job_s: float, now: datetime, lot_id: str = "") -> float:
     """Wall seconds the zone's closing step is expected to wait after this step ends."""
     if not zone.tools:
         return 0.0
     frees = free_in(ledger, zone.tools, now, zone.job_s)
     our_deadline = now + timedelta(seconds=own_job_s + zone.limit_s)
     heapq.heapify(frees)
-    for _ in range(zones_ahead(ledger, zone.tools, our_deadline)):
+    for _ in range(zones_ahead(ledger, zone.tools, our_deadline, lot_id)):
         heapq.heapreplace(frees, frees[0] + zone.job_s)     # each lot ahead takes the first tool free
     return max(0.0, frees[0] - own_job_s)
 
 
-def zone_closed(ledger: Ledger, plan: LotPlan, step: PlannedStep, wafers: int, now: datetime) -> str | None:
-    """Why this step must wait before the zones it opens (None: each can be closed in time)."""
+def zone_closed(ledger: Ledger, plan: LotPlan, step: PlannedStep, wafers: int, now: datetime,
+                lot_id: str = "") -> str | None:
+    """Why this step of `lot_id` must wait before the zones it opens (None: each can be closed in
+    time; the lot's own place held is not a lot ahead of it)."""
     zones = zones_opened(plan, step, wafers)
     if not zones:
         return None
     own = job_wall_s(plan, step, wafers)
     for z in zones:
-        wait = expected_wait_s(ledger, z, own, now)
+        wait = expected_wait_s(ledger, z, own, now, lot_id)
         if wait > OPEN_SHARE * z.limit_s:
             process_h = wait * plan.clock_speed / 3600
             return (f"{step.id} waits before its queue-time zone: {z.closes} must start within {z.max_h:g} h of "
                     f"{step.id}'s end ({z.why}), and {'/'.join(z.tools)} would take it in ~{process_h:.1f} h")
     return None
+
+
+def closing_next(plan: LotPlan, step: PlannedStep) -> PlannedStep | None:
+    """The step right after this one when it ends a queue-time zone (its place is held while the lot
+    runs this one), else None."""
+    i = next(k for k, s in enumerate(plan.steps) if s.id == step.id)
+    after = plan.steps[i + 1] if i + 1 < len(plan.steps) else None
+    return after if after is not None and after.queue_limits else None
+
+
+def reserve_next(ledger: Ledger, plan: LotPlan, step: PlannedStep, lot_id: str, wafers: int, priority: int,
+                 now: datetime) -> None:
+    """This step of the lot was granted its tool: the zone-closing step after it holds its place,
+    due when its earliest limit runs out — a limit counted from this step's end from its expected end."""
+    closes = closing_next(plan, step)
+    if closes is None:
+        return
+    own_end = now + timedelta(seconds=job_wall_s(plan, step, wafers))
+    dues = [(queue_deadline(own_end, q.max_h, plan.clock_speed), q.max_h * 3600 / plan.clock_speed)
+            for q in closes.queue_limits if q.since == step.id]
+    earlier = queue_deadline_for(ledger, lot_id, closes.id, [q for q in closes.queue_limits if q.since != step.id],
+                                 plan.clock_speed)
+    if earlier is not None:
+        dues.append(earlier[:2])
+    if not dues:            # its limits count from steps this lot has not run: no deadline to keep
+        return
+    due_at, limit_s = min(dues)
+    reserve(ledger, Request(reservation_of(lot_id, closes.id), lot_id, closes.id, closes.kind,
+                            tuple(t.id for t in plan.tools_for(closes)), priority, plan.to_bottleneck(closes),
+                            due_at, limit_s))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -54,10 +54,6 @@ class ToolE10:
         return self.pct_of_operations("PRODUCTIVE")
 
 
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)     # SQLite hands back naive UTC
-
-
 def e10_report(ledger: Ledger, tool_ids: list[str], since: datetime, until: datetime) -> list[ToolE10]:
     """Seconds each tool spent in each E10 state between `since` and `until`; the part of the window
     before its first event in the ledger is `unobserved_s`."""
@@ -68,21 +64,21 @@ def e10_report(ledger: Ledger, tool_ids: list[str], since: datetime, until: date
             before = last_tool_state_event(s, tool_id, before=since)
             inside = s.scalars(select(m.Event).where(*is_state, m.Event.at >= since, m.Event.at < until)
                                .order_by(m.Event.id)).all()
-            down = [(_utc(a.raised_at), _utc(a.cleared_at) if a.cleared_at else until) for a in s.scalars(
+            down = [(m.as_utc(a.raised_at), m.as_utc(a.cleared_at) if a.cleared_at else until) for a in s.scalars(
                 select(m.Alarm).where(m.Alarm.tool_id == tool_id, m.Alarm.raised_at < until,
                                       (m.Alarm.cleared_at.is_(None)) | (m.Alarm.cleared_at > since)))]
-            maint = [(_utc(d.started_at), _utc(d.ended_at) if d.ended_at else until, d.e10) for d in s.scalars(
+            maint = [(m.as_utc(d.started_at), m.as_utc(d.ended_at) if d.ended_at else until, d.e10) for d in s.scalars(
                 select(m.Maintenance).where(m.Maintenance.tool_id == tool_id, m.Maintenance.action == "down",
                                             m.Maintenance.started_at < until,
                                             (m.Maintenance.ended_at.is_(None)) | (m.Maintenance.ended_at > since)))]
             row, t = ToolE10(tool_id), since
             state: str | None = e10_state(before.dest) if before else None
-            first_word = _utc(inside[0].at) if inside else until
+            first_word = m.as_utc(inside[0].at) if inside else until
             if state is None and maint and (taken := max(since, min(lo for lo, _, _ in maint))) < first_word:
                 state, t = "STANDBY", taken      # taken down before the tool ever reported: observed from then
                 row.unobserved_s += (t - since).total_seconds()
             for ev in inside:
-                at = max(_utc(ev.at), t)
+                at = max(m.as_utc(ev.at), t)
                 _count(row, state, t, at, down, maint)
                 state, t = e10_state(ev.dest), at
             _count(row, state, t, max(t, until), down, maint)

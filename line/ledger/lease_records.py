@@ -4,7 +4,7 @@ every acquire, renewal, release, lapse and break as an event of its subject. A m
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import cast
 
 from sqlalchemy import CursorResult, delete, select
@@ -27,7 +27,7 @@ class LeaseRecords:
             with self.session() as s:
                 lease = s.get(m.ToolLease, tool_id)
                 if lease is not None:
-                    expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC)
+                    expires = m.as_utc(lease.expires_at)
                     if lease.holder != holder and expires > now:
                         return False
                     s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
@@ -71,7 +71,7 @@ class LeaseRecords:
             lease = s.get(m.ToolLease, tool_id)
             if lease is None:
                 return None
-            expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC)
+            expires = m.as_utc(lease.expires_at)
             return lease.holder, expires <= m.utcnow()
 
     def break_lease(self, tool_id: str, holder: str, reason: str) -> None:
