@@ -12,21 +12,26 @@ fewest steps to its route's bottleneck group, then first come), told at once —
 lots in one process are — or, with `poll_s`, at the winner's next poll (a random phase). The line
 is held saturated by CONWIP: `wip` lots in process, each finished lot replaced at once by the next
 product in A, B, C, D order. A step that starts past its queue-time limit is counted (the real
-line holds its lot).
+line holds its lot). Queue-time zones as `line.queue_zones` runs them: a step that opens a zone
+waits before it while the zone's closing group is expected to take the lot later than `OPEN_SHARE`
+of the limit (asked every `gate_s`), and while a lot runs the step right before a closing step,
+that step holds its place (a free tool is kept for it, or it ranks for the next one freed).
 
 Host costs, in simulated seconds, are zero for the ideal model; the throughput benchmark feeds in
 what it measured on the real run, so the same model says what those costs do to throughput."""
 from __future__ import annotations
 
+import heapq
 import random
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import simpy
 
 from line.dispatch_queue import Waiting, rank_key
+from line.queue_zones import OPEN_SHARE
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -49,6 +54,7 @@ class HostDelays:
     end_to_release: float = 0.0    # job over on the tool, lease still held (results, ledger, close)
     between_steps: float = 0.0     # the lot holds no tool: task end → next claim
     poll_s: float = 0.0            # a waiting lot looks for a free tool this often (0: told at once)
+    gate_s: float = 60.0           # a step waiting before a queue-time zone asks again this often
 
 
 @dataclass
@@ -83,14 +89,54 @@ class Pool:
 
     def __init__(self, env: simpy.Environment, tools: int, rng: random.Random, poll_s: float) -> None:
         self.env, self.free, self.rng, self.poll_s = env, tools, rng, poll_s
-        self.waiters: list[tuple[Waiting, simpy.Event, Step]] = []
+        self.waiters: list[tuple[Waiting, simpy.Event | None, Step]] = []   # event None: a place held
         self.forming: dict[str, Job] = {}           # a granted batch job still waiting for lots, by recipe
+        self.ends: dict[int, float] = {}            # each held tool's job: when it is expected to end
+        self.kept: dict[str, float] = {}            # lot → due time of the place a free tool is kept for
         self.n = 0
 
-    def claim(self, step: Step, due_s: float | None, limit_s: float | None) -> simpy.Event:
+    def reserve(self, lot: str, step: Step, due_s: float, limit_s: float) -> None:
+        """The lot's next step ends a queue-time zone: a free tool is kept for it, or its place
+        ranks for the next tool freed (`line.dispatch_queue.reserve`)."""
+        self._lapse()
+        if self.free > 0:
+            self.free -= 1
+            self.kept[lot] = due_s
+            return
+        self.n += 1
+        self.waiters.append((Waiting(lot, (), 0, step.to_bottleneck, at(self.env.now), at(due_s), limit_s, self.n),
+                             None, step))
+
+    def _lapse(self) -> None:
+        """Places past their due time hold nothing."""
+        for lot, due in list(self.kept.items()):
+            if due < self.env.now:
+                del self.kept[lot]
+                self.free += 1
+        self.waiters = [w for w in self.waiters if w[1] is not None or (w[0].due_at or EPOCH) > at(self.env.now)]
+
+    def expected_wait(self, lot: str, job_s: float, own_s: float, limit_s: float) -> float:
+        """When this group would start a zone's closing step of `lot` after a step of `own_s` ends
+        (`line.queue_zones.expected_wait_s`: tools' expected ends, lots ahead in a zone)."""
+        now = self.env.now
+        frees = [0.0] * (self.free + len(self.kept)) + [max(0.0, end - now) for end in self.ends.values()]
+        deadline = at(now + own_s + limit_s)
+        ahead = sum(1 for w, _, _ in self.waiters if w.holder != lot and w.due_at is not None and w.due_at < deadline)
+        ahead += sum(1 for other, due in self.kept.items() if other != lot and at(due) < deadline)
+        heapq.heapify(frees)
+        for _ in range(ahead):
+            heapq.heapreplace(frees, frees[0] + job_s)
+        return max(0.0, frees[0] - own_s)
+
+    def claim(self, step: Step, due_s: float | None, limit_s: float | None, lot: str = "") -> simpy.Event:
         """An event whose value is (the job, whether this step leads it)."""
         ev = self.env.event()
-        if (job := self.forming.get(step.batch_key)) is not None and step.batch_key:
+        self._lapse()
+        self.waiters = [w for w in self.waiters if not (w[1] is None and w[0].holder == lot)]  # its place: replaced
+        if lot in self.kept:
+            del self.kept[lot]
+            ev.succeed((self._lead(step), True))
+        elif (job := self.forming.get(step.batch_key)) is not None and step.batch_key:
             job.join()                               # a tool held open for this recipe: in at once
             if job.full.triggered:
                 self.forming.pop(step.batch_key)
@@ -100,7 +146,7 @@ class Pool:
             ev.succeed((self._lead(step), True))
         else:
             self.n += 1
-            w = Waiting(str(self.n), (), 0, step.to_bottleneck, at(self.env.now),
+            w = Waiting(lot or str(self.n), (), 0, step.to_bottleneck, at(self.env.now),
                         at(due_s) if due_s is not None else None, limit_s, self.n)
             self.waiters.append((w, ev, step))
         return ev
@@ -108,13 +154,15 @@ class Pool:
     def _lead(self, step: Step) -> Job:
         """A job for the step granted a tool, with the best-ranked waiting steps of its recipe taken in."""
         job = Job(self.env, step)
+        self.ends[id(job)] = self.env.now + step.batch_wait_s + step.job_s
         if step.batch_key and step.batch_lots > 1:
             now = at(self.env.now)
-            same = sorted((w for w in self.waiters if w[2].batch_key == step.batch_key), key=lambda w: rank_key(w[0], now))
+            same = sorted((w for w in self.waiters if w[1] is not None and w[2].batch_key == step.batch_key),
+                          key=lambda w: rank_key(w[0], now))
             for w in same[:step.batch_lots - 1]:
                 self.waiters.remove(w)
                 job.join()
-                w[1].succeed((job, False))
+                cast(simpy.Event, w[1]).succeed((job, False))
             if job.lots < step.batch_lots and step.batch_wait_s > 0:
                 self.forming[step.batch_key] = job
         return job
@@ -128,13 +176,18 @@ class Pool:
         if self.forming.get(job.step.batch_key) is job:
             self.forming.pop(job.step.batch_key)
 
-    def release(self) -> None:
+    def release(self, job: Job) -> None:
+        self.ends.pop(id(job), None)
+        self._lapse()
         if not self.waiters:
             self.free += 1
             return
         now = at(self.env.now)
         best = min(range(len(self.waiters)), key=lambda i: rank_key(self.waiters[i][0], now))
-        _, winner, step = self.waiters.pop(best)
+        w, winner, step = self.waiters.pop(best)
+        if winner is None:                           # a place held wins: the tool is kept for its lot
+            self.kept[w.holder] = (cast(datetime, w.due_at) - EPOCH).total_seconds()
+            return
         job = self._lead(step)
         delay = self.poll_s * self.rng.random() if self.poll_s > 0 else 0.0
         if delay <= 0:
@@ -170,16 +223,24 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
     def clip(t0: float, t1: float) -> float:
         return max(0.0, min(t1, horizon_s) - max(t0, warmup_s))
 
-    def lot(product: str):
+    def lot(product: str, name: str):
         start = env.now
         ended: list[float] = []
-        for step in routes[product]:
+        route = routes[product]
+        for k, step in enumerate(route):
             pool = pools[step.group]
             t_ask = env.now
+            while _zone_closed(pools, route, k, name):
+                yield env.timeout(host.gate_s)
             dues = [(ended[i] + limit, limit) for i, limit in step.limits if i < len(ended)]
             due, limit = min(dues) if dues else (None, None)
-            job, leads = yield pool.claim(step, due, limit)
+            job, leads = yield pool.claim(step, due, limit, name)
             t_claim = env.now
+            if k + 1 < len(route) and route[k + 1].limits:   # the zone-closing step next holds its place
+                nxt = route[k + 1]
+                places = [((ended[i] if i < k else t_claim + step.job_s) + lim, lim) for i, lim in nxt.limits if i <= k]
+                if places:
+                    pools[nxt.group].reserve(name, nxt, *min(places))
             if due is not None and t_claim > due and warmup_s <= t_claim <= horizon_s:
                 late["n"] += 1
             if leads:
@@ -188,6 +249,7 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
                     pool.close(job)
                 yield env.timeout(host.claim_to_start)
                 t_start = env.now
+                pool.ends[id(job)] = t_start + step.job_s
                 yield env.timeout(step.job_s)
                 busy[step.group] += clip(t_start, env.now)
                 work[step.group] += clip(t_start, env.now) * job.lots / step.batch_lots
@@ -195,7 +257,7 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
                     fills.setdefault(step.group, []).append(job.lots)
                 yield env.timeout(host.end_to_release)
                 held[step.group] += clip(t_claim, env.now)
-                pool.release()
+                pool.release(job)
                 job.done.succeed()
             else:
                 yield job.done
@@ -209,7 +271,7 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
         while True:
             product = order[release["n"] % len(order)]
             release["n"] += 1
-            yield env.process(lot(product))
+            yield env.process(lot(product, f"{product}{release['n']}"))
 
     for i in range(wip):
         env.process(feeder(i))
@@ -228,6 +290,15 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
         wait_s=sum(waits) / len(waits) if waits else 0.0, late_steps=late["n"],
         work={g: work[g] / (window * groups[g]) for g in groups},
         lots_per_job={g: statistics.fmean(f) for g, f in fills.items()})
+
+
+def _zone_closed(pools: dict[str, Pool], route: list[Step], k: int, lot: str) -> bool:
+    """Step `k` opens a queue-time zone whose closing step would start too late (the line's gate)."""
+    for later in route[k + 1:]:
+        for i, limit in later.limits:
+            if i == k and pools[later.group].expected_wait(lot, later.job_s, route[k].job_s, limit) > OPEN_SHARE * limit:
+                return True
+    return False
 
 
 def replicate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: int, wip: int,
