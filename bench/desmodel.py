@@ -55,6 +55,18 @@ class HostDelays:
     between_steps: float = 0.0     # the lot holds no tool: task end → next claim
     poll_s: float = 0.0            # a waiting lot looks for a free tool this often (0: told at once)
     gate_s: float = 60.0           # a step waiting before a queue-time zone asks again this often
+    by_group: tuple[tuple[str, float, float], ...] = ()   # (group, claim→start, end→release) measured per group
+
+    def around(self, group: str) -> tuple[float, float]:
+        """The host's time before and after a job on a tool of `group`."""
+        return next(((pre, post) for g, pre, post in self.by_group if g == group),
+                    (self.claim_to_start, self.end_to_release))
+
+    def scaled(self, factor: float) -> HostDelays:
+        """Every delay times `factor` (the same host work at another clock speed)."""
+        return HostDelays(self.claim_to_start * factor, self.end_to_release * factor, self.between_steps * factor,
+                          self.poll_s * factor, self.gate_s * factor,
+                          tuple((g, pre * factor, post * factor) for g, pre, post in self.by_group))
 
 
 @dataclass
@@ -247,7 +259,8 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
                 if pool.holds_open(job):
                     yield env.any_of([env.timeout(step.batch_wait_s), job.full])
                     pool.close(job)
-                yield env.timeout(host.claim_to_start)
+                pre, post = host.around(step.group)
+                yield env.timeout(pre)
                 t_start = env.now
                 pool.ends[id(job)] = t_start + step.job_s
                 yield env.timeout(step.job_s)
@@ -255,7 +268,7 @@ def simulate(routes: dict[str, list[Step]], groups: dict[str, int], lot_size: in
                 work[step.group] += clip(t_start, env.now) * job.lots / step.batch_lots
                 if step.batch_lots > 1 and warmup_s <= t_start <= horizon_s:
                     fills.setdefault(step.group, []).append(job.lots)
-                yield env.timeout(host.end_to_release)
+                yield env.timeout(post)
                 held[step.group] += clip(t_claim, env.now)
                 pool.release(job)
                 job.done.succeed()

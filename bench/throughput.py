@@ -184,19 +184,26 @@ def mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def host_delays(run: RealRun, t0: float, t1: float) -> tuple[HostDelays, dict[str, float]]:
+def host_delays(run: RealRun, t0: float, t1: float, batch_groups: frozenset[str] = frozenset()
+                ) -> tuple[HostDelays, dict[str, float]]:
     """What the host added around the jobs of the real run, in simulated seconds — means, since
-    throughput goes with the mean — and where an average step's time went (steps ending in [t0, t1])."""
+    throughput goes with the mean, each tool group's own — and where an average step's time went
+    (steps ending in [t0, t1]). On a batch tool, lease → start also holds the leader's wait for more
+    lots, which the model runs itself: there the other groups' mean stands in for the host's part."""
     by_tool: dict[str, list[Interval]] = defaultdict(list)
     for j in run.jobs:
         by_tool[j.tool].append(j)
-    pre, post = [], []
+    pre_by: dict[str, list[float]] = defaultdict(list)
+    post_by: dict[str, list[float]] = defaultdict(list)
     for lease in run.leases:
         inside = [j for j in by_tool[lease.tool] if lease.start - 1 <= j.start <= lease.end]
         if inside and t0 <= lease.end <= t1:
             j = min(inside, key=lambda j: j.start)
-            pre.append(j.start - lease.start)
-            post.append(max(0.0, lease.end - j.end))
+            pre_by[lease.group].append(j.start - lease.start)
+            post_by[lease.group].append(max(0.0, lease.end - j.end))
+    pre = [x for g, xs in pre_by.items() if g not in batch_groups for x in xs]
+    post = [x for g, xs in post_by.items() for x in xs]
+    per_group = tuple((g, mean(pre_by[g]) if g not in batch_groups else mean(pre), mean(post_by[g])) for g in pre_by)
     jobs: dict[str, list[Interval]] = defaultdict(list)      # a batch job: each lot's; a lot may run a step twice
     for j in run.jobs:
         for lot in j.lots:
@@ -231,7 +238,7 @@ def host_delays(run: RealRun, t0: float, t1: float) -> tuple[HostDelays, dict[st
                 gaps.append(recs[i + 1]["start"] - r["end"])         # the flow loop between two tasks
     delays = HostDelays(claim_to_start=mean(pre), end_to_release=mean(post),
                         between_steps=mean(before) + mean(gaps), poll_s=0.0,   # lots in one process: woken at a release
-                        gate_s=GATE_S * SPEED)                                  # a zone's gate is asked every GATE_S wall s
+                        gate_s=GATE_S * SPEED, by_group=per_group)              # a zone's gate is asked every GATE_S wall s
     budget = {"job": mean(job_s), "wait": mean(waits), "held_idle": mean(held_idle),
               "between": mean(before) + mean(gaps), "steps": float(len(job_s))}
     return delays, budget
@@ -257,11 +264,10 @@ def run(section: Section, quick: bool = False) -> None:
     work = share(real.jobs, groups, U, H, weighted=True)
     done = [d for d in real.lots_done if U <= d[0] <= H and d[2] == "COMPLETE"]
     real_wph = work[neck] * bound
-    host, budget = host_delays(real, U, H)
+    host, budget = host_delays(real, U, H, frozenset(batch_lots))
     ideal, sd_ideal = replicate(steps, groups, LOT_SIZE, wip, H, U)
     with_host, sd_host = replicate(steps, groups, LOT_SIZE, wip, H, U, host)
-    realtime, _ = replicate(steps, groups, LOT_SIZE, wip, H, U,
-                            HostDelays(**{k: v / SPEED for k, v in host.__dict__.items()}))
+    realtime, _ = replicate(steps, groups, LOT_SIZE, wip, H, U, host.scaled(1 / SPEED))
     steady, _ = replicate(steps, groups, LOT_SIZE, wip, 1000 * 3600, 100 * 3600, reps=3)
     # how much WIP the rule needs to keep the bottleneck busy in this window, host time aside
     by_wip = {n: replicate(steps, groups, LOT_SIZE, n, H, U, reps=5)[0].utilisation[neck] for n in WIP_SWEEP}
@@ -284,7 +290,8 @@ def run(section: Section, quick: bool = False) -> None:
                      f"(mean ± sd of 20 runs)")
     section.add("real line, saturated", real_wph, "wafers/h", "SimPy + host delays measured", wph(with_host),
                 note=f"busy {with_host.utilisation[neck] * 100:.1f} ± {sd_host[neck] * 100:.1f} %; "
-                     f"claim→start {host.claim_to_start:.0f} s, end→release {host.end_to_release:.0f} s, "
+                     f"claim→start {host.claim_to_start:.0f} s (bottleneck {host.around(neck)[0]:.0f}), "
+                     f"end→release {host.end_to_release:.0f} s (bottleneck {host.around(neck)[1]:.0f}), "
                      f"between steps {host.between_steps:.0f} s, poll {host.poll_s:.0f} s (simulated)")
     section.add("SimPy, same experiment", wph(ideal), "wafers/h", "bottleneck bound", bound)
     section.add("SimPy + host delays at ×1 (real time)", wph(realtime), "wafers/h", "bottleneck bound", bound)
@@ -325,11 +332,14 @@ def run(section: Section, quick: bool = False) -> None:
         f"costs its group that share of the job; the bound with a lot a job was {unbatched:.2f} wafers/h. 'Work "
         "done' counts a batch job by how full it ran: a half-full oven job is half the capacity used.",
         "", "| tool group | tools | capacity, wafers/h | real: job running | real: work done | real: held by host | "
-        "SimPy: busy | SimPy + host: busy |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        "SimPy: busy | SimPy + host: busy | host: lease → start, end → release (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for g in sorted(groups, key=lambda g: capacity[g]):
+        pre, post = host.around(g)
         section.text.append(f"| {g} | {groups[g]} | {capacity[g]:.2f} | {busy[g] * 100:.1f} % | {work[g] * 100:.1f} % | "
                             f"{leased[g] * 100:.1f} % | {ideal.utilisation[g] * 100:.1f} % | "
-                            f"{with_host.utilisation[g] * 100:.1f} % |")
+                            f"{with_host.utilisation[g] * 100:.1f} % | {pre:.0f}, {post:.0f}"
+                            f"{' (start: other groups)' if g in batch_lots else ''} |")
     section.text += [
         "", "Utilisation = share of the window the group's tools ran a job (real: simulators' job logs) or were leased "
         "by a lot (real: the ledger's lease events); 'held by host' − 'job running' is time a tool sat leased but idle "
