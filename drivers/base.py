@@ -101,6 +101,10 @@ class ToolDriver:
         self.identity: Identity | None = None
         self._observers: list[Observer] = []
         self.state_log: list[StateChange] = []
+        self.guarded_seen = 0
+        """guarded-phase entries the mirror has followed (each one's guard asked)"""
+        self.guarded_seen_at = 0.0
+        """when the last was followed (time.monotonic)"""
         self.model = ProcessingModel(tool_id, self._guards(), self._changed)
         self.machine = build_machine(self.model, self.phases, self.guarded_phases)
 
@@ -137,6 +141,9 @@ class ToolDriver:
 
     def _changed(self, change: StateChange) -> None:
         self.state_log.append(change)
+        if change.dest != change.source and change.dest.removeprefix(f"{Mirror.EXECUTING}_") in self.guarded_phases:
+            self.guarded_seen += 1
+            self.guarded_seen_at = time.monotonic()
         for obs in self._observers:
             obs(change)
 

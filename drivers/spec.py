@@ -20,6 +20,7 @@ from drivers.errors import BadValue, UnknownName
 from drivers.limits import Limit
 
 JobTime = Callable[[dict[str, Any], int, dict[str, Any]], float]
+GuardEntries = Callable[[dict[str, Any], int, dict[str, Any]], list[float]]
 """(recipe body, wafers in the job, tool options) -> simulated seconds from START to PROCESS_COMPLETE."""
 
 
@@ -144,6 +145,10 @@ class KindSpec:
     wires: Mapping[str, Any]
     """protocol name ("scpi", "modbus") -> the interface declaration its vendors speak"""
     guarded_phases: tuple[str, ...] = ()
+    guard_entries_s: GuardEntries | None = None
+    """when the job is expected to enter a guarded phase, tool seconds from START, in order — from the
+    same facts as `job_time_s` — so the host watches closely only around those moments (`line.pacing`);
+    required of a kind with guarded phases"""
     faults: tuple[FaultSpec, ...] = ()
     facts: Any = None
     """the kind's process facts (a frozen dataclass) shared by its paper model and its simulator"""
@@ -168,6 +173,8 @@ class KindSpec:
     def __post_init__(self) -> None:
         if unknown := set(self.guarded_phases) - set(self.phases):
             raise BadValue(f"{self.kind}: guarded phases {sorted(unknown)} are not phases")
+        if self.guarded_phases and self.guard_entries_s is None:
+            raise BadValue(f"{self.kind}: guarded phases need guard_entries_s (when the job enters them)")
         for what, names in (("alarm", [a.name for a in self.all_alarms]), ("alarm id", [a.alid for a in self.all_alarms]),
                             ("fault", [f.name for f in self.all_faults]),
                             ("measurement", [m.name for m in self.measurements])):

@@ -9,7 +9,15 @@ from), so a clock running at another speed than the line file says, or a model t
 tool, costs a few polls on the first jobs and none after.
 
 The bound that does not move: a running job is polled at least every `MAX_POLL_S` of wall time, so
-an alarm is seen within that (plus one round trip) whatever the expectation says."""
+an alarm is seen within that (plus one round trip) whatever the expectation says.
+
+A tool with host-side interlocks is asked its guard when the job enters a guarded phase (oven heat,
+plating, wet etch, sputter plasma), and only a poll that lands near that moment reads the readings
+of that moment. So the kind says when it expects each entry (`KindSpec.guard_entries_s`) and such
+a job is polled at the fastest rate from START until the first entry is seen, and again from
+`EARLY_SHARE` of the expected gap after each entry seen until the next one is — a tool running up
+to twice as fast as the model is still watched as closely as ever; between entries (hours of oven
+heat, minutes of plating) it is paced like any other job."""
 from __future__ import annotations
 
 import logging
@@ -23,6 +31,8 @@ MIN_POLL_S = 0.05
 MAX_POLL_S = 1.0
 """the slowest: a running job's alarm or end is seen within this much wall time"""
 LEARN_WEIGHT = 0.5
+EARLY_SHARE = 0.5
+"""the next guarded-phase entry is watched at the fastest rate from this share of its expected gap"""
 LINE = ""
 """the key of the line-wide ratio (no tool id is empty)"""
 _learnt: dict[str, float] = {}
@@ -54,6 +64,27 @@ def learn(tool_id: str, expected_s: float | None, observed_s: float) -> None:
         measured = before * observed_s / expected_s      # the ratio that would have predicted it
         _learnt[tool_id] = (1 - LEARN_WEIGHT) * before + LEARN_WEIGHT * measured
         _learnt[LINE] = (1 - LEARN_WEIGHT) * _learnt.get(LINE, 1.0) + LEARN_WEIGHT * measured
+
+
+def guard_entries_wall(tool_s: list[float] | None, job_tool_s: float | None, expected_wall_s: float | None
+                       ) -> list[float] | None:
+    """The expected guarded-phase entries in wall seconds from START, on the same scale as the job's
+    expected length (clock speed and what the tool was learnt to take); None when unknown."""
+    if tool_s is None or not job_tool_s or expected_wall_s is None:
+        return None
+    return [t * expected_wall_s / job_tool_s for t in tool_s]
+
+
+def guard_watch_in(elapsed_s: float, entries_s: list[float], seen: int, last_seen_s: float) -> float | None:
+    """Wall seconds until the next guarded-phase entry must be watched at the fastest rate (0: now),
+    or None when every expected entry was seen. `seen` entries were followed, the last at
+    `last_seen_s` (elapsed wall seconds); before the first, the job is watched from START."""
+    if seen >= len(entries_s):
+        return None
+    if seen == 0:
+        return 0.0
+    gap = max(0.0, entries_s[seen] - entries_s[seen - 1])
+    return max(0.0, last_seen_s + EARLY_SHARE * gap - elapsed_s)
 
 
 def next_poll_in(elapsed_s: float, expected_s: float | None, min_s: float = MIN_POLL_S,

@@ -151,6 +151,8 @@ class ToolStep:
         self.begun = begun                      # an earlier orchestrator began it (None: look it up)
         self._last: JobStatus | None = None
         self._expected_s: float | None = None   # wall seconds the job should run from START (None: not started here)
+        self._guard_entries: list[float] | None = None   # when it should enter each guarded phase, wall s from START
+        self._started_at: float | None = None   # time.monotonic() when START was sent here
 
     def execute(self) -> StepOutcome:
         ledger = self.ledger
@@ -241,27 +243,42 @@ class ToolStep:
             if status.job_state == JobState.WAITING_FOR_START:
                 driver.start()
             return
-        self._expected_s = pacing.expected_wall_s(self.tool.id, driver.spec.job_time_s,
-                                                  self.parameters.model_dump(mode="json"), len(self.job_wafers),
-                                                  self.tool.options, self.clock_speed)
+        body, n = self.parameters.model_dump(mode="json"), len(self.job_wafers)
+        self._expected_s = pacing.expected_wall_s(self.tool.id, driver.spec.job_time_s, body, n, self.tool.options,
+                                                  self.clock_speed)
+        if driver.guarded_phases:     # watched closely around each guarded-phase entry, paced between
+            self._guard_entries = pacing.guard_entries_wall(
+                _or_none(driver.spec.guard_entries_s, body, n, self.tool.options),
+                _or_none(driver.spec.job_time_s, body, n, self.tool.options), self._expected_s)
+            if self._guard_entries is None:
+                self._expected_s = None       # entries unknown: the fastest rate throughout, as ever
         with self.ledger.together():              # write-ahead: committed before the command can act
             for share in self.shares:
                 share.record(WafersMoved(share.wafers, self.tool.id, "load"))
             self.record(StartSent(self._expected_s))
+        self._started_at = time.monotonic()
         driver.start()
 
     def _wait(self, driver: ToolDriver) -> None:
         """Poll to the job's end, paced by how long it should take; each reply's records in one
-        transaction. At the fastest rate throughout: a reattached job (its start is unknown here)
-        and a tool with host-side interlocks — a guarded phase is caught only by a poll that lands
-        in it, so those tools are watched as closely as ever."""
-        expected = None if driver.guarded_phases else self._expected_s
-        started = time.monotonic()
+        transaction. At the fastest rate throughout: a reattached job (its start is unknown here).
+        A tool with host-side interlocks is watched at the fastest rate around each expected
+        guarded-phase entry (`pacing.guard_watch_in`): the guard reads the readings of the poll
+        that first sees the phase."""
+        expected, entries = self._expected_s, self._guard_entries
+        # elapsed from START itself: whatever the host did after sending it is part of the job's time
+        started = self._started_at if self._started_at is not None else time.monotonic()
 
         def next_poll(elapsed_s: float) -> float:
             # fast until the job is seen running a phase (the mirror's EXECUTING: E10 PRODUCTIVE), then paced
             running = self._last is not None and self._last.job_state == JobState.PROCESSING and bool(self._last.phase)
-            return pacing.next_poll_in(elapsed_s, expected if running else None)
+            wait = pacing.next_poll_in(elapsed_s, expected if running else None)
+            if entries is not None:
+                watch = pacing.guard_watch_in(elapsed_s, entries, driver.guarded_seen,
+                                              driver.guarded_seen_at - started)
+                if watch is not None:
+                    wait = min(wait, max(pacing.MIN_POLL_S, watch))
+            return wait
 
         status = driver.wait(on_status=self._progress, together=self.ledger.together,
                              next_poll=None if expected is None else next_poll)
@@ -335,3 +352,14 @@ class ToolStep:
                               wafer_status={r.wafer_id: r.status for r in results})
         share.record(StepEnded(outcome, unloaded=bool(results)))
         return outcome
+
+
+def _or_none(model: Callable[[dict[str, Any], int, dict[str, Any]], Any] | None, body: dict[str, Any], n: int,
+             options: dict[str, Any]) -> Any:
+    """What a kind's model says of this body, or None when it has none or cannot say."""
+    if model is None:
+        return None
+    try:
+        return model(body, n, options)
+    except Exception:  # noqa: BLE001 - a model that cannot price this body only costs polls
+        return None

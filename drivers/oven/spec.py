@@ -54,10 +54,18 @@ FACTS = OvenFacts()
 def job_time_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> float:
     """The purge to the O2 limit, then the profile run through the oven's thermal model to the end of
     cool-down, on the simulator's 1-second step."""
-    purge = 0.0
-    if body["n2_purge"]:
-        purge = math.ceil(thermal.purge_time_s(body["o2_limit_ppm"], body["n2_flow_slm"]) or 0.0)
-    return purge + nominal_history(body)["duration_s"]
+    return _purge_s(body) + nominal_history(body)["duration_s"]
+
+
+def guard_entries_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> list[float]:
+    """HEAT is entered once, when the purge has brought O2 to the limit (at once without a purge)."""
+    return [_purge_s(body)]
+
+
+def _purge_s(body: dict[str, Any]) -> float:
+    if not body["n2_purge"]:
+        return 0.0
+    return math.ceil(thermal.purge_time_s(body["o2_limit_ppm"], body["n2_flow_slm"]) or 0.0)
 
 
 def nominal_history(body: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +109,7 @@ def _integrate(body: dict[str, Any]) -> dict[str, Any]:
 
 SPEC = KindSpec(
     kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, guarded_phases=("HEAT",), batch=True,
+    guard_entries_s=guard_entries_s,
     recipe_model=OvenRecipe, limits=interface.LIMITS,
     alarms=(AlarmSpec(3001, "O2_HIGH", "O2 above the recipe limit (N2 supply?)"),
             AlarmSpec(3002, "ZONE_DEVIATION", f"oven temperature deviates more than {thermal.DEVIATION_C:g} °C "

@@ -27,12 +27,22 @@ FACTS = PlaterFacts()
 
 def job_time_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> float:
     """Cells run in parallel, each taking the next wafer: ceil(n / cells) rounds."""
-    cells = int(options.get("cells", FACTS.default_cells))
-    return math.ceil(n / cells) * (body["prewet_s"] + body["time_s"] + body["srd_s"])
+    return _rounds(n, options) * (body["prewet_s"] + body["time_s"] + body["srd_s"])
+
+
+def guard_entries_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> list[float]:
+    """Each round's cells start plating after their pre-wet."""
+    cycle = body["prewet_s"] + body["time_s"] + body["srd_s"]
+    return [k * cycle + body["prewet_s"] for k in range(_rounds(n, options))]
+
+
+def _rounds(n: int, options: dict[str, Any]) -> int:
+    return math.ceil(n / int(options.get("cells", FACTS.default_cells)))
 
 
 SPEC = KindSpec(
     kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, guarded_phases=("PLATE",),
+    guard_entries_s=guard_entries_s,
     recipe_model=PlaterRecipe, limits=interface.LIMITS,
     alarms=(AlarmSpec(8001, "TEMP_OUT_OF_BAND", "bath temperature outside its band"),
             AlarmSpec(8002, "LOW_LEVEL", "bath level low: interlock switched every rectifier off"),

@@ -23,16 +23,34 @@ FACTS = SputterFacts()
 def job_time_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> float:
     """Pump-down (the simulator's pump curve to the base-pressure limit, leak-free), then per wafer:
     transfer, degas, pre-clean, every layer; then vent."""
+    return _pump_s(body) + n * _per_wafer_s(body) + FACTS.vent_s
+
+
+def guard_entries_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> list[float]:
+    """Each wafer's plasma: pre-clean after its transfer and degas, then deposition (the layers
+    follow one another inside DEPOSIT)."""
+    preclean = body["preclean"]["time_s"] if body.get("preclean") else None
+    out = []
+    for k in range(n):
+        plasma = _pump_s(body) + k * _per_wafer_s(body) + FACTS.transfer_s + body["degas"]["time_s"]
+        out += [plasma, plasma + preclean] if preclean is not None else [plasma]
+    return out
+
+
+def _pump_s(body: dict[str, Any]) -> float:
     from drivers.sputter.vacuum import time_to_pressure
 
-    pump = time_to_pressure(body["base_pressure_limit_torr"], 0.0) or 0.0
-    per_wafer = FACTS.transfer_s + body["degas"]["time_s"] + (body["preclean"]["time_s"] if body.get("preclean") else 0.0) \
+    return time_to_pressure(body["base_pressure_limit_torr"], 0.0) or 0.0
+
+
+def _per_wafer_s(body: dict[str, Any]) -> float:
+    return FACTS.transfer_s + body["degas"]["time_s"] + (body["preclean"]["time_s"] if body.get("preclean") else 0.0) \
         + sum(layer["time_s"] for layer in body["layers"])
-    return pump + n * per_wafer + FACTS.vent_s
 
 
 SPEC = KindSpec(
     kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, guarded_phases=interface.PLASMA_PHASES,
+    guard_entries_s=guard_entries_s,
     recipe_model=SputterRecipe, limits=interface.LIMITS,
     alarms=(AlarmSpec(1001, "PUMPDOWN_TIMEOUT", "base pressure not reached within the pump-down timeout (leak?)"),
             AlarmSpec(1002, "INTERLOCK_BASE_PRESSURE", "base pressure above the recipe limit: plasma refused"),

@@ -29,8 +29,14 @@ def job_time_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> float:
     return FACTS.load_s + body["time_s"] + body["rinse_s"] + FACTS.dry_s[body["dry"]]
 
 
+def guard_entries_s(body: dict[str, Any], n: int, options: dict[str, Any]) -> list[float]:
+    """The cassette enters the etch bath once, after loading."""
+    return [FACTS.load_s]
+
+
 SPEC = KindSpec(
     kind=interface.KIND, doc=__doc__ or "", phases=interface.PHASES, guarded_phases=("ETCH",), batch=True,
+    guard_entries_s=guard_entries_s,
     recipe_model=WetBenchRecipe, limits=interface.LIMITS,
     alarms=(AlarmSpec(6001, "TEMP_EXCURSION", f"bath temperature more than {FACTS.temperature_band_c:g} °C off setpoint"),),
     measurements=(MeasurementSpec("etch.removed", "nm", "film removed", "removed_nm"),

@@ -77,3 +77,46 @@ def test_a_loaded_host_never_stretches_a_job_in_simulated_time(kind):
     for wafer, values in quiet_results.items():        # and the physics is the same as on a quiet host
         for name, value in values.items():
             assert loaded_results[wafer][name] == pytest.approx(value, rel=0.01, abs=1e-6), (wafer, name)
+
+
+@pytest.mark.parametrize("kind", ["oven", "wet_bench", "sputter", "plater"])
+def test_a_tool_enters_its_guarded_phases_when_its_kind_says(kind):
+    """The host watches an interlocked tool closely only around the guarded-phase entries its kind
+    expects (`KindSpec.guard_entries_s`, `line.pacing`): the simulator, reading the same facts, enters
+    them then — each entry, in order, within a few simulated seconds."""
+    tool_id = f"{kind.upper()[:3]}01"
+    spec = SPECS[kind]
+    with simulated((tool_id, kind), speed=SPEED, seed=3) as sim:
+        tool = sim.tool(tool_id)
+        wafers = [f"T.{i:02d}" for i in range(1, 6)]
+        for w in wafers:
+            tool.typical_incoming(sim.world, w)
+        driver = socket_driver_factory(sim, tool_id, kind)()
+        driver.connect()
+        entered: list[float] = []
+        stop = threading.Event()
+
+        def watch() -> None:      # in-process, every 0.2 ms: a few simulated seconds at ×3000
+            last = ""
+            while not stop.is_set():
+                job = tool.jobs.get("J1")
+                phase = job.phase if job is not None else ""
+                if phase != last and phase in spec.guarded_phases and job is not None and job.started_s is not None:
+                    entered.append(sim.clock.now() - job.started_s)
+                last = phase
+                stop.wait(0.0002)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        try:
+            recipe = body(kind)
+            driver.setup("J1", wafers, recipe)
+            watcher.start()
+            driver.start()
+            driver.wait()
+        finally:
+            stop.set()
+            watcher.join(5)
+            driver.close()
+        expected = spec.guard_entries_s(recipe, len(wafers), tool.options)
+    assert len(entered) == len(expected), (entered, expected)
+    assert entered == pytest.approx(expected, abs=8.0), (entered, expected)
