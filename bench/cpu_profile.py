@@ -53,6 +53,8 @@ class Breakdown:
     """Samples of one process by bucket (idle samples dropped)."""
     counts: Counter[str] = field(default_factory=Counter)
     error: str = ""
+    skipped: int = 0
+    """lines of py-spy's output that were not a stack and a count"""
 
     @property
     def total(self) -> int:
@@ -78,6 +80,9 @@ def parse(raw: str) -> Breakdown:
         if not line.strip() or " " not in line:
             continue
         stack, n = line.rsplit(" ", 1)
+        if not n.isdigit():                   # a stack cut off mid-line (py-spy stopped while writing)
+            out.skipped += 1
+            continue
         frames = stack.split(";")
         if IDLE.match(frames[-1]):
             continue                          # a thread parked in a wait py-spy did not see as idle
