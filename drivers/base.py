@@ -312,8 +312,13 @@ class ToolDriver:
         """Follow one reply and hand it on, as one block; a refusal raised by following it (an
         interlock) leaves the block first, so what was recorded up to it is kept."""
         refused: BumplineError | None = None
-        if self.last_status is not None and self.last_status.moment == status.moment:
-            together = nullcontext            # nothing new to record: no transaction at all
+        if self.last_status is not None and self.last_status.moment == status.moment and self.state != Mirror.OFFLINE:
+            # the same moment again: the report rules are idempotent (a report puts the mirror where the
+            # status says), so the mirror cannot move and no record changes — no trigger, no transaction
+            self.last_status = status         # its readings are the latest
+            if on_status:
+                on_status(status)
+            return
         with together():
             try:
                 self._follow(status)

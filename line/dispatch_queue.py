@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 
 from drivers.errors import BumplineError
 from line.leases import held, holder_alive, released
@@ -270,7 +270,29 @@ def _read_assignment(ledger: Ledger) -> tuple[dict[str, str], dict[str, tuple[st
             lq.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
     free = {t for t in tools if t not in leases or m.as_utc(leases[t].expires_at) <= now}
     waiting = [_waiting(row) for row in rows if _alive(leases.get(f"lot:{row.lot_id}"), now)]
-    return (assign(waiting, free, now) if free else {}), batched, {row.holder for row in rows} | set(batched)
+    kept = _kept_for_their_step(ledger, {t: leases[t].holder for t in free if t in leases})
+    mine = {w.holder: t for t, h in kept.items() for w in waiting if w.holder == h and t in w.tools}
+    free -= set(kept)
+    left = [w for w in waiting if w.holder not in mine]
+    return {**mine, **(assign(left, free, now) if free else {})}, batched, {row.holder for row in rows} | set(batched)
+
+
+def _kept_for_their_step(ledger: Ledger, lapsed: dict[str, str]) -> dict[str, str]:
+    """Of the tools whose lease lapsed (tool → its last holder), those whose holder's step is still
+    RUNNING: its job — finished or not, with its results — is on that tool until the step is resumed
+    there, and a PLC keeps one job, so another lot's setup would erase it. Such a tool goes to that
+    step's own request only (a resume), never to another lot: a lost record is worse than a tool
+    kept waiting for `bumpline resume` or an operator's decision on the lot."""
+    if not lapsed:
+        return {}
+    holders = set(lapsed.values())
+    with ledger.session() as s:
+        jobs = list(s.scalars(select(m.StepRun.job_id).where(
+            m.StepRun.status == "RUNNING",
+            or_(m.StepRun.job_id.in_(holders), *(m.StepRun.job_id.startswith(h + "+", autoescape=True)
+                                                  for h in holders)))))
+    running = {h for h in holders if any(j == h or j.startswith(h + "+") for j in jobs)}
+    return {t: h for t, h in lapsed.items() if h in running}
 
 
 def _waiting(row: Any) -> Waiting:

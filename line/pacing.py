@@ -30,6 +30,10 @@ MIN_POLL_S = 0.05
 """the fastest a job is polled (its end, near the expected time; an overrun's first polls)"""
 MAX_POLL_S = 1.0
 """the slowest: a running job's alarm or end is seen within this much wall time"""
+END_SLACK_S = 0.002
+"""the poll aimed at the expected end lands this much after it"""
+OVERRUN_MIN_S = 0.01
+"""the fastest poll of a job past its expected end"""
 LEARN_WEIGHT = 0.5
 EARLY_SHARE = 0.5
 """the next guarded-phase entry is watched at the fastest rate from this share of its expected gap"""
@@ -90,10 +94,16 @@ def guard_watch_in(elapsed_s: float, entries_s: list[float], seen: int, last_see
 def next_poll_in(elapsed_s: float, expected_s: float | None, min_s: float = MIN_POLL_S,
                  max_s: float = MAX_POLL_S) -> float:
     """Wait before the next poll: half the time expected to remain (so the polls close in on the
-    expected end), the fastest rate once it is near or past, and backing off again on a long
-    overrun (a quarter of the overrun) — always within [min_s, max_s]."""
+    expected end) down to `min_s`; then one poll aimed just past the expected end itself — a 50 ms
+    step there would see the end up to 50 ms late, which a simulated clock turns into minutes of a
+    tool held idle; past it, a quarter of the overrun, from `OVERRUN_MIN_S` (an end learnt well is
+    a few ms late) backing off to `max_s` on a long one."""
     if expected_s is None:
         return min_s
     remaining = expected_s - elapsed_s
-    wait = remaining / 2 if remaining > 0 else -remaining / 4
-    return min(max_s, max(min_s, wait))
+    if remaining > 2 * min_s:
+        return min(max_s, remaining / 2)
+    if remaining > 0:
+        return remaining + END_SLACK_S
+    return min(max_s, max(OVERRUN_MIN_S, -remaining / 4))
+

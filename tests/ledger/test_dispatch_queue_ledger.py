@@ -103,3 +103,26 @@ def test_a_step_a_batch_leader_took_in_as_its_limit_ran_out_follows_the_job_not_
     t.join(10)
     assert [(g.tool_id, g.leader) for g in got] == [("T2", "LEAD.S2.r0")]
     ledger.dispose()
+
+
+def test_a_tool_whose_dead_holder_left_its_step_running_goes_back_to_that_step_only(db_url):
+    """Killed mid-job: the lease lapses but the job — and its results, which a PLC keeps for one
+    job only — is on the tool until the step is resumed there. Another lot's step (even one ranked
+    ahead) is never given the tool meanwhile; the resumed step is. Once the step has ended, the
+    tool is free again."""
+    from line.dispatch_queue import _file, _read_assignment
+
+    ledger = Ledger(db_url)
+    lots(ledger, "KO", "KP")
+    run = ledger.begin_step("KO", "C04b", "oven", "CURE01", "cure", 1, "h", "KO.C04b.r0")
+    assert ledger.acquire_lease("CURE01", "KO.C04b.r0", 0.01)                 # its orchestrator died: it lapses
+    time.sleep(0.05)
+    _file(ledger, Request("KP.C04b.r0", "KP", "C04b", "oven", ("CURE01",), priority=9))
+    assert _read_assignment(ledger)[0] == {}                                  # not to another lot
+    _file(ledger, Request("KO.C04b.r0", "KO", "C04b", "oven", ("CURE01",)))   # the resume asks
+    assert _read_assignment(ledger)[0] == {"KO.C04b.r0": "CURE01"}
+    ledger.finish_step(run.id, "COMPLETE")
+    with ledger.session() as s:
+        s.query(m.DispatchRequest).filter_by(holder="KO.C04b.r0").delete()
+    assert _read_assignment(ledger)[0] == {"KP.C04b.r0": "CURE01"}
+    ledger.dispose()

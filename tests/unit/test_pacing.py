@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from line.pacing import EARLY_SHARE, MAX_POLL_S, MIN_POLL_S, guard_entries_wall, guard_watch_in, next_poll_in
+from line.pacing import (
+    EARLY_SHARE,
+    END_SLACK_S,
+    MAX_POLL_S,
+    MIN_POLL_S,
+    OVERRUN_MIN_S,
+    guard_entries_wall,
+    guard_watch_in,
+    next_poll_in,
+)
 
 ENTRIES = [10.0, 30.0, 70.0]      # wall seconds from START
 
@@ -28,7 +37,10 @@ def test_entries_scale_with_the_jobs_expected_wall_length():
     assert guard_entries_wall(None, 1200.0, 2.0) is None and guard_entries_wall([1.0], 1200.0, None) is None
 
 
-def test_the_paced_wait_stays_within_its_bounds():
+def test_a_paced_job_is_polled_closing_in_on_its_expected_end_then_just_past_it():
     assert next_poll_in(0.0, None) == MIN_POLL_S
     assert next_poll_in(0.0, 1000.0) == MAX_POLL_S
-    assert next_poll_in(99.9, 100.0) == MIN_POLL_S
+    assert next_poll_in(99.8, 100.0) == pytest.approx(0.1)                       # closing in
+    assert next_poll_in(99.95, 100.0) == pytest.approx(0.05 + END_SLACK_S)       # aimed at the end itself
+    assert next_poll_in(100.004, 100.0) == OVERRUN_MIN_S                        # just late: seen within 10 ms
+    assert next_poll_in(102.0, 100.0) == pytest.approx(0.5) and next_poll_in(500.0, 100.0) == MAX_POLL_S

@@ -3,6 +3,7 @@ import pytest
 from transitions import MachineError
 
 from drivers.states import ProcessingModel, build_machine
+from drivers.vocabulary import JobState, ToolState
 
 
 def make(guard_ok=True):
@@ -84,3 +85,24 @@ def test_a_report_into_a_refused_guarded_phase_moves_nothing():
     m.connect(); m.setup(); m.setup_done(); m.start()
     assert m.report(status=_status("PROCESSING", phase="DEPOSIT")) is False
     assert m.state == "EXECUTING"                 # the front end sees this and trips the interlock
+
+
+@pytest.mark.parametrize("job_state", list(JobState))
+@pytest.mark.parametrize("tool_state", list(ToolState))
+@pytest.mark.parametrize("phase", ["", "DEGAS", "DEPOSIT"])
+def test_a_report_told_twice_moves_the_mirror_as_once(job_state, tool_state, phase):
+    """Why the driver skips a reply whose moment it has already followed (`ToolDriver._take`): from
+    every state, a report applied again leaves the mirror where the first put it, changing nothing."""
+    status = _status(job_state, tool_state, phase=phase)
+    for setup in (("connect",), ("connect", "setup"), ("connect", "setup", "setup_done"),
+                  ("connect", "setup", "setup_done", "start"),
+                  ("connect", "setup", "setup_done", "start", "phase_DEGAS"),
+                  ("connect", "setup", "setup_done", "start", "phase_DEGAS", "pause"),
+                  ("connect", "setup", "setup_done", "start", "phase_DEGAS", "alarm")):
+        m, changes = make()
+        for trig in setup:
+            getattr(m, trig)()
+        m.report(status=status)
+        after_once, n = m.state, len(changes)
+        m.report(status=status)
+        assert (m.state, len(changes)) == (after_once, n), (setup, after_once)
