@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -40,16 +41,24 @@ def cpu_load(threads: int = 2) -> Iterator[None]:
             w.join(5)
 
 
-def job_length(kind: str, loaded: bool) -> tuple[float, float, dict]:
-    """(simulated job length, the job-time model's length, the wafers' results) of one job."""
+@contextmanager
+def one_tool(kind: str, n_wafers: int) -> Iterator[tuple[Any, Any, Any, list[str]]]:
+    """A simulator of one tool of `kind` at SPEED with `n_wafers` ready for it, and its driver connected
+    over the real protocol: (simulated line, simulated tool, driver, wafers)."""
     tool_id = f"{kind.upper()[:3]}01"
     with simulated((tool_id, kind), speed=SPEED, seed=3) as sim:
         tool = sim.tool(tool_id)
-        wafers = [f"T.{i:02d}" for i in range(1, 4)]
+        wafers = [f"T.{i:02d}" for i in range(1, n_wafers + 1)]
         for w in wafers:
             tool.typical_incoming(sim.world, w)
         driver = socket_driver_factory(sim, tool_id, kind)()
         driver.connect()
+        yield sim, tool, driver, wafers
+
+
+def job_length(kind: str, loaded: bool) -> tuple[float, float, dict]:
+    """(simulated job length, the job-time model's length, the wafers' results) of one job."""
+    with one_tool(kind, 3) as (_sim, tool, driver, wafers):
         try:
             recipe = body(kind)
             driver.setup("J1", wafers, recipe)
@@ -84,15 +93,8 @@ def test_a_tool_enters_its_guarded_phases_when_its_kind_says(kind):
     """The host watches an interlocked tool closely only around the guarded-phase entries its kind
     expects (`KindSpec.guard_entries_s`, `line.pacing`): the simulator, reading the same facts, enters
     them then — each entry, in order, within a few simulated seconds."""
-    tool_id = f"{kind.upper()[:3]}01"
     spec = SPECS[kind]
-    with simulated((tool_id, kind), speed=SPEED, seed=3) as sim:
-        tool = sim.tool(tool_id)
-        wafers = [f"T.{i:02d}" for i in range(1, 6)]
-        for w in wafers:
-            tool.typical_incoming(sim.world, w)
-        driver = socket_driver_factory(sim, tool_id, kind)()
-        driver.connect()
+    with one_tool(kind, 5) as (sim, tool, driver, wafers):
         entered: list[float] = []
         stop = threading.Event()
 
