@@ -7,7 +7,7 @@ whole job — single-wafer tools walk its wafers — and releases it. On a tool 
 the step granted the tool leads the job and takes in the best-ranked waiting steps of the same
 recipe, up to the tool's wafers, waiting up to its maximum for more (`line.dispatch_queue._collect`).
 A freed tool goes to the best-ranked waiting step by the dispatch queue's own
-rule (`line.dispatch_queue.rank_key`: a step near its queue-time limit first, then priority, then
+rule (`line.dispatch_rank.rank_key`: a step near its queue-time limit first, then priority, then
 fewest steps to its route's bottleneck group, then first come), told at once — as the real line's
 lots in one process are — or, with `poll_s`, at the winner's next poll (a random phase). The line
 is held saturated by CONWIP: `wip` lots in process, each finished lot replaced at once by the next
@@ -30,7 +30,7 @@ from typing import Any, cast
 
 import simpy
 
-from line.dispatch_queue import Waiting, rank_key
+from line.dispatch_rank import Waiting, rank_key
 from line.queue_zones import OPEN_SHARE
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

@@ -34,73 +34,28 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, or_, select, update
 
 from drivers.errors import BumplineError
+from line.dispatch_rank import Waiting, assign, rank_key
 from line.leases import held, holder_alive, released
 from line.ledger import Ledger
 from line.ledger import models as m
-from line.recipes.route import QueueLimit
 
 log = logging.getLogger(__name__)
 
-URGENT_SHARE = 0.25
-"""a step with less than this share of its queue-time limit left is urgent"""
 POLL_S = 0.25
 
 
 class QueueTimeExceeded(BumplineError):
     def __init__(self, text: str) -> None:
         super().__init__(text)
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """What the ranking sees of one waiting step."""
-    holder: str
-    tools: tuple[str, ...]
-    priority: int = 0
-    to_bottleneck: int | None = None
-    queued_at: datetime = datetime.min.replace(tzinfo=UTC)
-    due_at: datetime | None = None
-    limit_s: float | None = None
-    order: int = 0
-
-    def urgent(self, now: datetime) -> bool:
-        if self.due_at is None or not self.limit_s:
-            return False
-        return (self.due_at - now).total_seconds() <= URGENT_SHARE * self.limit_s
-
-
-def rank_key(w: Waiting, now: datetime) -> tuple[int, float, int, int, datetime, int, datetime, int]:
-    urgent = w.urgent(now)
-    slack = (w.due_at - now).total_seconds() if urgent and w.due_at is not None else 0.0
-    in_zone = w.due_at is not None            # its queue-time clock runs: ahead of steps in none (same priority)
-    return (0 if urgent else 1, slack, -w.priority, 0 if in_zone else 1, w.due_at or FAR,
-            w.to_bottleneck if w.to_bottleneck is not None else 1_000, w.queued_at, w.order)
-
-
-FAR = datetime.max.replace(tzinfo=UTC)
-
-
-def assign(waiting: Sequence[Waiting], free: set[str], now: datetime) -> dict[str, str]:
-    """Free tools to waiting steps, best-ranked first, each to the first free tool of its own order
-    of preference. Pure: the same rows give every orchestrator the same answer."""
-    left, out = set(free), {}
-    for w in sorted(waiting, key=lambda w: rank_key(w, now)):
-        tool = next((t for t in w.tools if t in left), None)
-        if tool is not None:
-            out[w.holder] = tool
-            left.discard(tool)
-        if not left:
-            break
-    return out
 
 
 @dataclass(frozen=True)
@@ -433,37 +388,3 @@ def _collect(ledger: Ledger, r: Request, tool: str, max_wafers: int, max_wait_s:
     if taken:
         _stale(ledger)     # this process's waiters see they were taken at their next look
     return tuple(taken)
-
-
-def queue_deadline(ended_at: datetime, max_h: float, clock_speed: float) -> datetime:
-    """When a limit of `max_h` process hours after `ended_at` runs out on the wall clock (the line's
-    clock runs `clock_speed` process seconds a wall second)."""
-    return m.as_utc(ended_at) + timedelta(seconds=max_h * 3600 / clock_speed)
-
-
-def queue_deadline_for(ledger: Ledger, lot_id: str, step_id: str, limits: Sequence[QueueLimit],
-                       clock_speed: float) -> tuple[datetime, float, str] | None:
-    """The earliest queue-time deadline of a step about to queue (wall clock), its limit's length in
-    wall seconds and what to say when it passes; None when no limit applies — none declared, its
-    earlier step not run, or an operator already decided a QUEUE_TIME hold of this step (rework: run
-    it anyway — the decision is the record)."""
-    if not limits:
-        return None
-    with ledger.together():
-        runs = ledger.step_runs(lot_id)
-        waived = any(h.reason_type == "QUEUE_TIME" and h.decision for h in ledger.holds(lot_id)
-                     if any(r.id == h.step_run_id and r.step_id == step_id for r in runs))
-    if waived:
-        return None
-    found = []
-    for limit in limits:
-        ended = [r.ended_at for r in runs if r.step_id == limit.since and r.status in ("COMPLETE", "ACCEPTED")
-                 and r.ended_at is not None]
-        if ended:
-            end = max(m.as_utc(t) for t in ended)
-            due = queue_deadline(end, limit.max_h, clock_speed)
-            found.append((due, limit.max_h * 3600 / clock_speed,
-                          f"{step_id} must start within {limit.max_h:g} h of {limit.since}'s end ({limit.why}); "
-                          f"{limit.since} ended {end:%H:%M:%S} UTC, the limit ran out at {due:%H:%M:%S} UTC "
-                          f"(clock ×{clock_speed:g}) — decide: rework runs {step_id} anyway, scrap or abort"))
-    return min(found, key=lambda f: f[0]) if found else None

@@ -26,7 +26,7 @@ from line.batching import batchable, follow, rider
 from line.chart_artifacts import publish_step_charts
 from line.dashboard import artifact_key, publish_lot
 from line.dispatch import preference
-from line.dispatch_queue import Grant, QueueTimeExceeded, Request, claim, queue_deadline_for, unreserve
+from line.dispatch_queue import Grant, QueueTimeExceeded, Request, claim, unreserve
 from line.holds import apply_decision, runs_again
 from line.leases import LotBusy, lot_lease, orchestrator_id
 from line.ledger import Ledger
@@ -34,7 +34,7 @@ from line.ledger.models import utcnow
 from line.ledger.store import shared_ledger
 from line.plan import LotPlan, PlannedStep, load_plan
 from line.progress import Progress, flush_progress
-from line.queue_zones import closing_next, reserve_next, zone_closed, zones_opened
+from line.queue_zones import closing_next, queue_deadline_for, reserve_next, zone_closed, zones_opened
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.qualification import production_problems, unrunnable_steps
 from line.recorder import JobProgressed, StepContext, StepEvent, listen

@@ -4,7 +4,7 @@ tool — a paste printed while both cure ovens run multi-hour polyimide cures sk
 oven is free. So the step that opens a zone is not started while the zone's end could not be
 reached in time: the lot waits *before* the zone, where waiting costs nothing, instead of inside
 it, where it costs the wafers. Inside a zone, the lot's closing step goes ahead of steps of the same
-priority that are in none (`dispatch_queue.rank_key`).
+priority that are in none (`dispatch_rank.rank_key`).
 
 The estimate is the host's, from what the ledger holds: when each tool that may close the zone is
 expected free (its running job's start plus the job-time model's length, recorded when the start
@@ -20,16 +20,18 @@ tool), and a gate that opened is asked again with the place held before the step
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from drivers.registry import kind_spec
-from line.dispatch_queue import RESERVED, Request, queue_deadline, queue_deadline_for, reservation_of, reserve
+from line.dispatch_queue import RESERVED, Request, reservation_of, reserve
 from line.ledger import Ledger
 from line.ledger import models as m
 from line.plan import LotPlan, PlannedStep
+from line.recipes.route import QueueLimit
 
 OPEN_SHARE = 0.75
 """a zone opens when its closing step is expected to start within this share of its limit"""
@@ -162,3 +164,37 @@ def reserve_next(ledger: Ledger, plan: LotPlan, step: PlannedStep, lot_id: str, 
     reserve(ledger, Request(reservation_of(lot_id, closes.id), lot_id, closes.id, closes.kind,
                             tuple(t.id for t in plan.tools_for(closes)), priority, plan.to_bottleneck(closes),
                             due_at, limit_s))
+
+
+def queue_deadline(ended_at: datetime, max_h: float, clock_speed: float) -> datetime:
+    """When a limit of `max_h` process hours after `ended_at` runs out on the wall clock (the line's
+    clock runs `clock_speed` process seconds a wall second)."""
+    return m.as_utc(ended_at) + timedelta(seconds=max_h * 3600 / clock_speed)
+
+
+def queue_deadline_for(ledger: Ledger, lot_id: str, step_id: str, limits: Sequence[QueueLimit],
+                       clock_speed: float) -> tuple[datetime, float, str] | None:
+    """The earliest queue-time deadline of a step about to queue (wall clock), its limit's length in
+    wall seconds and what to say when it passes; None when no limit applies — none declared, its
+    earlier step not run, or an operator already decided a QUEUE_TIME hold of this step (rework: run
+    it anyway — the decision is the record)."""
+    if not limits:
+        return None
+    with ledger.together():
+        runs = ledger.step_runs(lot_id)
+        waived = any(h.reason_type == "QUEUE_TIME" and h.decision for h in ledger.holds(lot_id)
+                     if any(r.id == h.step_run_id and r.step_id == step_id for r in runs))
+    if waived:
+        return None
+    found = []
+    for limit in limits:
+        ended = [r.ended_at for r in runs if r.step_id == limit.since and r.status in ("COMPLETE", "ACCEPTED")
+                 and r.ended_at is not None]
+        if ended:
+            end = max(m.as_utc(t) for t in ended)
+            due = queue_deadline(end, limit.max_h, clock_speed)
+            found.append((due, limit.max_h * 3600 / clock_speed,
+                          f"{step_id} must start within {limit.max_h:g} h of {limit.since}'s end ({limit.why}); "
+                          f"{limit.since} ended {end:%H:%M:%S} UTC, the limit ran out at {due:%H:%M:%S} UTC "
+                          f"(clock ×{clock_speed:g}) — decide: rework runs {step_id} anyway, scrap or abort"))
+    return min(found, key=lambda f: f[0]) if found else None

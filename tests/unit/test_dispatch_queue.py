@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from line.dispatch_queue import Waiting, assign, queue_deadline, rank_key
+from line.dispatch_rank import Waiting, assign, rank_key
+from line.queue_zones import queue_deadline
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.linter import lint
 from line.recipes.route import load_route
