@@ -42,6 +42,10 @@ IDLE = re.compile(r"^(select|poll|epoll|wait|_wait|sleep|acquire|recv|recv_into|
                   r"Condition\.wait|Event\.wait|Thread\.join|_wait_for_tstate_lock|SimpleQueue\.get)\b")
 
 
+KEEP_RAW = "BENCH_SPY_KEEP"
+"""a folder: each sampler's raw stacks are copied there (the breakdown's buckets hide which call costs)"""
+
+
 def available() -> str | None:
     """The py-spy executable, or None."""
     exe = Path(sys.executable).with_name("py-spy")
@@ -121,6 +125,8 @@ class Sampler:
             self._proc.kill()
             err = b"py-spy did not stop"
         raw = self._out.read_text() if self._out.exists() else ""
+        if raw and os.environ.get(KEEP_RAW):    # a developer reading the stacks themselves
+            shutil.copy(self._out, Path(os.environ[KEEP_RAW]) / f"spy-{self.pid}-{self._out.name}")
         self._out.unlink(missing_ok=True)
         self.result = parse(raw)
         if not raw:

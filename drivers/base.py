@@ -33,7 +33,7 @@ from drivers.errors import (
 from drivers.jobs import Alarm, Identity, JobStatus, Measurement, SiteReading, WaferResult, body_hash
 from drivers.limits import Limit, check_limits
 from drivers.spec import KindSpec
-from drivers.states import Mirror, ProcessingModel, StateChange, build_machine
+from drivers.states import Mirror, ProcessingModel, StateChange
 from drivers.vendors import vendor_for
 from drivers.vocabulary import JobState, ToolState, WaferStatus
 
@@ -105,8 +105,7 @@ class ToolDriver:
         """guarded-phase entries the mirror has followed (each one's guard asked)"""
         self.guarded_seen_at = 0.0
         """when the last was followed (time.monotonic)"""
-        self.model = ProcessingModel(tool_id, self._guards(), self._changed)
-        self.machine = build_machine(self.model, self.phases, self.guarded_phases)
+        self.model = ProcessingModel(tool_id, self._guards(), self._changed, self.phases, self.guarded_phases)
 
     # ---- what a kind provides -----------------------------------------------------------
     def guard(self, phase: str) -> bool:
@@ -151,9 +150,9 @@ class ToolDriver:
         return {f"EXECUTING_{p}": partial(self.guard, p) for p in self.guarded_phases}
 
     def _fire(self, trigger: str) -> bool:
-        if not getattr(self.model, f"may_{trigger}")():
+        if not self.model.may(trigger):
             raise InvalidTransition(self.tool_id, f"cannot {trigger} in state {self.state}")
-        return getattr(self.model, trigger)()
+        return self.model.fire(trigger)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def connect(self) -> Identity:
@@ -161,13 +160,13 @@ class ToolDriver:
         self.backend.open()
         self.identity = self.backend.identify()
         if self.state == Mirror.OFFLINE:
-            self.model.connect()
+            self.model.fire("connect")
         return self.identity
 
     def close(self) -> None:
         self.backend.close()
         if self.state != Mirror.OFFLINE:
-            self.model.disconnect()
+            self.model.fire("disconnect")
 
     def __enter__(self) -> ToolDriver:
         self.connect()
@@ -212,15 +211,15 @@ class ToolDriver:
             tool_hash = self.backend.load_recipe(body)
             self.backend.create_job(job_id, wafers)
         except Exception:
-            self.model.setup_failed()
+            self.model.fire("setup_failed")
             raise
         self.job_id = self.model.job_id = job_id
         self.recipe = recipe
-        self.model.setup_done()
+        self.model.fire("setup_done")
         return tool_hash
 
     def start(self) -> None:
-        if not self.model.may_start():
+        if not self.model.may("start"):
             raise InvalidTransition(self.tool_id, f"cannot start in state {self.state}")
         self.last_status = self.backend.info(self.job_id)
         self.backend.start(self.job_id)
@@ -249,7 +248,7 @@ class ToolDriver:
     def acknowledge_alarms(self) -> None:
         self.backend.clear_alarms()
         if self.state == Mirror.ALARM:
-            self.model.clear()
+            self.model.fire("clear")
 
     def reattach(self, job_id: str) -> JobStatus:
         """After a host crash: find the job on the tool and follow its state from there."""
@@ -355,8 +354,8 @@ class ToolDriver:
         where); a guarded phase the tool entered while its guard says no trips the interlock."""
         self.last_status = status
         if self.state == Mirror.OFFLINE:
-            self.model.connect()
-        if not self.model.report(status=status) and self._entered_refused_phase(status):
+            self.model.fire("connect")
+        if not self.model.fire("report", status=status) and self._entered_refused_phase(status):
             self._interlock_tripped(status)
 
     def _entered_refused_phase(self, status: JobStatus) -> bool:

@@ -12,9 +12,15 @@ same whichever way a change was made.
 
 States and triggers are `StrEnum`s; the machine is built from their values, because transitions
 nests a hierarchical machine's children by name (EXECUTING_DEPOSIT).
+
+One machine per kind's phases and guards serves every driver of that kind (the state is the
+model's attribute; rules and guards name the model's methods) — built per driver it was ~10 % of a
+20-lot orchestrator's CPU. One per thread, because a hierarchical machine enters and leaves its
+nested scopes on itself while it processes a trigger.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -97,33 +103,30 @@ def reports_phase(phase: str) -> Callable[[Any], bool]:
 
 
 class ProcessingModel:
-    """The model object the machine decorates; `state` is the driver's view of the tool."""
-
-    state: str
-    # triggers the machine adds (declared so a type checker knows them; transitions fills them in)
-    connect: Callable[..., bool]
-    disconnect: Callable[..., bool]
-    setup: Callable[..., bool]
-    setup_done: Callable[..., bool]
-    setup_failed: Callable[..., bool]
-    start: Callable[..., bool]
-    pause: Callable[..., bool]
-    alarm: Callable[..., bool]
-    finish: Callable[..., bool]
-    clear: Callable[..., bool]
-    attach_ready: Callable[..., bool]
-    attach_paused: Callable[..., bool]
-    report: Callable[..., bool]
-    may_start: Callable[..., bool]
+    """The model object the machine drives; `state` is the driver's view of the tool. Triggers are
+    fired through `fire` on this thread's machine of the model's phases (no per-model bound methods:
+    the model may be driven from any thread)."""
 
     def __init__(self, tool_id: str, guards: dict[str, Callable[[], bool]],
-                 on_change: Callable[[StateChange], None]) -> None:
+                 on_change: Callable[[StateChange], None], phases: tuple[str, ...] = (),
+                 guarded: tuple[str, ...] = ()) -> None:
         self.tool_id = tool_id
         self.job_id = ""
+        self.state: str = Mirror.OFFLINE.value
+        self.phases, self.guarded = phases, guarded
         self._guards = guards
         self._on_change = on_change
         self._source = ""
         self._named = ""
+
+    def fire(self, trigger: str, **kwargs: Any) -> bool:
+        """Fire `trigger` (False: a condition said no; MachineError: not allowed from this state)."""
+        return bool(mirror_machine(self.phases, self.guarded).trigger_event(self, trigger, **kwargs))
+
+    def may(self, trigger: str) -> bool:
+        """Would `trigger` be taken now (its conditions asked)? transitions' `may_<trigger>` is this
+        call bound to one machine; the model is not bound to one."""
+        return bool(mirror_machine(self.phases, self.guarded)._can_trigger(self, trigger))
 
     def check_guard(self, event: Any) -> bool:
         guard = self._guards.get(event.transition.dest)
@@ -138,14 +141,16 @@ class ProcessingModel:
         name, self._named = self._named or event.event.name, ""
         self._on_change(StateChange(self.tool_id, self.job_id, self._source, self.state, name))
 
-    def named(self, name: str) -> Callable[[Any], None]:
-        """A `before` callback: record the change under this rule's name."""
-        def before(event: Any) -> None:
-            self._named = name
-        return before
 
 
-def report_rules(model: ProcessingModel, phases: tuple[str, ...], guarded: tuple[str, ...]) -> list[dict[str, Any]]:
+def named(name: str) -> Callable[[Any], None]:
+    """A rule's `before` callback: its model records the change under this rule's name."""
+    def before(event: Any) -> None:
+        event.model._named = name
+    return before
+
+
+def report_rules(phases: tuple[str, ...], guarded: tuple[str, ...]) -> list[dict[str, Any]]:
     """Tool reports X while the mirror is in Y → Z, in the order they are tried."""
     M, ex = Mirror, [f"{Mirror.EXECUTING}_{p}" for p in phases]
 
@@ -154,7 +159,7 @@ def report_rules(model: ProcessingModel, phases: tuple[str, ...], guarded: tuple
         t: dict[str, Any] = {"trigger": Trigger.REPORT.value, "source": source, "dest": dest,
                              "conditions": [condition] + (["check_guard"] if guard else [])}
         if dest is not None:
-            t["before"] = [model.named(name)]
+            t["before"] = [named(name)]
         return t
 
     rules = [
@@ -175,7 +180,23 @@ def report_rules(model: ProcessingModel, phases: tuple[str, ...], guarded: tuple
     return rules
 
 
-def build_machine(model: ProcessingModel, phases: tuple[str, ...], guarded: tuple[str, ...]) -> HierarchicalMachine:
+class _Machines(threading.local):
+    def __init__(self) -> None:
+        self.built: dict[tuple[tuple[str, ...], tuple[str, ...]], HierarchicalMachine] = {}
+
+
+_machines = _Machines()
+
+
+def mirror_machine(phases: tuple[str, ...], guarded: tuple[str, ...]) -> HierarchicalMachine:
+    """This thread's machine of these phases and guards, built on first use."""
+    machine = _machines.built.get((phases, guarded))
+    if machine is None:
+        machine = _machines.built[(phases, guarded)] = build_machine(phases, guarded)
+    return machine
+
+
+def build_machine(phases: tuple[str, ...], guarded: tuple[str, ...]) -> HierarchicalMachine:
     M, T = Mirror, Trigger
     states: list[Any] = [s.value if s != M.EXECUTING else {"name": s.value, "children": list(phases)} for s in BASE_STATES]
     ex = [f"{M.EXECUTING}_{p}" for p in phases]
@@ -200,8 +221,8 @@ def build_machine(model: ProcessingModel, phases: tuple[str, ...], guarded: tupl
         if phase in guarded:
             t["conditions"] = "check_guard"
         transitions.append(t)
-    transitions += report_rules(model, phases, guarded)
-    return HierarchicalMachine(model=model, states=states, transitions=_plain(transitions), initial=M.OFFLINE.value,
+    transitions += report_rules(phases, guarded)
+    return HierarchicalMachine(model=None, states=states, transitions=_plain(transitions), initial=M.OFFLINE.value,
                                auto_transitions=False, send_event=True, queued=False,
                                before_state_change="remember", after_state_change="record")
 

@@ -1,15 +1,17 @@
 """The driver's mirror machine: GEM processing states, guards, no shortcuts."""
+import threading
+
 import pytest
 from transitions import MachineError
 
-from drivers.states import ProcessingModel, build_machine
+from drivers.states import ProcessingModel, mirror_machine
 from drivers.vocabulary import JobState, ToolState
 
 
 def make(guard_ok=True):
     changes = []
-    model = ProcessingModel("T1", {"EXECUTING_DEPOSIT": lambda: guard_ok}, changes.append)
-    build_machine(model, ("PUMPDOWN", "DEGAS", "DEPOSIT", "VENT"), ("DEPOSIT",))
+    model = ProcessingModel("T1", {"EXECUTING_DEPOSIT": lambda: guard_ok}, changes.append,
+                            ("PUMPDOWN", "DEGAS", "DEPOSIT", "VENT"), ("DEPOSIT",))
     return model, changes
 
 
@@ -17,7 +19,7 @@ def test_normal_path_records_every_change_with_leaf_states():
     m, changes = make()
     for trig in ("connect", "setup", "setup_done", "start", "phase_PUMPDOWN", "phase_DEGAS", "phase_DEPOSIT",
                  "phase_VENT", "finish"):
-        assert getattr(m, trig)()
+        assert m.fire(trig)
     assert m.state == "IDLE"
     assert [(c.source, c.dest) for c in changes][-2:] == [("EXECUTING_DEPOSIT", "EXECUTING_VENT"),
                                                           ("EXECUTING_VENT", "IDLE")]
@@ -25,24 +27,25 @@ def test_normal_path_records_every_change_with_leaf_states():
 
 def test_guard_refuses_the_plasma_phase():
     m, _ = make(guard_ok=False)
-    m.connect(); m.setup(); m.setup_done(); m.start(); m.phase_PUMPDOWN()
-    assert m.phase_DEPOSIT() is False
+    m.fire("connect"); m.fire("setup"); m.fire("setup_done"); m.fire("start"); m.fire("phase_PUMPDOWN")
+    assert m.fire("phase_DEPOSIT") is False
     assert m.state == "EXECUTING_PUMPDOWN"
 
 
 def test_no_auto_transitions_and_invalid_triggers_raise():
     m, _ = make()
     assert not hasattr(m, "to_EXECUTING_DEPOSIT")
+    assert not any(e.startswith("to_") for e in mirror_machine(m.phases, m.guarded).events)
     with pytest.raises(MachineError, match="Can't trigger event 'start' from state.*OFFLINE"):
-        m.start()  # OFFLINE cannot start
+        m.fire("start")  # OFFLINE cannot start
 
 
 def test_alarm_from_any_executing_substate_and_clear_to_idle():
     m, _ = make()
-    m.connect(); m.setup(); m.setup_done(); m.start(); m.phase_DEGAS()
-    assert m.alarm()
+    m.fire("connect"); m.fire("setup"); m.fire("setup_done"); m.fire("start"); m.fire("phase_DEGAS")
+    assert m.fire("alarm")
     assert m.state == "ALARM"
-    assert m.clear() and m.state == "IDLE"
+    assert m.fire("clear") and m.state == "IDLE"
 
 
 def test_e40_process_job_follows_the_tool_with_numbered_transitions():
@@ -71,19 +74,19 @@ def _status(job_state: str, tool_state: str = "EXECUTING", phase: str = ""):
 
 def test_the_machine_follows_reports_by_its_own_rules_and_names_each_change():
     m, changes = make()
-    m.connect(); m.setup(); m.setup_done(); m.start()
-    assert m.report(status=_status("PROCESSING", phase="DEGAS")) and m.state == "EXECUTING_DEGAS"
-    assert m.report(status=_status("PROCESSING", phase="DEGAS")) and len(changes) == 5      # a repeat: no change
-    assert m.report(status=_status("PAUSED", "PAUSED")) and m.state == "PAUSED"
-    assert m.report(status=_status("PAUSED", "ALARM")) and m.state == "ALARM"
-    assert m.report(status=_status("ABORTED", "IDLE")) and m.state == "IDLE"
+    m.fire("connect"); m.fire("setup"); m.fire("setup_done"); m.fire("start")
+    assert m.fire("report", status=_status("PROCESSING", phase="DEGAS")) and m.state == "EXECUTING_DEGAS"
+    assert m.fire("report", status=_status("PROCESSING", phase="DEGAS")) and len(changes) == 5      # a repeat: no change
+    assert m.fire("report", status=_status("PAUSED", "PAUSED")) and m.state == "PAUSED"
+    assert m.fire("report", status=_status("PAUSED", "ALARM")) and m.state == "ALARM"
+    assert m.fire("report", status=_status("ABORTED", "IDLE")) and m.state == "IDLE"
     assert [c.trigger for c in changes][-4:] == ["phase_DEGAS", "pause", "alarm", "clear"]
 
 
 def test_a_report_into_a_refused_guarded_phase_moves_nothing():
     m, changes = make(guard_ok=False)
-    m.connect(); m.setup(); m.setup_done(); m.start()
-    assert m.report(status=_status("PROCESSING", phase="DEPOSIT")) is False
+    m.fire("connect"); m.fire("setup"); m.fire("setup_done"); m.fire("start")
+    assert m.fire("report", status=_status("PROCESSING", phase="DEPOSIT")) is False
     assert m.state == "EXECUTING"                 # the front end sees this and trips the interlock
 
 
@@ -101,8 +104,36 @@ def test_a_report_told_twice_moves_the_mirror_as_once(job_state, tool_state, pha
                   ("connect", "setup", "setup_done", "start", "phase_DEGAS", "alarm")):
         m, changes = make()
         for trig in setup:
-            getattr(m, trig)()
-        m.report(status=status)
+            m.fire(trig)
+        m.fire("report", status=status)
         after_once, n = m.state, len(changes)
-        m.report(status=status)
+        m.fire("report", status=status)
         assert (m.state, len(changes)) == (after_once, n), (setup, after_once)
+
+
+def test_one_machine_per_thread_drives_every_model_of_a_kind_each_on_its_own_state():
+    """Drivers share their kind's machine (building one per driver was ~10 % of a step's CPU); each
+    thread has its own, and a model made in one thread can be driven from another."""
+    a, changes_a = make()
+    b, _ = make(guard_ok=False)
+    assert mirror_machine(a.phases, a.guarded) is mirror_machine(b.phases, b.guarded)
+    for trig in ("connect", "setup", "setup_done", "start", "phase_PUMPDOWN"):
+        a.fire(trig), b.fire(trig)
+    assert a.fire("phase_DEPOSIT") and not b.fire("phase_DEPOSIT")      # b's guard, not a's
+    assert (a.state, b.state) == ("EXECUTING_DEPOSIT", "EXECUTING_PUMPDOWN")
+    seen: list[object] = []
+
+    def elsewhere() -> None:
+        seen.append(mirror_machine(a.phases, a.guarded))
+        for _ in range(200):            # both threads at once: neither sees the other's nested scope
+            a.fire("report", status=_status("PROCESSING", phase="VENT"))
+            a.fire("report", status=_status("PROCESSING", phase="DEPOSIT"))
+    t = threading.Thread(target=elsewhere)
+    t.start()
+    for _ in range(200):
+        b.fire("report", status=_status("PROCESSING", phase="DEGAS"))
+        b.fire("report", status=_status("PROCESSING", phase="PUMPDOWN"))
+    t.join()
+    assert seen[0] is not mirror_machine(a.phases, a.guarded)
+    assert (a.state, b.state) == ("EXECUTING_DEPOSIT", "EXECUTING_PUMPDOWN")
+    assert changes_a[-1].trigger == "phase_DEPOSIT" and len(changes_a) == 6 + 400
