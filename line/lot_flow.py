@@ -21,7 +21,7 @@ from prefect.states import Cancelled, Failed, State
 from prefect.utilities.annotations import quote
 
 from drivers.errors import BumplineError
-from line import r2r
+from line import heap, r2r
 from line.batching import batchable, follow, rider
 from line.chart_artifacts import publish_step_charts
 from line.dashboard import artifact_key, publish_lot
@@ -220,6 +220,7 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
     In production mode a route that names no product (an engineering route) is refused.
     Returns the result dict when the lot completed, else a named non-Completed state (`ENDINGS`)
     carrying it; `drive_lot` runs it and reads the dict back either way."""
+    heap.settle()
     plan = replace(load_plan(route_path, line_path, recipes_root, tool_id, step_id, tolerance_pct),
                    lot_wafers=wafer_count)
     ledger = shared_ledger(db_url)     # one engine and pool per process, however many lots it runs
