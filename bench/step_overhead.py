@@ -34,6 +34,7 @@ from bench.common import (
     start_wafers,
     warm_prefect,
 )
+from bench.scale import Monitor
 from line.config import ToolConfig
 
 LOT_SIZE = 5
@@ -75,6 +76,10 @@ class RouteTimes:
     line: list[float] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of the whole route in each mode: this process less the simulators' thread"""
+    server_cpu: dict[str, float] = field(default_factory=dict)
+    """the Prefect server's CPU seconds over the same run"""
 
 
 def plan_for(cfg: Any, route: Any) -> list[dict[str, Any]]:
@@ -143,9 +148,11 @@ def measure(products: str = "ABCD", warmup: bool = True) -> tuple[list[RouteTime
                              ("bare", lambda route=route, plan=plan: run_bare(sim, route, plan)),
                              ("line", lambda route=route: run_line(sim, route, db_url))):
                 clear_alarms(sim)
-                total, times, status = fn()
+                with Monitor(sim._thread.native_id) as mon:
+                    total, times, status = fn()
                 setattr(rt, mode, times)
                 rt.totals[mode], rt.status[mode] = total, status
+                rt.cpu[mode], rt.server_cpu[mode] = mon.cpu, mon.kids_cpu
             out.append(rt)
     return out, db_url
 
@@ -175,6 +182,17 @@ def run(section: Section, quick: bool = False) -> list[RouteTimes]:
                     note=f"median of per-step ratios {median(r_ld):.2f}×")
         section.add("per step, median: bare Prefect task", median(all_bare), "s", "driver calls alone", median(all_drv))
         section.add("per step, median host time added by the line", median(all_line) - median(all_drv), "s")
+    if results:
+        steps = sum(len(rt.steps) for rt in results)
+        cpu = {mode: 1000 * sum(rt.cpu.get(mode, 0.0) for rt in results) / steps for mode in ("line", "bare", "driver")}
+        server = {mode: 1000 * sum(rt.server_cpu.get(mode, 0.0) for rt in results) / steps for mode in ("line", "bare")}
+        section.add("orchestrator CPU per step, 1 lot: line (lot_flow)", cpu["line"], "ms", "bare Prefect task",
+                    cpu["bare"], note=f"{steps} steps; Prefect server {server['line']:.0f} ms a step (bare task "
+                                      f"{server['bare']:.0f}); simulators' thread left out")
+        section.add("orchestrator CPU per step, 1 lot: bare Prefect task", cpu["bare"], "ms", "driver calls alone",
+                    cpu["driver"], note=f"what Prefect's task engine costs a step here: {cpu['bare'] - cpu['driver']:.0f} ms "
+                                        "— a floor under the line's figure while each step is a Prefect task")
+        section.data["cpu_ms"] = cpu
         section.data["medians"] = {"line": median(all_line), "bare": median(all_bare), "driver": median(all_drv)}
     section.text += [
         f"Simulator clock ×{TOP_SPEED:,.0f} (its highest usable speed, see `bench/common.py`), lots of {LOT_SIZE} "
