@@ -1,9 +1,10 @@
 """Which tool runs a step: tools of the step's kind that hold what the recipe needs (capabilities)
-and are qualified for it, free ones first, least used first — the lease in the ledger decides who
-actually gets it."""
+and are qualified for it, free ones first, least used (in the last day) first — the lease in the
+ledger decides who actually gets it."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +14,9 @@ from line.config import LineConfig, ToolConfig
 from line.ledger import Ledger
 from line.ledger import models as m
 from line.tracking import last_tool_state_event
+
+USE_WINDOW = timedelta(days=1)
+"""how far back "least used" counts a tool's step runs"""
 
 
 def candidates(line: LineConfig, kind: str, recipe_name: str, parameters: dict[str, Any]) -> list[ToolConfig]:
@@ -28,7 +32,8 @@ def last_states(s: Session, ids: list[str]) -> dict[str, str]:
 def preference(ledger: Ledger, tools: list[ToolConfig], step_id: str = "") -> list[str]:
     """Tools that are not down first (no open alarm, not last seen in ALARM), then tools no SPC
     signal flagged at this step (a flagged tool runs the step only when no other can), free before
-    leased, then the least used. A lease past its expiry is free: the next acquire takes it over."""
+    leased, then the least used in the last `USE_WINDOW` (an index range per tool, however long the
+    ledger's history). A lease past its expiry is free: the next acquire takes it over."""
     ids = [t.id for t in tools]
     with ledger.session() as s:
         now = m.utcnow()
@@ -36,7 +41,8 @@ def preference(ledger: Ledger, tools: list[ToolConfig], step_id: str = "") -> li
                                                     .where(m.ToolLease.tool_id.in_(ids)))
                   if m.as_utc(expires) > now}
         used: Counter[str] = Counter({tool: n for tool, n in s.execute(
-            select(m.StepRun.tool_id, func.count()).where(m.StepRun.tool_id.in_(ids)).group_by(m.StepRun.tool_id))})
+            select(m.StepRun.tool_id, func.count()).where(m.StepRun.tool_id.in_(ids), m.StepRun.started_at >= now - USE_WINDOW)
+            .group_by(m.StepRun.tool_id))})
         states = last_states(s, ids)
         alarmed = set(s.scalars(select(m.Alarm.tool_id).where(m.Alarm.tool_id.in_(ids), m.Alarm.cleared_at.is_(None))))
         flagged = set(s.scalars(select(m.SpcFlag.tool_id).where(

@@ -45,7 +45,7 @@ class Wafer(Base):
 class StepRun(Base):
     __tablename__ = "step_runs"
     __table_args__ = (UniqueConstraint("lot_id", "step_id", "rework", name="uq_step_once"),
-                      Index("ix_step_runs_tool_id", "tool_id"))            # the dispatcher counts use
+                      Index("ix_step_runs_tool_started", "tool_id", "started_at"))   # the dispatcher counts recent use
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"), index=True)
     step_id: Mapped[str] = mapped_column(String(64))

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
 from drivers.errors import UnknownName
 from drivers.jobs import WaferResult as ToolWaferResult
@@ -180,7 +181,8 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
         events: list[dict[str, Any]] = []
         with self.session() as s:
             have = set(s.scalars(select(m.WaferResult.wafer_id).where(m.WaferResult.step_run_id == step_run_id)))
-            wafers = _wafers(s, [r.wafer_id for r in results])
+            was = _wafer_column(s, [r.wafer_id for r in results], "state", known_only=False)
+            becomes: dict[str, list[str]] = {}
             for r in results:
                 if r.wafer_id in have:
                     continue
@@ -194,17 +196,17 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
                 site_rows += [{"step_run_id": step_run_id, "wafer_id": r.wafer_id, "name": site.name,
                                "site": site.site, "x_mm": site.x_mm, "y_mm": site.y_mm, "value": site.value,
                                "unit": site.unit} for site in r.sites]
-                wafer = wafers.get(r.wafer_id)
                 new_state = E90_FROM_TOOL.get(r.status, "NEEDS_PROCESSING")
-                if wafer is not None and wafer.state != new_state:
-                    events.append({"entity": "wafer", "entity_id": r.wafer_id, "source": wafer.state,
+                if r.wafer_id in was and was[r.wafer_id] != new_state:
+                    events.append({"entity": "wafer", "entity_id": r.wafer_id, "source": was[r.wafer_id],
                                    "dest": new_state, "trigger": f"tool-{r.status.lower()}",
                                    "step_run_id": step_run_id, "data": {"tool": tool_id}})
-                    wafer.state = new_state
+                    becomes.setdefault(new_state, []).append(r.wafer_id)
                 written += 1
+            for state, ids in becomes.items():
+                _update_wafers(s, ids, state=state)
             # one multi-row INSERT per table (a metrology step maps 13 sites a wafer: ~70 rows a lot),
             # not one ORM flush per row
-            s.flush()       # the wafers' E90 states before the rows that tell of them
             for model, rows in ((m.WaferResult, results_rows), (m.Measurement, measurement_rows),
                                 (m.SiteMeasurement, site_rows)):
                 if rows:
@@ -216,28 +218,21 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
                         step_run_id: int | None = None) -> None:
         """E90 processing-state change, with where the wafer is."""
         with self.session() as s:
-            wafers = _wafers(s, wafer_ids)
-            events = []
-            for wid in wafer_ids:
-                w = wafers[wid]
-                if w.state != state:
-                    events.append({"entity": "wafer", "entity_id": wid, "source": w.state, "dest": state,
-                                   "trigger": trigger, "step_run_id": step_run_id, "data": {"location": location}})
-                w.state, w.location = state, location
-            _insert_events(s, events)
+            was = _wafer_column(s, wafer_ids, "state")
+            _insert_events(s, [{"entity": "wafer", "entity_id": wid, "source": was[wid], "dest": state,
+                                "trigger": trigger, "step_run_id": step_run_id, "data": {"location": location}}
+                               for wid in wafer_ids if was[wid] != state])
+            _update_wafers(s, wafer_ids, state=state, location=location)
 
     def move_wafers(self, wafer_ids: list[str], location: str, trigger: str, step_run_id: int | None = None) -> None:
         """E90 location change (the processing state is left as it is)."""
         with self.session() as s:
-            wafers = _wafers(s, wafer_ids)
-            events = []
-            for wid in wafer_ids:
-                w = wafers[wid]
-                if w.location != location:
-                    events.append({"entity": "wafer", "entity_id": wid, "source": w.location, "dest": location,
-                                   "trigger": trigger, "step_run_id": step_run_id, "data": {"kind": "location"}})
-                    w.location = location
-            _insert_events(s, events)
+            was = _wafer_column(s, wafer_ids, "location")
+            moving = [wid for wid in wafer_ids if was[wid] != location]
+            _insert_events(s, [{"entity": "wafer", "entity_id": wid, "source": was[wid], "dest": location,
+                                "trigger": trigger, "step_run_id": step_run_id, "data": {"kind": "location"}}
+                               for wid in moving])
+            _update_wafers(s, moving, location=location)
 
     def results(self, step_run_id: int) -> list[m.WaferResult]:
         with self.session() as s:
@@ -298,9 +293,28 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
             run.job_id = job_id
 
 
-def _wafers(s: Session, wafer_ids: list[str]) -> dict[str, m.Wafer]:
-    """The wafers by id, in one query (a lot moves 25 at a time)."""
-    return {w.id: w for w in s.scalars(select(m.Wafer).where(m.Wafer.id.in_(wafer_ids)))} if wafer_ids else {}
+def _wafer_column(s: Session, wafer_ids: list[str], column: str, known_only: bool = True) -> dict[str, str]:
+    """One column of the wafers by id, in one query (a lot moves 25 at a time); a wafer the ledger
+    does not know is a loud error (`known_only`), or left out."""
+    w = _table(m.Wafer)
+    found = {wid: value for wid, value in s.execute(select(w.c.id, w.c[column]).where(w.c.id.in_(wafer_ids)))} \
+        if wafer_ids else {}
+    if known_only and (missing := [wid for wid in wafer_ids if wid not in found]):
+        raise UnknownName(f"the ledger has no wafer {missing[0]!r}")
+    return found
+
+
+def _update_wafers(s: Session, wafer_ids: list[str], **values: str) -> None:
+    """One UPDATE of the wafers' columns — Core, as the hot path's reads are: no ORM object per
+    wafer. A wafer object this session already holds (an operator's decision read it) is expired,
+    so it is read again rather than believed."""
+    if not wafer_ids:
+        return
+    w = _table(m.Wafer)
+    s.execute(update(w).where(w.c.id.in_(wafer_ids)).values(**values))
+    for wid in wafer_ids:
+        if (held := s.identity_map.get(identity_key(m.Wafer, wid))) is not None:
+            s.expire(held)
 
 
 def _table(model: type[Any]) -> Table:

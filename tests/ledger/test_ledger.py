@@ -55,6 +55,30 @@ def test_results_measurements_and_alarms_are_written_once(db_url):
     ledger.dispose()
 
 
+def test_wafer_moves_are_one_update_each_told_once_and_an_unknown_wafer_is_refused(db_url):
+    import pytest
+
+    from drivers.errors import UnknownName
+
+    ledger = Ledger(db_url)
+    wafers = ledger.ensure_lot("LOT1", 3)
+    with ledger.together(), ledger.session() as s:
+        held = s.get(m.Wafer, wafers[0])           # an object the block already holds is read again, not believed
+        ledger.set_wafer_state(wafers[:2], "IN_PROCESS", "PVD01", "slot-start")
+        ledger.move_wafers(wafers, "PVD01", "load")
+        assert (held.state, held.location) == ("IN_PROCESS", "PVD01")
+    assert [(w.state, w.location) for w in ledger.wafers("LOT1")] == [
+        ("IN_PROCESS", "PVD01"), ("IN_PROCESS", "PVD01"), ("NEEDS_PROCESSING", "PVD01")]
+    ledger.move_wafers(wafers, "PVD01", "load")                       # already there: nothing to tell
+    moves = [e for e in ledger.events("wafer") if e.trigger in ("load", "slot-start")]
+    assert sorted((e.entity_id, e.source, e.dest) for e in moves) == sorted(
+        [(w, "NEEDS_PROCESSING", "IN_PROCESS") for w in wafers[:2]] + [(wafers[2], "stocker", "PVD01")])
+    with pytest.raises(UnknownName, match="LOT1.09"):
+        ledger.move_wafers([wafers[0], "LOT1.09"], "stocker", "unload")
+    assert ledger.wafers("LOT1")[0].location == "PVD01"               # refused whole: nothing moved
+    ledger.dispose()
+
+
 def test_a_tool_lease_has_one_holder_and_expires(db_url):
     ledger = Ledger(db_url)
     assert ledger.acquire_lease("PVD01", "lot-a", ttl_s=60)
@@ -145,6 +169,24 @@ def test_resume_releases_the_leases_of_finished_steps_and_lots_only(db_url):
     time.sleep(0.05)
     tools = [ToolConfig(id=t, kind="litho", address="TCPIP0::127.0.0.1::1::SOCKET") for t in ("LITHO02", "LITHO03")]
     assert preference(ledger, tools) == ["LITHO03", "LITHO02"]
+    ledger.dispose()
+
+
+def test_least_used_counts_the_last_day_of_a_tools_history_not_all_of_it(db_url):
+    from datetime import timedelta
+
+    from line.config import ToolConfig
+    from line.dispatch import preference
+
+    ledger = Ledger(db_url)
+    ledger.ensure_lot("U1", 1)
+    for i in range(5):          # LITHO01 was busy last week
+        run = ledger.begin_step("U1", f"S{i}", "litho", "LITHO01", "r", 1, "h", f"U1.S{i}.r0")
+        with ledger.session() as s:
+            s.get(m.StepRun, run.id).started_at = m.utcnow() - timedelta(days=7)
+    ledger.begin_step("U1", "T1", "litho", "LITHO02", "r", 1, "h", "U1.T1.r0")      # LITHO02 ran today
+    tools = [ToolConfig(id=t, kind="litho", address="TCPIP0::127.0.0.1::1::SOCKET") for t in ("LITHO02", "LITHO01")]
+    assert preference(ledger, tools) == ["LITHO01", "LITHO02"]
     ledger.dispose()
 
 
