@@ -142,7 +142,6 @@ class ProcessingModel:
         self._on_change(StateChange(self.tool_id, self.job_id, self._source, self.state, name))
 
 
-
 def named(name: str) -> Callable[[Any], None]:
     """A rule's `before` callback: its model records the change under this rule's name."""
     def before(event: Any) -> None:
