@@ -6,6 +6,7 @@ import math
 import os
 import platform
 import subprocess
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,20 @@ def head() -> str:
     return git("rev-parse", "--short", "HEAD").strip()
 
 
+def reference_ms() -> float:
+    """CPU ms of a fixed pure-Python workload, best of five: how fast this machine runs Python now. A
+    shared VM's speed drifts between runs (twice as slow on one day as another), and every CPU and
+    wall figure moves with it — compare runs by their figures divided by this."""
+    best = math.inf
+    for _ in range(5):
+        t = time.process_time()
+        counts: dict[int, int] = {}
+        for i in range(300_000):
+            counts[i % 1000] = counts.get(i % 1000, 0) + i
+        best = min(best, time.process_time() - t)
+    return round(best * 1000, 1)
+
+
 def machine() -> dict[str, str]:
     """Where and on what this run ran; taken at the start (the commit whose code is measured)."""
     dirty = [line[3:] for line in git("status", "--porcelain").splitlines() if not line[3:].startswith("bench/")]
@@ -62,7 +77,7 @@ def machine() -> dict[str, str]:
             "dirty": ", ".join(dirty[:6]) + (" …" if len(dirty) > 6 else ""),
             "cpu": f"{os.cpu_count()} × {cpu}", "memory": f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
             "python": platform.python_version(), "prefect": prefect.__version__,
-            "load": " / ".join(f"{x:.1f}" for x in os.getloadavg())}
+            "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()), "reference_ms": f"{reference_ms():.1f}"}
 
 
 def console_table(sections: list[Section]) -> None:
@@ -112,7 +127,7 @@ def append_history(sections: list[Section], meta: dict[str, str], wall_s: float)
     import json
 
     entry = {"date": meta["date"], "time": meta["time"], "commit": meta["commit"], "wall_min": round(wall_s / 60, 1),
-             "figures": tracked(sections), "note": meta.get("note", "")}
+             "figures": tracked(sections), "note": meta.get("note", ""), "reference_ms": float(meta["reference_ms"])}
     runs = [json.loads(line) for line in HISTORY.read_text().splitlines() if line.strip()] if HISTORY.exists() else []
     runs.append(entry)
     HISTORY.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in runs))
@@ -127,7 +142,9 @@ def write_results(sections: list[Section], meta: dict[str, str], wall_s: float, 
              f"`make bench` (`python -m bench{args}`) on **{meta['date']}** at {meta['time']} UTC, commit "
              f"**`{meta['commit']}`**{moved}" + (f", with uncommitted changes in {meta['dirty']}" if meta["dirty"] else "")
              + f"; the whole run took **{wall_s / 60:.1f} min**.", "",
-             f"Machine: {meta['cpu']}, {meta['memory']}; Python {meta['python']}, Prefect {meta['prefect']}. "
+             f"Machine: {meta['cpu']}, {meta['memory']}; Python {meta['python']}, Prefect {meta['prefect']}; "
+             f"its speed at the start, a fixed Python loop: **{meta['reference_ms']} ms** (`bench/report.py::reference_ms`; "
+             "the runs table has it from 2026-12-07 on — a slower machine makes every figure larger). "
              f"Load average at the end {meta['load']}: another engineer works on this machine at the same time "
              "(tests, servers), so figures carry that noise — compare ratios measured in the same run rather than "
              "absolute times across runs. Benchmarks are figures, not tests: nothing here fails a build.", "",
@@ -149,10 +166,11 @@ def write_results(sections: list[Section], meta: dict[str, str], wall_s: float, 
     if runs:
         cols = [c for c, *_ in TRACKED]
         lines += ["", "## Runs so far", "", "Tracked figures of every full run (`bench/history.jsonl`), newest last:", "",
-                  "| run | commit | min | " + " | ".join(cols) + " | note |", "|---|---|---:|" + "---:|" * len(cols) + "---|"]
+                  "| run | commit | min | loop ms | " + " | ".join(cols) + " | note |",
+                  "|---|---|---:|---:|" + "---:|" * len(cols) + "---|"]
         for r in runs:
             figs = r.get("figures", {})
-            lines.append(f"| {r['date']} {r['time']} | `{r['commit']}` | {r['wall_min']} | "
+            lines.append(f"| {r['date']} {r['time']} | `{r['commit']}` | {r['wall_min']} | {fmt(r.get('reference_ms'))} | "
                          + " | ".join(fmt(figs.get(c)) for c in cols) + f" | {r.get('note', '')} |")
     goals = [f for s in sections for f in s.figures if f.goal]
     lines += ["", "## Goals", ""]

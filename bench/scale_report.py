@@ -47,7 +47,10 @@ def report(section: Section, points: dict[tuple[str, int], dict[str, Any]], capa
         f"over the steps that finished in it). Lots start {STAGGER_S:g} s apart: created all at once, 20 flow runs "
         "overran Prefect's ephemeral server (its database pool timed out and it answered HTTP 500); a lot whose flow "
         "run the API refuses is retried and shows as FAILED in the notes. Capacity: rows per second that 4 threads writing one "
-        "event per transaction through `Ledger.record_event` get into an empty ledger (2 s).",
+        "event per transaction through `Ledger.record_event` get into an empty ledger (2 s). The floor under the "
+        "orchestrator's CPU per step while each step is a Prefect task: a bare Prefect task making the same driver "
+        "calls (section 2, its orchestrator CPU per step at 1 lot). This machine's speed drifts between runs (the "
+        "reference loop in the header): compare CPU figures within a run, or divided by it.",
         "", "| ledger | lots | steps | window s | step wall (median) | waiting for a tool | job on the tool | host overhead "
         "(median, p90) | lot time in step tasks | CPU s (orchestrator / simulators / Prefect server) | peak RSS MiB | writes/s | "
         "commits/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
