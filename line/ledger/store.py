@@ -295,7 +295,9 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
 
 def _wafer_column(s: Session, wafer_ids: list[str], column: str, known_only: bool = True) -> dict[str, str]:
     """One column of the wafers by id, in one query (a lot moves 25 at a time); a wafer the ledger
-    does not know is a loud error (`known_only`), or left out."""
+    does not know is a loud error (`known_only`), or left out. What the session holds is flushed
+    first: a Core read does not autoflush, and must not read past a change the block made."""
+    s.flush()
     w = _table(m.Wafer)
     found = {wid: value for wid, value in s.execute(select(w.c.id, w.c[column]).where(w.c.id.in_(wafer_ids)))} \
         if wafer_ids else {}
