@@ -18,10 +18,9 @@ ranked by, and is granted a tool only when it is the best-ranked waiting step th
    that bounds the line's output does not starve while lots bunch elsewhere.
 5. First come, first served.
 
-Every orchestrator ranks the same rows, so two workers agree on who is next; the lease is still the
-lock (two that disagree for a moment cannot both take a tool). A request whose lot's orchestrator
-is gone (its lot lease lapsed or its process is dead) is passed over, so a crash never blocks a tool.
-The queue is polled: every `POLL_S`, and at once when a tool is released in this process.
+Every orchestrator ranks the same rows, so two workers agree on who is next; the lease is the lock,
+checked against a fresh read once taken. A request whose lot's orchestrator is gone (lot lease
+lapsed, process dead) is passed over. Polled every `POLL_S`, at once when a tool is released here.
 
 **Batch tools** (a tool with a `batch` policy: ovens, wet benches): the step granted the tool leads
 its job and takes into it the best-ranked waiting steps of the same recipe body that may run there,
@@ -111,11 +110,10 @@ def reservation_of(lot_id: str, step_id: str) -> str:
 
 
 def reserve(ledger: Ledger, r: Request) -> None:
-    """Hold a place for the step the lot reaches next — the end of a queue-time zone. Without it, a
-    step in no zone that asks while the lot finishes the step before takes the tool, and the lot's
-    limit runs out behind it (seen: a paste print let through with a cure oven free, that oven taken
-    by a polyimide cure a moment later, the paste held QUEUE_TIME). It lasts until the step files its
-    own request, the lot is held (`unreserve`), its orchestrator is gone, or its `due_at` passes."""
+    """Hold a place for the step the lot reaches next, the end of a queue-time zone: else a step in
+    no zone takes the tool while the lot finishes the step before (seen: a paste held QUEUE_TIME
+    behind a polyimide cure). It lasts until the step files its own request, the lot is held
+    (`unreserve`), its orchestrator is gone, or its `due_at` passes."""
     q = m.DispatchRequest
     with ledger.session() as s:
         s.execute(delete(q).where(q.holder == r.holder))
@@ -207,9 +205,15 @@ def _my_tool(ledger: Ledger, r: Request) -> str | Grant | None:
         return board.assignment.get(r.holder)
 
 
-def _read_assignment(ledger: Ledger) -> tuple[dict[str, str], dict[str, tuple[str, str]], set[str]]:
+def _still_assigned(ledger: Ledger, holder: str, tool_id: str) -> bool:
+    """Read fresh, its own new lease counted free: is `tool_id` still this holder's? The board may be
+    `FRESH_S` old and a place held since outrank it; read after the lease, a later place finds it taken."""
+    return _read_assignment(ledger, own=holder)[0].get(holder) == tool_id
+
+
+def _read_assignment(ledger: Ledger, own: str = "") -> tuple[dict[str, str], dict[str, tuple[str, str]], set[str]]:
     """Every waiting step of the line and the free tools, in one read transaction: who gets what
-    (and who was taken into a batch job: holder → its leader and tool)."""
+    (and who was taken into a batch job: holder → its leader and tool). A tool leased by `own` counts free."""
     now = m.utcnow()
     q, lq = m.DispatchRequest, m.ToolLease
     with ledger.session() as s:     # the columns it needs, as rows: it runs every few hundred ms per process
@@ -223,7 +227,8 @@ def _read_assignment(ledger: Ledger) -> tuple[dict[str, str], dict[str, tuple[st
         tools = {t for row in rows for t in row.tools["ids"]}
         leases = {lease.tool_id: lease for lease in s.execute(select(lq.tool_id, lq.holder, lq.expires_at).where(
             lq.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
-    free = {t for t in tools if t not in leases or m.as_utc(leases[t].expires_at) <= now}
+    free = {t for t in tools if t not in leases or m.as_utc(leases[t].expires_at) <= now
+            or own and leases[t].holder == own}
     waiting = [_waiting(row) for row in rows if _alive(leases.get(f"lot:{row.lot_id}"), now)]
     kept = _kept_for_their_step(ledger, {t: leases[t].holder for t in free if t in leases})
     mine = {w.holder: t for t, h in kept.items() for w in waiting if w.holder == h and t in w.tools}
@@ -286,6 +291,11 @@ def claim(ledger: Ledger, r: Request, ttl_s: float = 120.0) -> Iterator[Grant]:
                 gated.enter(recheck=False)
                 break
             if mine is not None and ledger.acquire_lease(mine, r.holder, ttl_s):
+                if not _still_assigned(ledger, r.holder, mine):     # a place held since outranks it
+                    ledger.release_lease(mine, r.holder)
+                    _stale(ledger)
+                    released.wait_for_next(POLL_S)
+                    continue
                 if _move(ledger, r.holder, "GRANTED", mine):
                     if gated.enter(recheck=True):
                         break

@@ -93,6 +93,43 @@ def test_the_step_after_a_zone_holds_its_oven_from_a_step_in_none_while_the_lot_
     ledger.dispose()
 
 
+def test_a_step_that_read_the_queue_before_a_place_was_held_gives_the_tool_back(db_url):
+    """The same race one step later (seen in CI on a slow machine): the polyimide cure read the shared
+    board (CURE02 is yours), the paste's place was held, then the cure took CURE02 on that old read.
+    Taken, the lease is checked against a fresh read: the place outranks it, so the oven goes back."""
+    import threading
+
+    from line.dispatch_queue import Request, _file, _my_tool, claim, unreserve
+    from line.leases import released
+    from line.queue_zones import reserve_next
+    from tests.support import wait_until
+
+    plan = load_plan(str(ROUTE), str(LINE), str(ROOT / "recipes"))
+    ledger = Ledger(db_url)
+    for lot in ("PASTE", "PI"):
+        ledger.ensure_lot(lot, 1)
+        assert ledger.acquire_lease(f"lot:{lot}", f"orchestrator-of-{lot}", 60)
+    busy(ledger, "CURE01", "OTHER", ends_in_s=3600)
+    pi_cure = Request("PI.D03b.r0", "PI", "D03b", "oven", ("CURE01", "CURE02"))
+    _file(ledger, pi_cure)
+    assert _my_tool(ledger, pi_cure) == "CURE02"                      # the board as the cure read it
+    reserve_next(ledger, plan, plan.step("C04"), "PASTE", 5, 0, m.utcnow())   # then PASTE's print was granted
+    got: list[str] = []
+
+    def cure() -> None:
+        with claim(ledger, pi_cure, ttl_s=60) as grant:
+            got.append(grant.tool_id)
+    t = threading.Thread(target=cure, daemon=True)
+    t.start()
+    time.sleep(1.0)                                 # several looks at the queue, each giving CURE02 back
+    assert got == [] and ledger.lease_holder("CURE02") is None
+    unreserve(ledger, "PASTE")                      # the paste lot was held after all: its place goes
+    released.notify()
+    wait_until(lambda: got == ["CURE02"], 15, "the polyimide cure gets CURE02 once the place is gone")
+    t.join(5)
+    ledger.dispose()
+
+
 def test_a_place_is_due_at_the_earliest_limit_of_the_step_it_holds(db_url):
     """Plating A04 must start within 24 h of the seed (A02, ended an hour ago) and of the mold's
     develop (A03, the step being run): the place is due 24 h after the seed."""
