@@ -291,18 +291,14 @@ def claim(ledger: Ledger, r: Request, ttl_s: float = 120.0) -> Iterator[Grant]:
                 gated.enter(recheck=False)
                 break
             if mine is not None and ledger.acquire_lease(mine, r.holder, ttl_s):
-                if not _still_assigned(ledger, r.holder, mine):     # a place held since outranks it
-                    ledger.release_lease(mine, r.holder)
-                    _stale(ledger)
-                    released.wait_for_next(POLL_S)
-                    continue
-                if _move(ledger, r.holder, "GRANTED", mine):
+                if _still_assigned(ledger, r.holder, mine) and _move(ledger, r.holder, "GRANTED", mine):
                     if gated.enter(recheck=True):
                         break
                     ledger.release_lease(mine, r.holder)     # the gate closed meanwhile: the tool goes back
                     released.notify()
                     continue
-                ledger.release_lease(mine, r.holder)   # a leader took this step into its batch meanwhile
+                # a place held since outranks it, or a leader took this step into its batch meanwhile
+                ledger.release_lease(mine, r.holder)
                 _stale(ledger)
                 continue
             released.wait_for_next(POLL_S)
