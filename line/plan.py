@@ -11,7 +11,6 @@ took off the line mid-lot is not used, and a step no tool may run any more holds
 """
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +22,7 @@ from pydantic import BaseModel
 from drivers.registry import kind_spec
 from line.config import LineConfig, ToolConfig, load_line
 from line.recipes.catalog import RecipeCatalog
+from line.recipes.catalog import document_kind as catalog_document_kind
 from line.recipes.linter import lint
 from line.recipes.route import QueueLimit, Route, Spec, load_route
 from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe
@@ -139,23 +139,14 @@ def single_step_plan(recipe: ToolRecipe, line: LineConfig, tool_id: str = "", st
     return LotPlan(f"single-step:{recipe.path}", "", line, (step,))
 
 
-KIND_LINE = re.compile(r"^kind:[ \t]*(Route|ToolRecipe)[ \t]*(#.*)?$", re.M)
-
-
 def document_kind(path: str | Path) -> str:
-    """Route or ToolRecipe: read from the document's top-level `kind:` line (a plan is made per flow
-    run; the full parse follows, cached); a document without one is parsed to say what is wrong."""
-    try:
-        if m := KIND_LINE.search(Path(path).read_text(encoding="utf-8")):
-            return m.group(1)
-    except (OSError, UnicodeDecodeError):
-        pass
-    doc = load_yaml(path)
-    kind = doc.get("kind") if isinstance(doc, dict) else None
+    """Route or ToolRecipe (read from its plain `kind:` line, or parsed); anything else is refused."""
+    kind = catalog_document_kind(path)
     if kind not in ("Route", "ToolRecipe"):
+        load_yaml(path)                          # a document that does not parse says where
         raise DocumentError([Problem(str(path), 1, 1, "kind", "document-kind",
-                                     f"a lot runs a Route or a ToolRecipe, not {kind!r}")])
-    return str(kind)
+                                     f"a lot runs a Route or a ToolRecipe, not {kind or None!r}")])
+    return kind
 
 
 def load_plan(path: str, line_path: str, recipes_root: str, tool_id: str = "", step_id: str = "S1",
@@ -203,7 +194,7 @@ def _load_for_run(route_path: str, line_path: str, recipes_root: str) -> tuple[R
     line = load_line(line_path)
     # lint only: whether each step has a tool is asked when the lot starts (`load_runnable_route`) and
     # again by each step at dispatch, where a tool gone since is a NO_TOOL hold, not a crashed lot
-    route = load_route(route_path, RecipeCatalog(recipes_root, line.tools))
+    route = load_route(route_path, RecipeCatalog.cached(recipes_root, line.tools))
     errors = [p for p in lint(route) if p.severity == "error"]
     if errors:
         raise DocumentError(errors)
