@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from line.config import LineConfig, ToolConfig
 from line.ledger import Ledger
 from line.ledger import models as m
-from line.tracking import last_tool_state_event
+from line.tracking import last_tool_state
 
 USE_WINDOW = timedelta(days=1)
 """how far back "least used" counts a tool's step runs"""
@@ -25,8 +25,9 @@ def candidates(line: LineConfig, kind: str, recipe_name: str, parameters: dict[s
 
 
 def last_states(s: Session, ids: list[str]) -> dict[str, str]:
-    """The last state each tool's driver reported."""
-    return {tid: ev.dest for tid in ids if (ev := last_tool_state_event(s, tid)) is not None}
+    """The last state each tool's driver reported: its `dest` only, one index probe per tool (the
+    latest of all of them at once would scan every event those tools ever had)."""
+    return {tid: dest for tid in ids if (dest := s.scalar(last_tool_state(tid, m.Event.dest))) is not None}
 
 
 def preference(ledger: Ledger, tools: list[ToolConfig], step_id: str = "") -> list[str]:

@@ -39,13 +39,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, insert, or_, select, update
 
 from drivers.errors import BumplineError
 from line.dispatch_rank import Waiting, assign, rank_key
 from line.leases import held, holder_alive, released
 from line.ledger import Ledger
 from line.ledger import models as m
+from line.ledger.core_rows import table
 
 log = logging.getLogger(__name__)
 
@@ -130,18 +131,19 @@ def unreserve(ledger: Ledger, lot_id: str) -> None:
 
 
 def _file(ledger: Ledger, r: Request) -> None:
-    q = m.DispatchRequest
+    """The step's row, WAITING; in the same transaction its earlier row goes (a resumed step queues
+    anew), and so do its own reservation and any past its time. One DELETE and one INSERT, Core:
+    every step files once."""
+    q, b = table(m.DispatchRequest), r.batch
     with ledger.session() as s:
-        s.execute(delete(q).where(q.holder == r.holder))   # a resumed step queues anew
-        # its own reservation, and any past its time, give way (same transaction)
-        s.execute(delete(q).where(q.lot_id == r.lot_id, q.step_id == r.step_id, q.state == RESERVED))
-        s.execute(delete(q).where(q.state == RESERVED, q.due_at < m.utcnow()))
-        b = r.batch
-        s.add(m.DispatchRequest(holder=r.holder, lot_id=r.lot_id, step_id=r.step_id, kind=r.kind,
-                                tools={"ids": list(r.tools)}, priority=r.priority, to_bottleneck=r.to_bottleneck,
-                                due_at=r.due_at, limit_s=r.limit_s, state="WAITING",
-                                batch_key=b.key if b else None, wafer_count=b.wafers if b else 0,
-                                member=b.member if b else None))
+        s.execute(delete(q).where(or_(q.c.holder == r.holder,
+                                      and_(q.c.state == RESERVED, or_(and_(q.c.lot_id == r.lot_id, q.c.step_id == r.step_id),
+                                                                      q.c.due_at < m.utcnow())))))
+        s.execute(insert(q), {"holder": r.holder, "lot_id": r.lot_id, "step_id": r.step_id, "kind": r.kind,
+                              "tools": {"ids": list(r.tools)}, "priority": r.priority, "to_bottleneck": r.to_bottleneck,
+                              "due_at": r.due_at, "limit_s": r.limit_s, "state": "WAITING",
+                              "batch_key": b.key if b else None, "wafer_count": b.wafers if b else 0,
+                              "member": b.member if b else None})
 
 
 def _move(ledger: Ledger, holder: str, to: str, tool_id: str, leader: str | None = None,

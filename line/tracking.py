@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from transitions import EventData, Machine
 
@@ -96,11 +96,16 @@ NOT_TOOL_STATE = ("acquire", "release", "break", "lapse", "disconnect")
 def last_tool_state_event(s: Session, tool_id: str, before: datetime | None = None) -> m.Event | None:
     """The newest event of a tool that says what state it is in (before `before`, if given): one
     index probe. Dispatch, the line view and E10 all read a tool's state from here."""
-    q = select(m.Event).where(m.Event.entity == "tool", m.Event.entity_id == tool_id,
-                              m.Event.trigger.not_in(NOT_TOOL_STATE))
+    return s.scalars(last_tool_state(tool_id, m.Event, before)).first()
+
+
+def last_tool_state(tool_id: str, what: Any, before: datetime | None = None) -> Select[Any]:
+    """The query for `what` (the event, or some of its columns) of a tool's newest state event."""
+    q = select(what).where(m.Event.entity == "tool", m.Event.entity_id == tool_id,
+                           m.Event.trigger.not_in(NOT_TOOL_STATE))
     if before is not None:
         q = q.where(m.Event.at < before)
-    return s.scalars(q.order_by(m.Event.id.desc()).limit(1)).first()
+    return q.order_by(m.Event.id.desc()).limit(1)
 
 E10 = {"OFFLINE": "NON_SCHEDULED", "IDLE": "STANDBY", "SETTING_UP": "STANDBY", "READY": "STANDBY",
        "EXECUTING": "PRODUCTIVE", "PAUSED": "STANDBY", "ALARM": "UNSCHEDULED_DOWNTIME"}

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from line.ledger import models as m
+from line.ledger.core_rows import insert_events, table
 
 
 class LeaseRecords:
@@ -21,36 +22,36 @@ class LeaseRecords:
 
     def acquire_lease(self, tool_id: str, holder: str, ttl_s: float) -> bool:
         """Take the tool if it is free, its lease expired (recorded as a `lapse` of the old holder's),
-        or we already hold it."""
-        now = m.utcnow()
+        or we already hold it. Core rows (every step takes and gives back a tool); of two that race
+        for a free tool, the second INSERT meets the key and loses."""
+        now, leases = m.utcnow(), table(m.ToolLease)
+        events: list[dict[str, Any]] = []
         try:
             with self.session() as s:
-                lease = s.get(m.ToolLease, tool_id)
+                lease = s.execute(select(leases.c.holder, leases.c.expires_at)
+                                  .where(leases.c.tool_id == tool_id)).first()
                 if lease is not None:
                     expires = m.as_utc(lease.expires_at)
                     if lease.holder != holder and expires > now:
                         return False
-                    s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
-                                                        m.ToolLease.holder == lease.holder))
+                    s.execute(delete(leases).where(leases.c.tool_id == tool_id, leases.c.holder == lease.holder))
                     if lease.holder != holder:      # a lapsed holder: say whose lease was taken over
-                        s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger="lapse",
-                                      data={"holder": lease.holder, "expired_at": expires.isoformat()}))
-                    s.flush()
-                s.add(m.ToolLease(tool_id=tool_id, holder=holder, acquired_at=now,
-                                  expires_at=now + timedelta(seconds=ttl_s)))
-                s.add(m.Event(**_lease_subject(tool_id), dest="LEASED", trigger="acquire",
-                              data={"holder": holder, "ttl_s": ttl_s}))
+                        events.append(_lease_event(tool_id, source="LEASED", trigger="lapse",
+                                                   data={"holder": lease.holder, "expired_at": expires.isoformat()}))
+                s.execute(insert(leases), {"tool_id": tool_id, "holder": holder, "acquired_at": now,
+                                           "expires_at": now + timedelta(seconds=ttl_s)})
+                insert_events(s, [*events, _lease_event(tool_id, dest="LEASED", trigger="acquire",
+                                                        data={"holder": holder, "ttl_s": ttl_s})])
             return True
         except IntegrityError:
             return False
 
     def renew_lease(self, tool_id: str, holder: str, ttl_s: float) -> bool:
+        leases = table(m.ToolLease)
         with self.session() as s:
-            lease = s.get(m.ToolLease, tool_id)
-            if lease is None or lease.holder != holder:
-                return False
-            lease.expires_at = m.utcnow() + timedelta(seconds=ttl_s)
-            return True
+            n = cast(CursorResult, s.execute(update(leases).where(leases.c.tool_id == tool_id, leases.c.holder == holder)
+                                             .values(expires_at=m.utcnow() + timedelta(seconds=ttl_s)))).rowcount
+        return bool(n)
 
     def release_lease(self, tool_id: str, holder: str) -> None:
         self._drop(tool_id, holder, "release", {"holder": holder})
@@ -80,15 +81,17 @@ class LeaseRecords:
 
     def _drop(self, tool_id: str, holder: str, trigger: str, data: dict[str, str]) -> None:
         """The holder's lease gone, and the event saying why — only if it still held it."""
+        leases = table(m.ToolLease)
         with self.session() as s:
-            n = cast(CursorResult, s.execute(delete(m.ToolLease).where(m.ToolLease.tool_id == tool_id,
-                                                                        m.ToolLease.holder == holder))).rowcount
+            n = cast(CursorResult, s.execute(delete(leases).where(leases.c.tool_id == tool_id,
+                                                                  leases.c.holder == holder))).rowcount
             if n:
-                s.add(m.Event(**_lease_subject(tool_id), source="LEASED", trigger=trigger, data=data))
+                insert_events(s, [_lease_event(tool_id, source="LEASED", trigger=trigger, data=data)])
 
 
-def _lease_subject(key: str) -> dict[str, str]:
-    """A lease event belongs to the tool, or to the lot for a `lot:<id>` lease."""
-    if key.startswith("lot:"):
-        return {"entity": "lot", "entity_id": key[4:]}
-    return {"entity": "tool", "entity_id": key}
+def _lease_event(key: str, source: str = "", dest: str = "", trigger: str = "",
+                 data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An event row of a lease's subject: the tool, or the lot for a `lot:<id>` lease."""
+    entity, entity_id = ("lot", key[4:]) if key.startswith("lot:") else ("tool", key)
+    return {"entity": entity, "entity_id": entity_id, "source": source, "dest": dest, "trigger": trigger,
+            "step_run_id": None, "data": data or {}}

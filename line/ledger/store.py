@@ -8,16 +8,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.util import identity_key
 
 from drivers.errors import UnknownName
 from drivers.jobs import WaferResult as ToolWaferResult
 from line.ledger import models as m
 from line.ledger.alarm_records import AlarmRecords
+from line.ledger.core_rows import insert_events, table, update_wafers, wafer_column
 from line.ledger.database import default_url, ensure_schema, make_engine
 from line.ledger.lease_records import LeaseRecords
 from line.ledger.spc_records import SpcRecords
@@ -152,7 +152,7 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
 
     def update_progress(self, step_run_id: int, progress: dict[str, Any]) -> None:
         with self.session() as s:     # one UPDATE, no read first: it runs at every status change
-            runs = _table(m.StepRun)     # the table, not the entity: no ORM bookkeeping for a view's value
+            runs = table(m.StepRun)     # the table, not the entity: no ORM bookkeeping for a view's value
             s.execute(update(runs).where(runs.c.id == step_run_id).values(progress=dict(progress)))
 
     def finish_step(self, step_run_id: int, status: str) -> None:
@@ -167,7 +167,7 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
     def record_event(self, entity: str, entity_id: str, source: str, dest: str, trigger: str,
                      step_run_id: int | None = None, data: dict[str, Any] | None = None) -> None:
         with self.session() as s:     # an INSERT, not an ORM object: it runs at every state change
-            _insert_events(s, [{"entity": entity, "entity_id": entity_id, "source": source, "dest": dest,
+            insert_events(s, [{"entity": entity, "entity_id": entity_id, "source": source, "dest": dest,
                                 "trigger": trigger, "step_run_id": step_run_id, "data": data or {}}])
 
     def record_results(self, step_run_id: int, tool_id: str, results: list[ToolWaferResult],
@@ -181,7 +181,7 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
         events: list[dict[str, Any]] = []
         with self.session() as s:
             have = set(s.scalars(select(m.WaferResult.wafer_id).where(m.WaferResult.step_run_id == step_run_id)))
-            was = _wafer_column(s, [r.wafer_id for r in results], "state", known_only=False)
+            was = wafer_column(s, [r.wafer_id for r in results], "state", known_only=False)
             becomes: dict[str, list[str]] = {}
             for r in results:
                 if r.wafer_id in have:
@@ -204,35 +204,35 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
                     becomes.setdefault(new_state, []).append(r.wafer_id)
                 written += 1
             for state, ids in becomes.items():
-                _update_wafers(s, ids, state=state)
+                update_wafers(s, ids, state=state)
             # one multi-row INSERT per table (a metrology step maps 13 sites a wafer: ~70 rows a lot),
             # not one ORM flush per row
             for model, rows in ((m.WaferResult, results_rows), (m.Measurement, measurement_rows),
                                 (m.SiteMeasurement, site_rows)):
                 if rows:
-                    s.execute(insert(_table(model)), rows)
-            _insert_events(s, events)
+                    s.execute(insert(table(model)), rows)
+            insert_events(s, events)
         return written
 
     def set_wafer_state(self, wafer_ids: list[str], state: str, location: str, trigger: str,
                         step_run_id: int | None = None) -> None:
         """E90 processing-state change, with where the wafer is."""
         with self.session() as s:
-            was = _wafer_column(s, wafer_ids, "state")
-            _insert_events(s, [{"entity": "wafer", "entity_id": wid, "source": was[wid], "dest": state,
+            was = wafer_column(s, wafer_ids, "state")
+            insert_events(s, [{"entity": "wafer", "entity_id": wid, "source": was[wid], "dest": state,
                                 "trigger": trigger, "step_run_id": step_run_id, "data": {"location": location}}
                                for wid in wafer_ids if was[wid] != state])
-            _update_wafers(s, wafer_ids, state=state, location=location)
+            update_wafers(s, wafer_ids, state=state, location=location)
 
     def move_wafers(self, wafer_ids: list[str], location: str, trigger: str, step_run_id: int | None = None) -> None:
         """E90 location change (the processing state is left as it is)."""
         with self.session() as s:
-            was = _wafer_column(s, wafer_ids, "location")
+            was = wafer_column(s, wafer_ids, "location")
             moving = [wid for wid in wafer_ids if was[wid] != location]
-            _insert_events(s, [{"entity": "wafer", "entity_id": wid, "source": was[wid], "dest": location,
+            insert_events(s, [{"entity": "wafer", "entity_id": wid, "source": was[wid], "dest": location,
                                 "trigger": trigger, "step_run_id": step_run_id, "data": {"kind": "location"}}
                                for wid in moving])
-            _update_wafers(s, moving, location=location)
+            update_wafers(s, moving, location=location)
 
     def results(self, step_run_id: int) -> list[m.WaferResult]:
         with self.session() as s:
@@ -291,48 +291,6 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
             s.add(m.Event(entity="step", entity_id=f"{run.lot_id}/{run.step_id}", dest="RUNNING", trigger="rebind-job",
                           step_run_id=run.id, data={"from": run.job_id, "job": job_id}))
             run.job_id = job_id
-
-
-def _wafer_column(s: Session, wafer_ids: list[str], column: str, known_only: bool = True) -> dict[str, str]:
-    """One column of the wafers by id, in one query (a lot moves 25 at a time); a wafer the ledger
-    does not know is a loud error (`known_only`), or left out. What the session holds is flushed
-    first: a Core read does not autoflush, and must not read past a change the block made."""
-    s.flush()
-    w = _table(m.Wafer)
-    found = {wid: value for wid, value in s.execute(select(w.c.id, w.c[column]).where(w.c.id.in_(wafer_ids)))} \
-        if wafer_ids else {}
-    if known_only and (missing := [wid for wid in wafer_ids if wid not in found]):
-        raise UnknownName(f"the ledger has no wafer {missing[0]!r}")
-    return found
-
-
-def _update_wafers(s: Session, wafer_ids: list[str], **values: str) -> None:
-    """One UPDATE of the wafers' columns — Core, as the hot path's reads are: no ORM object per
-    wafer. A wafer object this session already holds (an operator's decision read it) is expired,
-    so it is read again rather than believed."""
-    if not wafer_ids:
-        return
-    w = _table(m.Wafer)
-    s.execute(update(w).where(w.c.id.in_(wafer_ids)).values(**values))
-    for wid in wafer_ids:
-        if (held := s.identity_map.get(identity_key(m.Wafer, wid))) is not None:
-            s.expire(held)
-
-
-def _table(model: type[Any]) -> Table:
-    """A model's table: a Core INSERT into it skips the ORM's bulk-insert bookkeeping (~0.1 ms a
-    statement) and sends rows of one shape as one statement (the ORM splits them by which values
-    are None: a step's measurements went as four)."""
-    return cast(Table, model.__table__)
-
-
-def _insert_events(s: Session, rows: list[dict[str, Any]]) -> None:
-    """Event rows in one multi-row INSERT, in list order (a lot's 25 wafers move at once). What the
-    session holds is flushed first (a Core INSERT does not autoflush), so the ledger's event order
-    stays the order of telling."""
-    if rows:
-        s.flush()
-        s.execute(insert(_table(m.Event)), rows)
 
 
 _shared: dict[str, Ledger] = {}
