@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import psutil
 from bench.common import (
     RECIPES,
     SIM_LINE,
+    Monitor,
     Section,
     clear_alarms,
     instrumented,
@@ -108,65 +109,6 @@ class WriteCounter:
         finally:
             event.remove(Engine, "before_cursor_execute", self._stmt)
             event.remove(Engine, "commit", self._commit)
-
-
-class Monitor:
-    """CPU of this process (less one thread) and of its children; peak RSS, sampled."""
-
-    def __init__(self, exclude_thread: int | None) -> None:
-        self.proc = psutil.Process()
-        self.exclude = exclude_thread
-        self.peak_rss = 0
-        self._stop = threading.Event()
-
-    def _thread_cpu(self) -> float:
-        for t in self.proc.threads():
-            if t.id == self.exclude:
-                return t.user_time + t.system_time
-        return 0.0
-
-    @staticmethod
-    def _cpu_of(processes: Iterable[psutil.Process]) -> float:
-        """User + system CPU seconds of the processes (one that ended meanwhile counts nothing)."""
-        total = 0.0
-        for p in processes:
-            try:
-                ct = p.cpu_times()
-                total += ct.user + ct.system
-            except psutil.Error:
-                pass
-        return total
-
-    def _postgres_cpu(self) -> float:
-        """CPU of every PostgreSQL server process on the machine (the ledger's backends among them)."""
-        return self._cpu_of(p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster"))
-
-    def _children_cpu(self) -> float:
-        return self._cpu_of(self.proc.children(recursive=True))
-
-    def __enter__(self) -> Monitor:
-        ct = self.proc.cpu_times()
-        self.cpu0, self.sim0, self.kids0 = ct.user + ct.system, self._thread_cpu(), self._children_cpu()
-        self.pg0 = self._postgres_cpu()
-        self.rss0 = self.peak_rss = self.proc.memory_info().rss
-        self.t0 = time.perf_counter()
-        self._sampler = threading.Thread(target=self._sample, name="bench-monitor", daemon=True)
-        self._sampler.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._sampler.join(1)
-        self.wall = time.perf_counter() - self.t0
-        ct = self.proc.cpu_times()
-        self.sim_cpu = self._thread_cpu() - self.sim0
-        self.cpu = ct.user + ct.system - self.cpu0 - self.sim_cpu
-        self.kids_cpu = self._children_cpu() - self.kids0
-        self.pg_cpu = self._postgres_cpu() - self.pg0
 
 
 def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window_s: float,

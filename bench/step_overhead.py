@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from bench.common import (
     RECIPES,
     TOP_SPEED,
+    Monitor,
     Section,
     clear_alarms,
     driver_step,
@@ -34,7 +35,6 @@ from bench.common import (
     start_wafers,
     warm_prefect,
 )
-from bench.scale import Monitor
 from line.config import ToolConfig
 
 LOT_SIZE = 5

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -47,16 +48,26 @@ def expected_wall_s(tool_id: str, job_time_s: Any, body: dict[str, Any], n_wafer
                     clock_speed: float) -> float | None:
     """Wall seconds the job should run from START, or None when the model cannot say (then the
     step polls at the fastest rate, as it always did)."""
-    try:
-        tool_s = float(job_time_s(body, n_wafers, options))
-    except Exception as exc:  # noqa: BLE001 - a model that cannot price this body only costs polls
-        log.debug("no job-time estimate for %s: %s", tool_id, exc)
-        return None
+    said = model_says(job_time_s, body, n_wafers, options)
+    tool_s = float(said) if isinstance(said, (int, float)) else 0.0
     if not tool_s > 0 or clock_speed <= 0:
         return None
     with _lock:
         ratio = _learnt.get(tool_id, _learnt.get(LINE, 1.0))
     return tool_s / clock_speed * ratio
+
+
+def model_says(model: Callable[[dict[str, Any], int, dict[str, Any]], Any] | None, body: dict[str, Any],
+               n_wafers: int, options: dict[str, Any]) -> Any:
+    """What one of a kind's models (job time, guarded-phase entries) says of this body, or None when
+    the kind has none or it cannot say."""
+    if model is None:
+        return None
+    try:
+        return model(body, n_wafers, options)
+    except Exception as exc:  # noqa: BLE001 - a model that cannot price this body only costs polls
+        log.debug("no estimate from %s: %s", getattr(model, "__qualname__", model), exc)
+        return None
 
 
 def learn(tool_id: str, expected_s: float | None, observed_s: float) -> None:

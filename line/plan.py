@@ -99,8 +99,12 @@ class LotPlan:
 
     def to_bottleneck(self, step: PlannedStep) -> int | None:
         """Steps from this one to the next at the bottleneck group (0: it is one); None past the last."""
-        i = next(k for k, s in enumerate(self.steps) if s.id == step.id)
+        i = self.index_of(step)
         return next((j - i for j in range(i, len(self.steps)) if self.steps[j].kind == self.bottleneck_kind), None)
+
+    def index_of(self, step: PlannedStep) -> int:
+        """Where the step stands in the plan (0 first)."""
+        return next(k for k, s in enumerate(self.steps) if s.id == step.id)
 
     def step(self, step_id: str) -> PlannedStep:
         return next(s for s in self.steps if s.id == step_id)

@@ -139,7 +139,7 @@ def zone_closed(ledger: Ledger, plan: LotPlan, step: PlannedStep, wafers: int, n
 def closing_next(plan: LotPlan, step: PlannedStep) -> PlannedStep | None:
     """The step right after this one when it ends a queue-time zone (its place is held while the lot
     runs this one), else None."""
-    i = next(k for k, s in enumerate(plan.steps) if s.id == step.id)
+    i = plan.index_of(step)
     after = plan.steps[i + 1] if i + 1 < len(plan.steps) else None
     return after if after is not None and after.queue_limits else None
 

@@ -248,8 +248,8 @@ class ToolStep:
                                                   self.clock_speed)
         if driver.guarded_phases:     # watched closely around each guarded-phase entry, paced between
             self._guard_entries = pacing.guard_entries_wall(
-                _or_none(driver.spec.guard_entries_s, body, n, self.tool.options),
-                _or_none(driver.spec.job_time_s, body, n, self.tool.options), self._expected_s)
+                pacing.model_says(driver.spec.guard_entries_s, body, n, self.tool.options),
+                pacing.model_says(driver.spec.job_time_s, body, n, self.tool.options), self._expected_s)
             if self._guard_entries is None:
                 self._expected_s = None       # entries unknown: the fastest rate throughout, as ever
         with self.ledger.together():              # write-ahead: committed before the command can act
@@ -353,13 +353,3 @@ class ToolStep:
         share.record(StepEnded(outcome, unloaded=bool(results)))
         return outcome
 
-
-def _or_none(model: Callable[[dict[str, Any], int, dict[str, Any]], Any] | None, body: dict[str, Any], n: int,
-             options: dict[str, Any]) -> Any:
-    """What a kind's model says of this body, or None when it has none or cannot say."""
-    if model is None:
-        return None
-    try:
-        return model(body, n, options)
-    except Exception:  # noqa: BLE001 - a model that cannot price this body only costs polls
-        return None
