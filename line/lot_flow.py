@@ -13,6 +13,7 @@ import line.prefect_env  # noqa: F401 - Prefect's settings, before Prefect is im
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -240,7 +241,7 @@ def lot_flow(lot_id: str, route_path: str, wafer_count: int = 25, line_path: str
             try:
                 return lot_state(_run_plan(ledger, plan, lot_id, hold_timeout_s, run_step, holder))
             finally:
-                flush_progress()            # the lot's last progress reaches the UI before the run ends
+                flush_progress(UUID(run_id))   # the lot's last progress reaches the UI before the run ends
     except LotBusy as busy:
         get_run_logger().warning(str(busy))
         return lot_state({"lot_id": lot_id, "status": "RUNNING_ELSEWHERE", "reason": str(busy), "steps": []})

@@ -54,30 +54,41 @@ class _Sender:
 
     def __init__(self) -> None:
         self.pending: dict[Progress, tuple[float, str]] = {}
-        self.lock = threading.Lock()
+        self.sending: set[Progress] = set()
+        self.changed = threading.Condition()
         self.wake = threading.Event()
-        self.idle = threading.Event()
-        self.idle.set()
         self.hurry = threading.Event()
+        self.hurrying = 0
         self.thread: threading.Thread | None = None
 
     def put(self, progress: Progress, pct: float, description: str) -> None:
-        with self.lock:
+        with self.changed:
             self.pending[progress] = (pct, description)
-            self.idle.clear()
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="progress-sender", daemon=True)
                 self.thread.start()
         self.wake.set()
 
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every queued value was sent (or the timeout): a lot's last value is not lost
-        when its process ends right after it."""
-        self.hurry.set()
+    def flush(self, flow_run_id: UUID | None = None, timeout_s: float = 10.0) -> bool:
+        """Wait until every value queued for this flow run's artifacts (None: for any run) was sent,
+        or the timeout: a lot's last value is not lost when its process ends right after it. Only its
+        own: with 20 lots in a process the sender is never idle, and a lot that waited for all of
+        them spent seconds at its end (measured: 0.6 s median, up to 4 s)."""
+        def mine(progress: Progress) -> bool:
+            return flow_run_id is None or progress.flow_run_id == flow_run_id
+
+        with self.changed:
+            self.hurrying += 1
+            self.hurry.set()
+        self.wake.set()
         try:
-            return self.idle.wait(timeout_s)
+            with self.changed:
+                return self.changed.wait_for(lambda: not any(map(mine, [*self.pending, *self.sending])), timeout_s)
         finally:
-            self.hurry.clear()
+            with self.changed:
+                self.hurrying -= 1
+                if not self.hurrying:       # the sender paces again once no run waits on it
+                    self.hurry.clear()
 
     def _run(self) -> None:
         from line.prefect_api import client
@@ -87,33 +98,38 @@ class _Sender:
                 self._serve(client())
             except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
                 log.debug("progress sender restarts: %s", exc)
-                with self.lock:
+                with self.changed:
                     self.pending.clear()
-                    self.idle.set()
+                    self.sending.clear()
+                    self.changed.notify_all()
                 self.hurry.wait(PACE_S)
 
     def _serve(self, client: SyncPrefectClient) -> None:
         while True:
             self.wake.wait(30)
             self.wake.clear()
-            with self.lock:
+            with self.changed:
                 batch, self.pending = self.pending, {}
+                self.sending = set(batch)
             for progress, (pct, description) in batch.items():
                 try:
                     progress.send(client, pct, description)
                 except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
                     log.debug("progress %s not written: %s", progress.key, exc)
-            with self.lock:
+                with self.changed:
+                    self.sending.discard(progress)
+                    self.changed.notify_all()
+            with self.changed:
                 if not self.pending:
-                    self.idle.set()
                     continue
             # values keep coming: gather them a moment, so a lot's many small moves cost one request
-            # per PACE_S rather than one each (flush ends the wait at once)
+            # per PACE_S rather than one each (a flush ends the wait at once)
             self.hurry.wait(PACE_S)
 
 
 _SENDER = _Sender()
 
 
-def flush_progress(timeout_s: float = 10.0) -> bool:
-    return _SENDER.flush(timeout_s)
+def flush_progress(flow_run_id: UUID | None = None, timeout_s: float = 10.0) -> bool:
+    """Wait until this flow run's progress values (None: every run's) reached Prefect (or the timeout)."""
+    return _SENDER.flush(flow_run_id, timeout_s)
