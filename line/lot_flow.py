@@ -334,13 +334,13 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
 def next_rework(ledger: Ledger, lot_id: str, step_id: str) -> int:
     """The rework number to run a step at: the last one begun (a resumed step is reattached), or
     the next when an operator decided to rework it while no orchestrator was waiting."""
-    runs = [r for r in ledger.step_runs(lot_id) if r.step_id == step_id]
-    if not runs:
+    last = ledger.last_attempt(lot_id, step_id)
+    if last is None:
         return 0
-    last = max(runs, key=lambda r: r.rework)
+    if last.status != "ON_HOLD":
+        return last.rework
     decided = [h.decision for h in ledger.holds(lot_id) if h.step_run_id == last.id and h.decision]
-    return last.rework + 1 if last.status == "ON_HOLD" and decided and runs_again(ledger, last.id, decided[-1]) \
-        else last.rework
+    return last.rework + 1 if decided and runs_again(ledger, last.id, decided[-1]) else last.rework
 
 
 def ask_operator(ledger: Ledger, lot_id: str, headline: str, timeout_s: int) -> HoldDecision | None:

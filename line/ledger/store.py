@@ -142,6 +142,15 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
             return s.scalars(select(m.StepRun).where(m.StepRun.lot_id == lot_id, m.StepRun.step_id == step_id,
                                                      m.StepRun.rework == rework)).first()
 
+    def last_attempt(self, lot_id: str, step_id: str) -> Any | None:
+        """The step's latest run of the lot — its id, rework and status only (a row, not an ORM
+        object): asked before every step, and a lot's runs carry their progress readings."""
+        runs = table(m.StepRun)
+        with self.session() as s:
+            return s.execute(select(runs.c.id, runs.c.rework, runs.c.status)
+                             .where(runs.c.lot_id == lot_id, runs.c.step_id == step_id)
+                             .order_by(runs.c.rework.desc()).limit(1)).first()
+
     def step_run(self, step_run_id: int) -> m.StepRun:
         with self.session() as s:
             return self.must(s, m.StepRun, step_run_id)

@@ -22,10 +22,13 @@ def test_lot_completes_and_the_ledger_holds_its_genealogy(prefect_server, sim, l
     assert [r.status for r in ledger.results(run.id)] == ["PROCESSED"] * 5
     assert len(ledger.measurements(run.id)) == 5 * 4
     tool_states = [e.dest for e in ledger.events("tool", "PVD01")]
-    # watched closely from START to its plasma (a guarded phase), paced after it: the vent between
-    # the last deposition and the end is seen only when a paced poll lands in it (`line.pacing`)
-    for s in ("SETTING_UP", "READY", "EXECUTING_PUMPDOWN", "EXECUTING_DEPOSIT", "IDLE"):
+    # watched at the fastest rate from START until a plasma phase (guarded) is seen, paced after it:
+    # the vent between the last deposition and the end is seen only when a paced poll lands in it
+    # (`line.pacing`). Which plasma phase is seen first is not fixed: at ×600 a pre-clean or a
+    # deposition lasts 50–60 ms, about one fastest poll, and a loaded machine delays polls
+    for s in ("SETTING_UP", "READY", "EXECUTING_PUMPDOWN", "IDLE"):
         assert s in tool_states
+    assert {"EXECUTING_PRECLEAN", "EXECUTING_DEPOSIT"} & set(tool_states)
     wafer_states = [e.dest for e in ledger.events("wafer", "LOT-F1.03")]
     assert "IN_PROCESS" in wafer_states and wafer_states[-1] in ("PROCESSED", "stocker")
     assert ledger.lease_holder("PVD01") is None

@@ -199,3 +199,16 @@ def test_the_migrations_build_exactly_the_models(db_url):
         diffs = compare_metadata(MigrationContext.configure(conn), m.Base.metadata)
     ledger.dispose()
     assert diffs == []
+
+
+def test_a_steps_last_attempt_is_its_highest_rework(db_url):
+    led = Ledger(db_url)
+    led.ensure_lot("LA1", 2)
+    assert led.last_attempt("LA1", "S1") is None
+    first = led.begin_step("LA1", "S1", "oven", "OV1", "r", 1, "h", "LA1.S1.r0")
+    led.finish_step(first.id, "ON_HOLD")
+    again = led.begin_step("LA1", "S1", "oven", "OV1", "r", 1, "h", "LA1.S1.r1", rework=1)
+    led.begin_step("LA1", "S2", "oven", "OV1", "r", 1, "h", "LA1.S2.r0", rework=3)    # another step's
+    last = led.last_attempt("LA1", "S1")
+    assert (last.id, last.rework, last.status) == (again.id, 1, "RUNNING")
+    led.dispose()
