@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -12,12 +14,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PACE_S = 0.5
-"""the sender's rest between batches while values keep coming: an artifact moves at most twice a second"""
+"""the sender's rest after each batch: an artifact moves at most twice a second, a lot's many small moves cost one request"""
 
 
 class Progress:
     """A Prefect progress artifact (a lot's steps, a job's wafers) of the run it was made in. Updates
-    never wait: the newest value goes to one sender thread per process (`flush` waits for it), so a
+    never wait: the newest value goes to one sender thread per process (a lot's end sends its own: `flush`), so a
     step's polling — and the simulated clock — never waits on the Prefect API. Only a real change is
     queued; failures are logged, never a reason to stop a lot."""
 
@@ -57,8 +59,6 @@ class _Sender:
         self.sending: set[Progress] = set()
         self.changed = threading.Condition()
         self.wake = threading.Event()
-        self.hurry = threading.Event()
-        self.hurrying = 0
         self.thread: threading.Thread | None = None
 
     def put(self, progress: Progress, pct: float, description: str) -> None:
@@ -70,61 +70,69 @@ class _Sender:
         self.wake.set()
 
     def flush(self, flow_run_id: UUID | None = None, timeout_s: float = 10.0) -> bool:
-        """Wait until every value queued for this flow run's artifacts (None: for any run) was sent,
-        or the timeout: a lot's last value is not lost when its process ends right after it. Only its
-        own: with 20 lots in a process the sender is never idle, and a lot that waited for all of
-        them spent seconds at its end (measured: 0.6 s median, up to 4 s)."""
+        """Send now, from this thread, what is queued for this flow run's artifacts (None: for any
+        run), after any of them the sender has in flight; False when that took past the timeout. A
+        lot's last value is not lost when its process ends right after it, and a lot's end waits
+        for its own few requests only — with 20 lots in a process the one sender is never idle, and
+        a lot that waited until it was spent 0.6 s median (up to 4 s) at its end."""
         def mine(progress: Progress) -> bool:
             return flow_run_id is None or progress.flow_run_id == flow_run_id
 
-        with self.changed:
-            self.hurrying += 1
-            self.hurry.set()
-        self.wake.set()
-        try:
+        deadline = time.monotonic() + timeout_s
+        while True:
             with self.changed:
-                return self.changed.wait_for(lambda: not any(map(mine, [*self.pending, *self.sending])), timeout_s)
-        finally:
-            with self.changed:
-                self.hurrying -= 1
-                if not self.hurrying:       # the sender paces again once no run waits on it
-                    self.hurry.clear()
+                if not self.changed.wait_for(lambda: not any(map(mine, self.sending)),
+                                             max(0.0, deadline - time.monotonic())):
+                    return False
+                own = self._take(mine)
+                if not own:
+                    return True
+            self._send(own)
 
-    def _run(self) -> None:
+    def _take(self, which: Callable[[Progress], bool]) -> dict[Progress, tuple[float, str]]:
+        """Pending values to send (the caller holds the lock): never one whose artifact is being
+        written by another thread meanwhile (its first write creates it)."""
+        out = {p: v for p, v in self.pending.items() if which(p) and p not in self.sending}
+        for p in out:
+            del self.pending[p]
+        self.sending |= set(out)
+        return out
+
+    def _send(self, batch: dict[Progress, tuple[float, str]]) -> None:
         from line.prefect_api import client
 
-        while True:
-            try:
-                self._serve(client())
-            except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
-                log.debug("progress sender restarts: %s", exc)
-                with self.changed:
-                    self.pending.clear()
-                    self.sending.clear()
-                    self.changed.notify_all()
-                self.hurry.wait(PACE_S)
-
-    def _serve(self, client: SyncPrefectClient) -> None:
-        while True:
-            self.wake.wait(30)
-            self.wake.clear()
-            with self.changed:
-                batch, self.pending = self.pending, {}
-                self.sending = set(batch)
+        try:
             for progress, (pct, description) in batch.items():
                 try:
-                    progress.send(client, pct, description)
+                    progress.send(client(), pct, description)
                 except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
                     log.debug("progress %s not written: %s", progress.key, exc)
                 with self.changed:
                     self.sending.discard(progress)
                     self.changed.notify_all()
+        finally:
             with self.changed:
-                if not self.pending:
-                    continue
-            # values keep coming: gather them a moment, so a lot's many small moves cost one request
-            # per PACE_S rather than one each (a flush ends the wait at once)
-            self.hurry.wait(PACE_S)
+                self.sending -= set(batch)
+                self.changed.notify_all()
+                if self.pending:
+                    self.wake.set()          # what was held back while this batch was in flight
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self._serve()
+            except Exception as exc:  # noqa: BLE001 - a view, never a reason to stop a lot
+                log.debug("progress sender restarts: %s", exc)
+                time.sleep(PACE_S)
+
+    def _serve(self) -> None:
+        while True:
+            self.wake.wait(30)
+            self.wake.clear()
+            with self.changed:
+                batch = self._take(lambda p: True)
+            self._send(batch)
+            time.sleep(PACE_S)            # gather a moment: one request per PACE_S, not one per move
 
 
 _SENDER = _Sender()

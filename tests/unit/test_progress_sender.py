@@ -69,3 +69,27 @@ def test_a_flush_with_nothing_queued_returns_at_once(sender):
     t0 = time.monotonic()
     assert pg.flush_progress(uuid.uuid4(), timeout_s=5)
     assert time.monotonic() - t0 < 1
+
+
+def test_a_lot_sends_its_own_last_values_while_the_sender_is_stuck_on_another_runs_request(sender, monkeypatch):
+    release = threading.Event()
+    slow_create = sender.create_artifact
+
+    def stuck_for_other(art):       # the Prefect server answers another run's request very late
+        if art.key == "other":
+            release.wait(10)
+        return slow_create(art)
+
+    monkeypatch.setattr(sender, "create_artifact", stuck_for_other)
+    other, mine = uuid.uuid4(), uuid.uuid4()
+    progress_of(other, "other").update(1, 2)
+    time.sleep(0.2)                                      # the sender is now inside that request
+    lot = progress_of(mine, "lot")
+    lot.update(7, 7)
+    t0 = time.monotonic()
+    try:
+        assert pg.flush_progress(mine, timeout_s=5)
+        assert time.monotonic() - t0 < 2                 # not behind the stuck request
+        assert ("lot", 100.0) in sender.sent
+    finally:
+        release.set()
