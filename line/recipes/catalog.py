@@ -44,7 +44,7 @@ class RecipeCatalog:
             try:
                 text: str | None = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
-                text = None                      # the loaders say why it cannot be read
+                text = None      # unreadable: not in the catalog (a route naming it is told it is missing)
             kind = document_kind(path, text) if text is not None else ""
             if kind == "Product":
                 self._add_product(path, text)
