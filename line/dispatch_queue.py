@@ -135,10 +135,10 @@ def _file(ledger: Ledger, r: Request) -> None:
     anew), and so do its own reservation and any past its time. One DELETE and one INSERT, Core:
     every step files once."""
     q, b = table(m.DispatchRequest), r.batch
+    this_step = and_(q.c.lot_id == r.lot_id, q.c.step_id == r.step_id)
+    reservation_gone = and_(q.c.state == RESERVED, or_(this_step, q.c.due_at < m.utcnow()))
     with ledger.session() as s:
-        s.execute(delete(q).where(or_(q.c.holder == r.holder,
-                                      and_(q.c.state == RESERVED, or_(and_(q.c.lot_id == r.lot_id, q.c.step_id == r.step_id),
-                                                                      q.c.due_at < m.utcnow())))))
+        s.execute(delete(q).where(or_(q.c.holder == r.holder, reservation_gone)))
         s.execute(insert(q), {"holder": r.holder, "lot_id": r.lot_id, "step_id": r.step_id, "kind": r.kind,
                               "tools": {"ids": list(r.tools)}, "priority": r.priority, "to_bottleneck": r.to_bottleneck,
                               "due_at": r.due_at, "limit_s": r.limit_s, "state": "WAITING",

@@ -4,6 +4,7 @@ that are not fixtures live in tests/support.py."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +19,20 @@ from tests.support import require_pg, scratch_database, simulated, simulated_lin
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Ledger files and Prefect state of tests never land in the work tree."""
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Ledger files and Prefect state of tests never land in the work tree. At the end, Prefect's
+    temporary server (started by a test that ran a flow without the test server) is stopped here:
+    left to Prefect's atexit hook, it logs "Stopping temporary server" into pytest's closed capture
+    and prints a logging traceback after the summary."""
     home = tmp_path_factory.mktemp("bumpline-home")
     os.environ["BUMPLINE_HOME"] = str(home)
     os.environ.pop("BUMPLINE_DB_URL", None)
+    yield
+    if "prefect.server.api.server" in sys.modules:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        for server in list(SubprocessASGIServer._instances.values()):
+            server.stop()
 
 
 @pytest.fixture

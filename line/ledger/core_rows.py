@@ -47,6 +47,14 @@ def table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
+def event_row(entity: str, entity_id: str, source: str = "", dest: str = "", trigger: str = "",
+              step_run_id: int | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One event row for `insert_events`: every column named, so the rows of one INSERT have one
+    shape (Core sends rows of one shape as one statement)."""
+    return {"entity": entity, "entity_id": entity_id, "source": source, "dest": dest, "trigger": trigger,
+            "step_run_id": step_run_id, "data": data or {}}
+
+
 def insert_events(s: Session, rows: list[dict[str, Any]]) -> None:
     """Event rows in one multi-row INSERT, in list order (a lot's 25 wafers move at once). What the
     session holds is flushed first (a Core INSERT does not autoflush), so the ledger's event order

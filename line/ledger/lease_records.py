@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from line.ledger import models as m
-from line.ledger.core_rows import insert_events, table
+from line.ledger.core_rows import event_row, insert_events, table
 
 
 class LeaseRecords:
@@ -93,5 +93,4 @@ def _lease_event(key: str, source: str = "", dest: str = "", trigger: str = "",
                  data: dict[str, Any] | None = None) -> dict[str, Any]:
     """An event row of a lease's subject: the tool, or the lot for a `lot:<id>` lease."""
     entity, entity_id = ("lot", key[4:]) if key.startswith("lot:") else ("tool", key)
-    return {"entity": entity, "entity_id": entity_id, "source": source, "dest": dest, "trigger": trigger,
-            "step_run_id": None, "data": data or {}}
+    return event_row(entity, entity_id, source, dest, trigger, data=data)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +17,7 @@ from drivers.errors import UnknownName
 from drivers.jobs import WaferResult as ToolWaferResult
 from line.ledger import models as m
 from line.ledger.alarm_records import AlarmRecords
-from line.ledger.core_rows import insert_events, table, update_wafers, wafer_column
+from line.ledger.core_rows import event_row, insert_events, table, update_wafers, wafer_column
 from line.ledger.database import default_url, ensure_schema, make_engine
 from line.ledger.lease_records import LeaseRecords
 from line.ledger.spc_records import SpcRecords
@@ -26,6 +26,13 @@ E90_FROM_TOOL = {"PROCESSED": "PROCESSED", "INCOMPLETE": "ABORTED", "ABORTED": "
                  "NOT_PROCESSED": "NEEDS_PROCESSING"}
 
 _Row = TypeVar("_Row")
+
+
+class Attempt(NamedTuple):
+    """A step run as the flow asks about it before each step: which run, which rework, how it ended."""
+    id: int
+    rework: int
+    status: str
 
 
 class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
@@ -142,14 +149,15 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
             return s.scalars(select(m.StepRun).where(m.StepRun.lot_id == lot_id, m.StepRun.step_id == step_id,
                                                      m.StepRun.rework == rework)).first()
 
-    def last_attempt(self, lot_id: str, step_id: str) -> Any | None:
+    def last_attempt(self, lot_id: str, step_id: str) -> Attempt | None:
         """The step's latest run of the lot — its id, rework and status only (a row, not an ORM
         object): asked before every step, and a lot's runs carry their progress readings."""
         runs = table(m.StepRun)
         with self.session() as s:
-            return s.execute(select(runs.c.id, runs.c.rework, runs.c.status)
-                             .where(runs.c.lot_id == lot_id, runs.c.step_id == step_id)
-                             .order_by(runs.c.rework.desc()).limit(1)).first()
+            row = s.execute(select(runs.c.id, runs.c.rework, runs.c.status)
+                            .where(runs.c.lot_id == lot_id, runs.c.step_id == step_id)
+                            .order_by(runs.c.rework.desc()).limit(1)).first()
+        return Attempt(*row) if row is not None else None
 
     def step_run(self, step_run_id: int) -> m.StepRun:
         with self.session() as s:
@@ -176,8 +184,7 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
     def record_event(self, entity: str, entity_id: str, source: str, dest: str, trigger: str,
                      step_run_id: int | None = None, data: dict[str, Any] | None = None) -> None:
         with self.session() as s:     # an INSERT, not an ORM object: it runs at every state change
-            insert_events(s, [{"entity": entity, "entity_id": entity_id, "source": source, "dest": dest,
-                                "trigger": trigger, "step_run_id": step_run_id, "data": data or {}}])
+            insert_events(s, [event_row(entity, entity_id, source, dest, trigger, step_run_id, data)])
 
     def record_results(self, step_run_id: int, tool_id: str, results: list[ToolWaferResult],
                        limits: Mapping[tuple[str, str], Any] | None = None) -> int:
@@ -207,9 +214,8 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
                                "unit": site.unit} for site in r.sites]
                 new_state = E90_FROM_TOOL.get(r.status, "NEEDS_PROCESSING")
                 if r.wafer_id in was and was[r.wafer_id] != new_state:
-                    events.append({"entity": "wafer", "entity_id": r.wafer_id, "source": was[r.wafer_id],
-                                   "dest": new_state, "trigger": f"tool-{r.status.lower()}",
-                                   "step_run_id": step_run_id, "data": {"tool": tool_id}})
+                    events.append(event_row("wafer", r.wafer_id, was[r.wafer_id], new_state,
+                                            f"tool-{r.status.lower()}", step_run_id, {"tool": tool_id}))
                     becomes.setdefault(new_state, []).append(r.wafer_id)
                 written += 1
             for state, ids in becomes.items():
@@ -228,9 +234,8 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
         """E90 processing-state change, with where the wafer is."""
         with self.session() as s:
             was = wafer_column(s, wafer_ids, "state")
-            insert_events(s, [{"entity": "wafer", "entity_id": wid, "source": was[wid], "dest": state,
-                                "trigger": trigger, "step_run_id": step_run_id, "data": {"location": location}}
-                               for wid in wafer_ids if was[wid] != state])
+            insert_events(s, [event_row("wafer", wid, was[wid], state, trigger, step_run_id, {"location": location})
+                              for wid in wafer_ids if was[wid] != state])
             update_wafers(s, wafer_ids, state=state, location=location)
 
     def move_wafers(self, wafer_ids: list[str], location: str, trigger: str, step_run_id: int | None = None) -> None:
@@ -238,9 +243,8 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
         with self.session() as s:
             was = wafer_column(s, wafer_ids, "location")
             moving = [wid for wid in wafer_ids if was[wid] != location]
-            insert_events(s, [{"entity": "wafer", "entity_id": wid, "source": was[wid], "dest": location,
-                                "trigger": trigger, "step_run_id": step_run_id, "data": {"kind": "location"}}
-                               for wid in moving])
+            insert_events(s, [event_row("wafer", wid, was[wid], location, trigger, step_run_id, {"kind": "location"})
+                              for wid in moving])
             update_wafers(s, moving, location=location)
 
     def results(self, step_run_id: int) -> list[m.WaferResult]:
