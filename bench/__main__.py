@@ -8,8 +8,10 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import ExitStack
 
 import bench
+from bench import prefect_server
 from bench.common import Section, fresh_prefect_db, quiet
 
 TITLES = {1: "1. Driver round trip", 2: "2. Step overhead", 3: "3. Line throughput", 4: "4. Scale",
@@ -47,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated benchmark numbers, e.g. 1,3")
     ap.add_argument("--quick", action="store_true", help="shorter runs (smoke test; not for RESULTS.md)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    ap.add_argument("--prefect", choices=("postgres", "ephemeral"), default="postgres",
+                    help="the Prefect server the lots talk to: one on PostgreSQL started for the run (default), "
+                         "or Prefect's own ephemeral one on SQLite")
     args = ap.parse_args(argv)
     chosen = [int(x) for x in args.only.split(",") if x.strip()] or list(ORDER)
     quiet()
@@ -60,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     sections: dict[int, Section] = {}
     failed = False
+    server = ExitStack()
     for n in [n for n in ORDER if n in chosen]:
+        if n != 5 and not server._exit_callbacks:     # after the cold start: it wants a quiet machine
+            print(f"— Prefect: {args.prefect} …", flush=True)
+            meta["prefect_server"] = server.enter_context(prefect_server.for_run(args.prefect))
         section = sections[n] = Section(TITLES[n])
         print(f"— {TITLES[n]} …", flush=True)
         t = time.perf_counter()
@@ -72,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         section.wall_s = time.perf_counter() - t
         print(f"  {section.wall_s:.0f} s", flush=True)
+    server.close()
     wall = time.perf_counter() - t0
     ordered = [sections[n] for n in sorted(sections)]
     console_table(ordered)

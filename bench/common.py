@@ -2,7 +2,8 @@
 pointed at the simulators, scratch ledgers, Prefect's one start per run, and small statistics.
 
 Everything is real: simulators listen on real sockets (any free port) in a thread of this
-process, drivers speak their real protocol to them, Prefect runs its own (ephemeral) server."""
+process, drivers speak their real protocol to them, Prefect runs for real (`bench/prefect_server.py`:
+which server)."""
 from __future__ import annotations
 
 import logging
@@ -311,13 +312,19 @@ def instrumented(records: list[dict[str, Any]], stop: threading.Event | None = N
 
 
 class Monitor:
-    """CPU of this process (less one thread) and of its children; peak RSS, sampled."""
+    """CPU of this process (less the simulators' thread and its own), of its children and of the
+    PostgreSQL servers; peak RSS, sampled."""
+
+    PG_EVERY = 5            # samples (0.25 s): PostgreSQL's processes are read at a quarter of the RSS rate
 
     def __init__(self, exclude_thread: int | None) -> None:
         self.proc = psutil.Process()
         self.exclude = exclude_thread
         self.peak_rss = 0
         self._stop = threading.Event()
+        self._own_cpu = 0.0
+        # (pid, start time) → (CPU when first seen, CPU when last seen) of each PostgreSQL process
+        self._pg: dict[tuple[int, float], tuple[float, float]] = {}
 
     def _thread_cpu(self) -> float:
         for t in self.proc.threads():
@@ -337,17 +344,29 @@ class Monitor:
                 pass
         return total
 
-    def _postgres_cpu(self) -> float:
-        """CPU of every PostgreSQL server process on the machine (the ledger's backends among them)."""
-        return self._cpu_of(p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster"))
+    def _watch_postgres(self, first: bool = False) -> None:
+        """Each PostgreSQL process's CPU so far. A sum of the live ones at the start and at the end
+        would lose every backend that exited in between (a pool closing its connections) and could
+        come out negative; each process is followed from its first sight instead — one that starts
+        in the window from zero — and loses only its last quarter second if it exits."""
+        for p in psutil.process_iter(["name", "create_time"]):
+            if p.info["name"] not in ("postgres", "postmaster"):
+                continue
+            try:
+                ct = p.cpu_times()
+            except psutil.Error:
+                continue
+            key, now = (p.pid, p.info["create_time"]), ct.user + ct.system
+            base = self._pg[key][0] if key in self._pg else (now if first else 0.0)
+            self._pg[key] = (base, now)
 
     def _children_cpu(self) -> float:
         return self._cpu_of(self.proc.children(recursive=True))
 
     def __enter__(self) -> Monitor:
+        self._watch_postgres(first=True)
         ct = self.proc.cpu_times()
         self.cpu0, self.sim0, self.kids0 = ct.user + ct.system, self._thread_cpu(), self._children_cpu()
-        self.pg0 = self._postgres_cpu()
         self.rss0 = self.peak_rss = self.proc.memory_info().rss
         self.t0 = time.perf_counter()
         self._sampler = threading.Thread(target=self._sample, name="bench-monitor", daemon=True)
@@ -355,15 +374,21 @@ class Monitor:
         return self
 
     def _sample(self) -> None:
+        n = 0
         while not self._stop.wait(0.05):
             self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss)
+            n += 1
+            if n % self.PG_EVERY == 0:
+                self._watch_postgres()
+            self._own_cpu = time.thread_time()     # this thread's CPU is the benchmark's, not the orchestrator's
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._sampler.join(1)
+        self._watch_postgres()
         self.wall = time.perf_counter() - self.t0
         ct = self.proc.cpu_times()
         self.sim_cpu = self._thread_cpu() - self.sim0
-        self.cpu = ct.user + ct.system - self.cpu0 - self.sim_cpu
+        self.cpu = ct.user + ct.system - self.cpu0 - self.sim_cpu - self._own_cpu
         self.kids_cpu = self._children_cpu() - self.kids0
-        self.pg_cpu = self._postgres_cpu() - self.pg0
+        self.pg_cpu = sum(last - first for first, last in self._pg.values())

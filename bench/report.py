@@ -69,14 +69,15 @@ def machine() -> dict[str, str]:
     dirty = [line[3:] for line in git("status", "--porcelain").splitlines() if not line[3:].startswith("bench/")]
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "?")
-    import prefect
+    from importlib.metadata import version
+
     import psutil
 
     return {"date": datetime.now().strftime("%Y-%m-%d"), "time": datetime.now().strftime("%H:%M"),
             "commit": head(),
             "dirty": ", ".join(dirty[:6]) + (" …" if len(dirty) > 6 else ""),
             "cpu": f"{os.cpu_count()} × {cpu}", "memory": f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
-            "python": platform.python_version(), "prefect": prefect.__version__,
+            "python": platform.python_version(), "prefect": version("prefect"),
             "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()), "reference_ms": f"{reference_ms():.1f}"}
 
 
@@ -127,7 +128,8 @@ def append_history(sections: list[Section], meta: dict[str, str], wall_s: float)
     import json
 
     entry = {"date": meta["date"], "time": meta["time"], "commit": meta["commit"], "wall_min": round(wall_s / 60, 1),
-             "figures": tracked(sections), "note": meta.get("note", ""), "reference_ms": float(meta["reference_ms"])}
+             "figures": tracked(sections), "note": meta.get("note", ""), "reference_ms": float(meta["reference_ms"]),
+             "prefect_server": meta.get("prefect_server", "")}
     runs = [json.loads(line) for line in HISTORY.read_text().splitlines() if line.strip()] if HISTORY.exists() else []
     runs.append(entry)
     HISTORY.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in runs))
@@ -142,7 +144,8 @@ def write_results(sections: list[Section], meta: dict[str, str], wall_s: float, 
              f"`make bench` (`python -m bench{args}`) on **{meta['date']}** at {meta['time']} UTC, commit "
              f"**`{meta['commit']}`**{moved}" + (f", with uncommitted changes in {meta['dirty']}" if meta["dirty"] else "")
              + f"; the whole run took **{wall_s / 60:.1f} min**.", "",
-             f"Machine: {meta['cpu']}, {meta['memory']}; Python {meta['python']}, Prefect {meta['prefect']}; "
+             f"Machine: {meta['cpu']}, {meta['memory']}; Python {meta['python']}, Prefect {meta['prefect']} "
+             f"(the lots talked to {meta.get('prefect_server', 'Prefect ephemeral server')}); "
              f"its speed at the start, a fixed Python loop: **{meta['reference_ms']} ms** (`bench/report.py::reference_ms`; "
              "the runs table has it from 2026-12-07 on — a slower machine makes every figure larger). "
              f"Load average at the end {meta['load']}: another engineer works on this machine at the same time "

@@ -24,6 +24,7 @@ from typing import Any
 
 import psutil
 
+from bench import prefect_server
 from bench.common import (
     RECIPES,
     SIM_LINE,
@@ -47,8 +48,8 @@ SPEED = 2_500.0          # the stencil paste's 4 h open time runs from JOB:CRE; 
                          # over 2.8 s from create to start (PASTE_EXPIRED at ×5000): see common.TOP_SPEED
 LOTS = (1, 5, 20)
 WINDOW_S = {1: 10.0, 5: 20.0, 20: 30.0}
-STAGGER_S = 0.25         # lots arrive a quarter second apart: 20 flow runs created at once overrun
-                         # Prefect's ephemeral server (its database pool times out, HTTP 500)
+STAGGER_S = 0.25         # lots arrive a quarter second apart: 20 flow runs created at once overran
+                         # Prefect's ephemeral server (its database pool timed out, HTTP 500)
 LOT_SIZE = 5
 PRODUCT = "C"
 DUPLICATES = {"PVD01": "PVD03", "PVD02": "PVD04", "LITHO01": "LITHO03", "LITHO02": "LITHO04", "EP01": "EP05",
@@ -177,7 +178,7 @@ def run_point(sim: Any, line_path: Path, route: Any, n: int, db_url: str, window
             "overhead_p90": percentile(overhead, 90), "wait_med": median(wait), "step_wall_med": median(wall),
             "tool_med": median(tool), "cpu": mon.cpu, "sim_cpu": mon.sim_cpu, "prefect_cpu": mon.kids_cpu,
             "peak_rss": mon.peak_rss, "rss0": mon.rss0, "writes": writes, "commits": commits,
-            "pg_cpu": mon.pg_cpu if db_url.startswith("postgresql") else None,
+            "pg_cpu": mon.pg_cpu if db_url.startswith("postgresql") or prefect_server.on_postgres else None,
             "breakdown": {name: s.result for name, s in samplers.items()}}
 
 

@@ -27,8 +27,8 @@ from typing import Any
 import psutil
 
 from bench.common import ROOT, Section, median, percentile, pg_database, scratch_dir
+from bench.prefect_server import prefect_server
 from bench.scale import jobs_by_lot_step
-from line.cli.serve import free_port, healthy
 
 SPEED = 2_500.0
 LOTS = 100
@@ -75,34 +75,6 @@ def simulated(line_path: Path, folder: Path) -> Iterator[tuple[Any, str]]:
     finally:
         time.sleep(0.2)
         sim.stop_thread()
-
-
-@contextmanager
-def prefect_server(db_url: str, folder: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen]]:
-    """A Prefect server on PostgreSQL (its own database), on a free port; its API URL and the env a
-    worker needs to use it."""
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(folder / "prefect"),
-           "PREFECT_API_DATABASE_CONNECTION_URL": db_url.replace("+psycopg", "+asyncpg"),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(ROOT)}
-    log = (folder / "prefect-server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 180
-        while not healthy(api):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Prefect server did not come up: {(folder / 'prefect-server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield api, env, server
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 class Memory:

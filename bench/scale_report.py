@@ -92,8 +92,9 @@ def report(section: Section, points: dict[tuple[str, int], dict[str, Any]], capa
 
 def per_step(p: dict[str, Any]) -> dict[str, float | None]:
     """CPU ms per finished step: the orchestrator (this process, less the simulator thread), the
-    Prefect server (its child process) and the database (PostgreSQL's processes; SQLite runs inside
-    the orchestrator and is counted there)."""
+    Prefect server (its child process) and the database (PostgreSQL's processes: the Prefect
+    server's database, and the ledger's when it is there; a SQLite ledger runs inside the
+    orchestrator and is counted there)."""
     steps = max(1, p["steps"])
     out: dict[str, float | None] = {"orchestrator": p["cpu"] / steps * 1e3,
                                     "Prefect server": p["prefect_cpu"] / steps * 1e3,
@@ -113,11 +114,12 @@ def cpu_figures(section: Section, db: str, n: int, p: dict[str, Any], top: bool)
                 note=f"{BASELINE[(db, 'Prefect server')]:.0f} ms in the recorded baseline" if top else "")
     if cpu["database"] is not None:
         section.add(f"{db}, {lots}: database CPU per step", cpu["database"], "ms",
-                    note="every PostgreSQL process on the machine (another user's queries would count too)")
+                    note="every PostgreSQL process on the machine: Prefect's database"
+                         + (" and the ledger's" if db != "SQLite" else "") + " (another user's queries would count too)")
     section.add(f"{db}, {lots}: all CPU per step", cpu["all"], "ms",
                 "goal" if top else "", GOAL_ALL_MS if top else None, "≤ 1×" if top else "",
-                note="orchestrator + Prefect server" + (" + PostgreSQL" if cpu["database"] is not None else
-                                                         " (SQLite inside the orchestrator)"))
+                note="orchestrator + Prefect server" + (" + PostgreSQL" if cpu["database"] is not None else "")
+                     + (" (the SQLite ledger inside the orchestrator)" if db == "SQLite" else ""))
 
 
 def breakdown_text(db: str, n: int, p: dict[str, Any]) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from bench import prefect_server
 from bench.common import (
     RECIPES,
     TOP_SPEED,
@@ -196,7 +197,7 @@ def run(section: Section, quick: bool = False) -> list[RouteTimes]:
         section.data["medians"] = {"line": median(all_line), "bare": median(all_bare), "driver": median(all_drv)}
     section.text += [
         f"Simulator clock ×{TOP_SPEED:,.0f} (its highest usable speed, see `bench/common.py`), lots of {LOT_SIZE} "
-        "wafers, ledger on SQLite (the default), Prefect's ephemeral server already started. Each product's route "
+        f"wafers, ledger on SQLite (the default), {prefect_server.described} already started. Each product's route "
         "runs three times on the same line, one mode after the other, each with a fresh lot: the driver calls "
         "alone (connect, set up, start, poll to the end, results, close — the calls `ToolStep` makes), a bare "
         "Prefect flow with one task per step making those calls, and `lot_flow` itself. One run of each; the "

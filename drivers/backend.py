@@ -14,6 +14,9 @@ from drivers.vocabulary import DeviceError, JobState
 
 class JobBackend(Protocol):
     tool_id: str
+    remembers_jobs: bool
+    """The tool answers for a finished job by its id after it has taken another (state, results):
+    a host may then let the tool go before it has written the job's records down."""
 
     def open(self) -> None: ...
     def close(self) -> None: ...
@@ -35,6 +38,8 @@ class JobBackend(Protocol):
 
 class ScpiJobBackend:
     """The SCPI job protocol (`drivers.scpi_jobs`) over a VISA socket."""
+
+    remembers_jobs = True       # JOB:INFO? / JOB:RSLT? name the job
 
     def __init__(self, tool_id: str, address: str, interface: ScpiInterface, timeout_s: float = 3.0) -> None:
         self.tool_id = tool_id

@@ -42,6 +42,8 @@ class _Job:
 class RecordingBackend:
     """A `JobBackend` (and any kind's extras, as recorded no-ops) that plays jobs from a `Script`."""
 
+    remembers_jobs = True
+
     def __init__(self, tool_id: str, spec: KindSpec, script: Script | None = None) -> None:
         self.tool_id, self.spec = tool_id, spec
         self.script = script or Script()

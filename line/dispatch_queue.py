@@ -101,6 +101,8 @@ class Grant:
     tool_id: str
     riders: tuple[dict[str, Any], ...] = ()
     leader: str = ""
+    let_go: Callable[[], None] | None = field(default=None, compare=False)
+    """Release the tool before the claim's block ends (the step's records need no tool)."""
 
 
 RESERVED = "RESERVED"
@@ -309,9 +311,10 @@ def claim(ledger: Ledger, r: Request, ttl_s: float = 120.0) -> Iterator[Grant]:
     if isinstance(mine, Grant):
         yield mine
         return
-    with held(ledger, mine, r.holder, ttl_s) as t:
+    with held(ledger, mine, r.holder, ttl_s) as lease:
+        t = lease.tool_id
         policy = r.batch.policies.get(t) if r.batch else None
-        yield Grant(t, _collect(ledger, r, t, *policy) if policy and r.batch else ())
+        yield Grant(t, _collect(ledger, r, t, *policy) if policy and r.batch else (), let_go=lease.let_go)
 
 
 class _Gated:

@@ -52,8 +52,27 @@ class _Released:
 released = _Released()
 
 
+class Held:
+    """An acquired lease kept alive until `let_go()` (or the end of its `held` block, whichever is
+    first): a step lets its tool go as soon as the tool has nothing more to tell it."""
+
+    def __init__(self, ledger: Ledger, tool_id: str, holder: str, stop: threading.Event, renewer: threading.Thread) -> None:
+        self.ledger, self.tool_id, self.holder = ledger, tool_id, holder
+        self._stop, self._renewer = stop, renewer
+        self._let_go = threading.Lock()
+
+    def let_go(self) -> None:
+        """Stop renewing and release; a second call does nothing."""
+        if not self._let_go.acquire(blocking=False):
+            return
+        self._stop.set()
+        self._renewer.join(5)
+        self.ledger.release_lease(self.tool_id, self.holder)
+        released.notify()
+
+
 @contextmanager
-def held(ledger: Ledger, tool_id: str, holder: str, ttl_s: float) -> Iterator[str]:
+def held(ledger: Ledger, tool_id: str, holder: str, ttl_s: float) -> Iterator[Held]:
     """Keep an acquired lease alive (renewed at a third of its TTL) and release it at the end.
     A holder killed with -9 stops renewing and the lease lapses after `ttl_s`."""
     stop = threading.Event()
@@ -69,13 +88,11 @@ def held(ledger: Ledger, tool_id: str, holder: str, ttl_s: float) -> Iterator[st
 
     renewer = threading.Thread(target=renew, name=f"lease-{tool_id}", daemon=True)
     renewer.start()
+    lease = Held(ledger, tool_id, holder, stop, renewer)
     try:
-        yield tool_id
+        yield lease
     finally:
-        stop.set()
-        renewer.join(5)
-        ledger.release_lease(tool_id, holder)
-        released.notify()
+        lease.let_go()
 
 
 def _acquire_first(ledger: Ledger, tool_ids: list[str], holder: str, ttl_s: float, wait_s: float,
@@ -92,11 +109,11 @@ def _acquire_first(ledger: Ledger, tool_ids: list[str], holder: str, ttl_s: floa
 
 @contextmanager
 def tool_lease(ledger: Ledger, tool_id: str, holder: str, ttl_s: float = 120.0,
-               wait_s: float = 3600.0, poll_s: float = 0.5) -> Iterator[str]:
-    """Hold one tool for the block, waiting while someone else has it."""
+               wait_s: float = 3600.0, poll_s: float = 0.5) -> Iterator[Held]:
+    """Hold one tool for the block (or until `let_go()`), waiting while someone else has it."""
     _acquire_first(ledger, [tool_id], holder, ttl_s, wait_s, poll_s)
-    with held(ledger, tool_id, holder, ttl_s) as t:
-        yield t
+    with held(ledger, tool_id, holder, ttl_s) as lease:
+        yield lease
 
 
 # ---- the lot's own lease: one live orchestrator per lot -------------------------------------------

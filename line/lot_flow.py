@@ -128,7 +128,9 @@ def run_on_tool(ledger: Ledger, plan: LotPlan, step: PlannedStep, grant: Grant, 
                        rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=parameters,
                        specs=list(step.specs) or None, leased=True, operation=step.operation,
                        clock_speed=plan.clock_speed, begun=begun,
-                       riders=tuple(rider(member) for member in grant.riders)).execute()
+                       riders=tuple(rider(member) for member in grant.riders),
+                       # run-to-run: the tool's next lot is tuned from this one's feedback, written below
+                       let_go=grant.let_go if target is None else None).execute()
     if target is not None:
         r2r.feedback(ledger, step.recipe, holder, outcome.step_run_id)
     return outcome

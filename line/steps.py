@@ -131,10 +131,12 @@ class ToolStep:
                  wafers: list[str], rework: int = 0, flow_run_id: str = "", tolerance_pct: float = 10.0,
                  lease_ttl_s: float = 120.0, parameters: Any = None, specs: list | None = None,
                  leased: bool = False, operation: str = "", driver_factory: DriverFactory = vendor_driver,
-                 clock_speed: float = 1.0, begun: bool | None = None, riders: tuple[Rider, ...] = ()) -> None:
+                 clock_speed: float = 1.0, begun: bool | None = None, riders: tuple[Rider, ...] = (),
+                 let_go: Callable[[], None] | None = None) -> None:
         """`recipe` is the approved identity; `parameters` the body actually sent (a route step's
         overrides applied), `specs` the route's LSL/USL; `leased`: the dispatcher holds the tool;
-        `riders`: other lots of the same recipe whose wafers share this step's job (a batch tool)."""
+        `riders`: other lots of the same recipe whose wafers share this step's job (a batch tool);
+        `let_go`: releases the dispatcher's lease before the step's records are written."""
         self.ledger, self.tool, self.recipe = ledger, tool, recipe
         self.driver_factory = driver_factory
         self.parameters = parameters if parameters is not None else recipe.parameters
@@ -149,6 +151,7 @@ class ToolStep:
         self.flow_run_id, self.operation = flow_run_id, operation or recipe.tool_kind
         self.clock_speed = clock_speed          # tool seconds per wall second: 1 on a real line
         self.begun = begun                      # an earlier orchestrator began it (None: look it up)
+        self.let_go = let_go
         self._last: JobStatus | None = None
         self._expected_s: float | None = None   # wall seconds the job should run from START (None: not started here)
         self._guard_entries: list[float] | None = None   # when it should enter each guarded phase, wall s from START
@@ -183,7 +186,7 @@ class ToolStep:
         self.record.open_job()
         lease = nullcontext() if self.leased else tool_lease(ledger, self.tool.id, holder=self.job_id,
                                                              ttl_s=self.lease_ttl_s)
-        with lease:
+        with lease as own:
             try:
                 driver.connect()
                 self._setup_or_reattach(driver)
@@ -202,7 +205,16 @@ class ToolStep:
             finally:
                 results = self._collect(driver)
                 driver.close()
-        return self._finish(results, hold)
+            let_go = self.let_go if self.leased else own.let_go if own is not None else None
+            if hold is None and results is not None and let_go is not None and driver.backend.remembers_jobs:
+                # The job ended well and the tool has told all it will: the next lot need not wait
+                # for this one's records. A crash before they are written loses nothing — the tool
+                # remembers the job by its id, and the resumed step reads its results there again.
+                # Otherwise the tool is kept until the records are written: after an alarm or an
+                # interrupted job (the hold is recorded first), and on a PLC, which forgets a job
+                # when it takes the next.
+                let_go()
+            return self._finish(results, hold)
 
     def _begin(self, lot_id: str, step_id: str, rework: int, operation: str, flow_run_id: str) -> Any:
         return self.ledger.begin_step(lot_id, step_id, self.recipe.tool_kind, self.tool.id, self.recipe.name,

@@ -23,6 +23,8 @@ CALL_TIMEOUT_S = 10.0
 class InProcessBackend:
     """The shared job API (`drivers.backend.JobBackend`) over a `SimTool` in a running `SimLine`."""
 
+    remembers_jobs = True       # the simulated tool keeps every job it ran
+
     def __init__(self, line: SimLine, tool_id: str) -> None:
         self.line, self.tool_id = line, tool_id
         self.tool: SimTool = line.tool(tool_id)

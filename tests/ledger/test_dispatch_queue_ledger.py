@@ -126,3 +126,29 @@ def test_a_tool_whose_dead_holder_left_its_step_running_goes_back_to_that_step_o
         s.query(m.DispatchRequest).filter_by(holder="KO.C04b.r0").delete()
     assert _read_assignment(ledger)[0] == {"KP.C04b.r0": "CURE01"}
     ledger.dispose()
+
+
+def test_a_tool_let_go_inside_its_claim_goes_to_the_next_step_at_once_and_is_released_once(db_url):
+    """`Grant.let_go` frees the tool while the holder's block still runs (its records): the next
+    waiting step gets it then, and the block's end releases nothing more (one release event)."""
+    ledger = Ledger(db_url)
+    lots(ledger, "LA", "LB")
+    got: list[str] = []
+    records_written = threading.Event()
+
+    def next_step() -> None:
+        with claim(ledger, Request("LB.S1.r0", "LB", "S1", "sputter", ("T1",))):
+            got.append("LB" if not records_written.is_set() else "LB after LA's records")
+
+    with claim(ledger, Request("LA.S1.r0", "LA", "S1", "sputter", ("T1",))) as grant:
+        waiter = threading.Thread(target=next_step)
+        waiter.start()
+        wait_until(lambda: "LB" in waiting(ledger), 10, "LB in the queue")
+        assert grant.let_go is not None
+        grant.let_go()
+        wait_until(lambda: got == ["LB"], 30, "LB granted T1 while LA still writes its records")
+        records_written.set()
+    waiter.join(30)
+    releases = [e for e in ledger.events("tool", "T1") if e.trigger == "release" and e.data["holder"] == "LA.S1.r0"]
+    assert len(releases) == 1 and ledger.lease_holder("T1") is None
+    ledger.dispose()

@@ -2,7 +2,9 @@
 
 What `ToolStep` decides from what a tool says: complete, hold on an alarm (and abort), hold on an
 interlock (and abort), hold on unprocessed wafers or out-of-spec results, and reattach (never
-start again) to a job the tool already has. The ledger is SQLite in a temporary folder.
+start again) to a job the tool already has; and when a step lets its tool go (before its records
+only after a job that ended well, on a tool that remembers it). The ledger is SQLite in a
+temporary folder.
 """
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from drivers.mock import RecordingBackend, Script
 from drivers.registry import SPECS, driver_class
 from line.config import LineConfig, ToolConfig
 from line.ledger import Ledger
+from line.ledger import models as m
 from line.recipes.route import Spec
 from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe
 from line.steps import ToolStep
@@ -146,3 +150,87 @@ def test_a_step_killed_before_its_start_went_out_is_set_up_again_once(ledger: Le
     assert dying.jobs["L1.S1.r0"].start_count == 0
     assert again.execute().status == "COMPLETE"
     assert restarted.called("create_job") == 1 and restarted.called("start") == 1
+
+
+class ForgetfulBackend(RecordingBackend):
+    """A PLC's memory: it answers for its current (or last) job only."""
+
+    remembers_jobs = False
+
+
+def test_a_tool_that_remembers_its_jobs_is_let_go_before_the_steps_records(ledger: Ledger) -> None:
+    """The job ended well and its results are read: the tool goes back to the dispatcher while the
+    step is still RUNNING in the ledger (its records need no tool), once."""
+    seen: list[tuple[str, int]] = []
+
+    def let_go() -> None:
+        run = ledger.step_runs("L1")[0]
+        seen.append((run.status, len(ledger.results(run.id))))
+
+    s, _ = step(ledger, "PVD01", Script(), leased=True, let_go=let_go)
+    assert s.execute().status == "COMPLETE"
+    assert seen == [("RUNNING", 0)]
+
+
+@pytest.mark.parametrize("script", [Script(alarm_at_poll=2, alarm="HARD_ARC"), Script(not_processed=("L1.02",))],
+                         ids=["alarm", "incomplete"])
+def test_only_a_job_that_ended_well_lets_its_tool_go_early(ledger: Ledger, script: Script) -> None:
+    """After an alarm the step keeps its tool until the hold is written (the dispatcher releases it
+    at the block's end). A job that ended well but left a wafer unprocessed has told all it will:
+    its tool is let go, and the INCOMPLETE hold is judged from the records."""
+    calls: list[str] = []
+    s, _ = step(ledger, "PVD01", script, leased=True, let_go=lambda: calls.append("let go"))
+    assert s.execute().status == "ON_HOLD"
+    assert calls == ([] if script.alarm else ["let go"])
+
+
+def test_a_plc_that_forgets_its_jobs_keeps_the_tool_until_the_records_are_written(ledger: Ledger) -> None:
+    calls: list[str] = []
+    tool, recipe = LINE.tool("RFL01"), load_tool_recipe(RECIPES["oven"])
+    backend = ForgetfulBackend(tool.id, SPECS["oven"], Script())
+    s = ToolStep(ledger, tool, recipe, "L1", "S1", ledger.ensure_lot("L1", 3), leased=True,
+                 let_go=lambda: calls.append("let go"),
+                 driver_factory=lambda t: driver_class(t.kind)(t.id, backend=backend))
+    assert s.execute().status == "COMPLETE"
+    assert calls == []
+
+
+def test_a_crash_after_the_tool_was_let_go_reads_the_results_again_and_runs_nothing_twice(ledger: Ledger) -> None:
+    """Killed right after letting the tool go, before any record of the job's end: another lot runs
+    its job on the tool meanwhile; the resumed step finds its own job there by id, reads its results
+    and completes — started once."""
+    tool, recipe = LINE.tool("PVD01"), load_tool_recipe(RECIPES["sputter"])
+    backend = RecordingBackend(tool.id, SPECS["sputter"], Script())
+
+    def killed() -> None:
+        raise Killed("after letting the tool go")
+
+    def on_tool(lot: str, **kw: object) -> ToolStep:
+        wafers = [w.id for w in ledger.wafers(lot)] if ledger.lot(lot) else ledger.ensure_lot(lot, 3)
+        return ToolStep(ledger, tool, recipe, lot, "S1", wafers, lease_ttl_s=0.1,
+                        driver_factory=lambda t: driver_class(t.kind)(t.id, backend=backend), **kw)
+
+    with pytest.raises(Killed):
+        on_tool("L1", leased=True, let_go=killed).execute()
+    assert ledger.step_runs("L1")[0].status == "RUNNING"
+    assert on_tool("L2").execute().status == "COMPLETE"          # the tool's next job
+    out = on_tool("L1").execute()
+    assert out.status == "COMPLETE" and set(out.wafer_status.values()) == {"PROCESSED"}
+    assert backend.jobs["L1.S1.r0"].start_count == 1 and backend.called("start") == 2
+    assert len(ledger.results(ledger.step_runs("L1")[0].id)) == 3
+
+
+@pytest.mark.parametrize("backend_class", [RecordingBackend, ForgetfulBackend], ids=["remembers", "forgets"])
+def test_a_step_holding_its_own_lease_lets_the_tool_go_before_its_records_only_if_the_tool_remembers(
+        ledger: Ledger, backend_class: type[RecordingBackend]) -> None:
+    """`bumpline run` (no dispatcher): the step's own lease is released before the step's end is
+    written on a tool that remembers the job, after it on a PLC that forgets it."""
+    tool, recipe = LINE.tool("RFL01"), load_tool_recipe(RECIPES["oven"])
+    backend = backend_class(tool.id, SPECS["oven"], Script())
+    s = ToolStep(ledger, tool, recipe, "L1", "S1", ledger.ensure_lot("L1", 3),
+                 driver_factory=lambda t: driver_class(t.kind)(t.id, backend=backend))
+    assert s.execute().status == "COMPLETE"
+    with ledger.session() as session:
+        order = [(e.entity, e.trigger) for e in session.scalars(select(m.Event).order_by(m.Event.id))]
+    released_first = order.index(("tool", "release")) < order.index(("step", "finish"))
+    assert released_first == backend_class.remembers_jobs
