@@ -30,6 +30,7 @@ STATUS_NAMES = ("tool_state", "job_state", "phase", "wafer_index", "wafers_done"
 
 class ModbusJobBackend:
     remembers_jobs = False      # the PLC's registers hold its current (or last) job only
+
     def __init__(self, tool_id: str, address: str, interface: PlcInterface, timeout_s: float = 3.0, *,
                  alarms: Sequence[AlarmSpec] = (), endpoints: Mapping[str, str] | None = None) -> None:
         """`alarms`: the kind's declared alarms (a PLC reports only the ALID); `endpoints`: auxiliary

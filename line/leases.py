@@ -59,15 +59,19 @@ class Held:
     def __init__(self, ledger: Ledger, tool_id: str, holder: str, stop: threading.Event, renewer: threading.Thread) -> None:
         self.ledger, self.tool_id, self.holder = ledger, tool_id, holder
         self._stop, self._renewer = stop, renewer
-        self._let_go = threading.Lock()
+        self._lock = threading.Lock()
+        self._released = False
 
     def let_go(self) -> None:
-        """Stop renewing and release; a second call does nothing."""
-        if not self._let_go.acquire(blocking=False):
-            return
-        self._stop.set()
-        self._renewer.join(5)
-        self.ledger.release_lease(self.tool_id, self.holder)
+        """Stop renewing and release; once released, a later call does nothing. A release that
+        failed (the database away) raises, and the end of the `held` block tries it again."""
+        with self._lock:
+            if self._released:
+                return
+            self._stop.set()
+            self._renewer.join(5)
+            self.ledger.release_lease(self.tool_id, self.holder)
+            self._released = True
         released.notify()
 
 

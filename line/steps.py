@@ -6,6 +6,7 @@ never a silent retry. A job id the tool already knows is reattached, never start
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -38,6 +39,8 @@ from line.recorder import (
 )
 from line.spc.control import judge
 from line.spec_limits import judged, spec_problems
+
+log = logging.getLogger(__name__)
 
 
 class InterruptedStep(ToolError):
@@ -213,7 +216,11 @@ class ToolStep:
                 # Otherwise the tool is kept until the records are written: after an alarm or an
                 # interrupted job (the hold is recorded first), and on a PLC, which forgets a job
                 # when it takes the next.
-                let_go()
+                try:
+                    let_go()
+                except Exception as exc:  # noqa: BLE001 - the records come first; the block's end releases it
+                    log.warning("%s not let go before the records of %s (released at the step's end): %s",
+                                self.tool.id, self.job_id, exc)
             return self._finish(results, hold)
 
     def _begin(self, lot_id: str, step_id: str, rework: int, operation: str, flow_run_id: str) -> Any:

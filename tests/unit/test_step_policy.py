@@ -234,3 +234,14 @@ def test_a_step_holding_its_own_lease_lets_the_tool_go_before_its_records_only_i
         order = [(e.entity, e.trigger) for e in session.scalars(select(m.Event).order_by(m.Event.id))]
     released_first = order.index(("tool", "release")) < order.index(("step", "finish"))
     assert released_first == backend_class.remembers_jobs
+
+
+def test_a_tool_that_could_not_be_let_go_early_still_gets_the_steps_records(ledger: Ledger) -> None:
+    """The early release failed (the database away for a moment): the step's end is written all
+    the same — the dispatcher's block releases the tool after it."""
+    def let_go() -> None:
+        raise OSError("the database went away")
+
+    s, _ = step(ledger, "PVD01", Script(), leased=True, let_go=let_go)
+    out = s.execute()
+    assert out.status == "COMPLETE" and len(ledger.results(out.step_run_id)) == 3
