@@ -190,6 +190,30 @@ def test_least_used_counts_the_last_day_of_a_tools_history_not_all_of_it(db_url)
     ledger.dispose()
 
 
+def test_dispatch_prefers_tools_that_are_up_then_unflagged_then_free_then_least_used(db_url):
+    """Every weight of `preference` in its one statement: an open alarm or a last state of ALARM
+    puts a tool last, an SPC flag at this step after the unflagged ones, a live lease after the
+    free ones, then use in the last day; each weighed per tool, never mixed up between tools."""
+    from drivers.jobs import Alarm
+    from line.config import ToolConfig
+    from line.dispatch import preference
+
+    ledger = Ledger(db_url)
+    ledger.ensure_lot("P1", 1)
+    run = ledger.begin_step("P1", "S1", "litho", "T_USED", "r", 1, "h", "P1.S1.r0")
+    ledger.record_alarm("T_ALARM", Alarm(2001, "HARD_ARC", "arc"), None)
+    ledger.record_event("tool", "T_DOWN", "EXECUTING", "ALARM", "alarm")
+    ledger.raise_spc_flag("T_FLAG", "S9", "cd", "P1", run.id, "rule 1")
+    ledger.raise_spc_flag("T_FREE", "S0", "cd", "P1", run.id, "rule 1")      # another step's flag: no weight here
+    assert ledger.acquire_lease("T_LEASED", "someone", 600)
+    ids = ("T_ALARM", "T_DOWN", "T_FLAG", "T_LEASED", "T_USED", "T_FREE")
+    tools = [ToolConfig(id=t, kind="litho", address="TCPIP0::127.0.0.1::1::SOCKET") for t in ids]
+    order = preference(ledger, tools, "S9")
+    assert order[:4] == ["T_FREE", "T_USED", "T_LEASED", "T_FLAG"] and set(order[4:]) == {"T_ALARM", "T_DOWN"}
+    assert preference(ledger, tools[3:4]) == ["T_LEASED"] and preference(ledger, []) == []
+    ledger.dispose()
+
+
 def test_the_migrations_build_exactly_the_models(db_url):
     """A column added to a model without a migration (or the other way round) is caught here."""
     from alembic.autogenerate import compare_metadata
