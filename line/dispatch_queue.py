@@ -101,8 +101,7 @@ class Grant:
     tool_id: str
     riders: tuple[dict[str, Any], ...] = ()
     leader: str = ""
-    let_go: Callable[[], None] | None = field(default=None, compare=False)
-    """Release the tool before the claim's block ends (the step's records need no tool)."""
+    let_go: Callable[[], None] | None = field(default=None, compare=False)   # release it before the block ends
 
 
 RESERVED = "RESERVED"

@@ -95,7 +95,8 @@ NOT_TOOL_STATE = ("acquire", "release", "break", "lapse", "disconnect")
 
 def last_tool_state_event(s: Session, tool_id: str, before: datetime | None = None) -> m.Event | None:
     """The newest event of a tool that says what state it is in (before `before`, if given): one
-    index probe. Dispatch, the line view and E10 all read a tool's state from here."""
+    index probe. The line view and E10 read a tool's state from here; dispatch asks the same
+    question (`NOT_TOOL_STATE` too) inside its one statement per step (`line.dispatch._STANDING`)."""
     return s.scalars(last_tool_state(tool_id, m.Event, before)).first()
 
 
