@@ -65,11 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     sections: dict[int, Section] = {}
     failed = False
-    server = ExitStack()
+    server, started = ExitStack(), False
     for n in [n for n in ORDER if n in chosen]:
-        if n != 5 and not server._exit_callbacks:     # after the cold start: it wants a quiet machine
+        if n != 5 and not started:      # after the cold start: it wants a quiet machine
+            started = True
             print(f"— Prefect: {args.prefect} …", flush=True)
-            meta["prefect_server"] = server.enter_context(prefect_server.for_run(args.prefect))
+            try:
+                meta["prefect_server"] = server.enter_context(prefect_server.for_run(args.prefect))
+            except RuntimeError as exc:
+                print(f"python -m bench: {exc}", file=sys.stderr)
+                return 2
         section = sections[n] = Section(TITLES[n])
         print(f"— {TITLES[n]} …", flush=True)
         t = time.perf_counter()

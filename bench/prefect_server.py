@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bench import ROOT
-from bench.common import pg_database, scratch_dir
+from bench.common import PG_ADMIN_URL, pg_database, scratch_dir
 from line.cli.serve import free_port, healthy
 
 STARTUP_S = 180.0
@@ -66,7 +68,9 @@ def for_run(kind: str) -> Iterator[str]:
         raise RuntimeError("Prefect was imported before its server was chosen: PREFECT_API_URL would be ignored")
     with pg_database("bumpline_bench_prefect") as db_url:
         if db_url is None:
-            raise RuntimeError("PostgreSQL is not reachable at 127.0.0.1:5432: run with `--prefect ephemeral`")
+            where = make_url(PG_ADMIN_URL)
+            raise RuntimeError(f"PostgreSQL is not reachable at {where.host}:{where.port or 5432} (BUMPLINE_BENCH_PG_URL): "
+                               "start it, or run with `--prefect ephemeral`")
         with prefect_server(db_url, scratch_dir()) as (api, _env, server):
             os.environ["PREFECT_API_URL"] = api
             described, on_postgres = "a Prefect server on PostgreSQL started for the run", True
