@@ -71,10 +71,12 @@ def for_run(kind: str) -> Iterator[str]:
             where = make_url(PG_ADMIN_URL)
             raise RuntimeError(f"PostgreSQL is not reachable at {where.host}:{where.port or 5432} (BUMPLINE_BENCH_PG_URL): "
                                "start it, or run with `--prefect ephemeral`")
-        with prefect_server(db_url, scratch_dir()) as (api, _env, server):
+        with prefect_server(db_url, scratch_dir()) as (api, _env, _server):
             os.environ["PREFECT_API_URL"] = api
+            was = described, on_postgres
             described, on_postgres = "a Prefect server on PostgreSQL started for the run", True
             try:
                 yield described
             finally:
                 os.environ.pop("PREFECT_API_URL", None)
+                described, on_postgres = was       # the server is gone: nothing may report it as the one used
