@@ -39,14 +39,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, insert, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 
 from drivers.errors import BumplineError
 from line.dispatch_rank import Waiting, assign, rank_key
 from line.leases import held, holder_alive, released
 from line.ledger import Ledger
+from line.ledger import hot_statements as hot
 from line.ledger import models as m
-from line.ledger.core_rows import table
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class Grant:
     let_go: Callable[[], None] | None = field(default=None, compare=False)   # release it before the block ends
 
 
-RESERVED = "RESERVED"
+RESERVED = hot.RESERVED
 
 
 def reservation_of(lot_id: str, step_id: str) -> str:
@@ -135,12 +135,10 @@ def _file(ledger: Ledger, r: Request) -> None:
     """The step's row, WAITING; in the same transaction its earlier row goes (a resumed step queues
     anew), and so do its own reservation and any past its time. One DELETE and one INSERT, Core:
     every step files once."""
-    q, b = table(m.DispatchRequest), r.batch
-    this_step = and_(q.c.lot_id == r.lot_id, q.c.step_id == r.step_id)
-    reservation_gone = and_(q.c.state == RESERVED, or_(this_step, q.c.due_at < m.utcnow()))
+    b = r.batch
     with ledger.session() as s:
-        s.execute(delete(q).where(or_(q.c.holder == r.holder, reservation_gone)))
-        s.execute(insert(q), {"holder": r.holder, "lot_id": r.lot_id, "step_id": r.step_id, "kind": r.kind,
+        s.execute(hot.QUEUE_FILE_CLEARS, {"held_by": r.holder, "lot": r.lot_id, "step": r.step_id, "now": m.utcnow()})
+        s.execute(hot.QUEUE_INSERT, {"holder": r.holder, "lot_id": r.lot_id, "step_id": r.step_id, "kind": r.kind,
                               "tools": {"ids": list(r.tools)}, "priority": r.priority, "to_bottleneck": r.to_bottleneck,
                               "due_at": r.due_at, "limit_s": r.limit_s, "state": "WAITING",
                               "batch_key": b.key if b else None, "wafer_count": b.wafers if b else 0,
@@ -152,10 +150,9 @@ def _move(ledger: Ledger, holder: str, to: str, tool_id: str, leader: str | None
     """Take a waiting request out of WAITING (GRANTED to itself, BATCHED into `leader`'s job, EXPIRED
     past its limit) — one conditional UPDATE, so of two that race for it exactly one wins."""
     with ledger.session() as s:
-        n = cast(CursorResult, s.execute(update(m.DispatchRequest).where(m.DispatchRequest.holder == holder,
-                                                      m.DispatchRequest.state.in_(frm))
-                      .values(state=to, tool_id=tool_id, batch_of=leader, granted_at=m.utcnow()),
-                      execution_options={"synchronize_session": False})).rowcount
+        n = cast(CursorResult, s.execute(hot.QUEUE_MOVE, {"held_by": holder, "from_states": list(frm), "new_state": to,
+                                                           "new_tool": tool_id, "new_leader": leader,
+                                                           "new_at": m.utcnow()})).rowcount
     return bool(n)
 
 
@@ -168,7 +165,7 @@ def _taken_into(ledger: Ledger, holder: str) -> Grant | None:
 
 def _withdraw(ledger: Ledger, holder: str) -> None:
     with ledger.session() as s:
-        s.execute(delete(m.DispatchRequest).where(m.DispatchRequest.holder == holder))
+        s.execute(hot.QUEUE_WITHDRAW, {"held_by": holder})
 
 
 class _Board:
@@ -218,18 +215,15 @@ def _read_assignment(ledger: Ledger, own: str = "") -> tuple[dict[str, str], dic
     """Every waiting step of the line and the free tools, in one read transaction: who gets what
     (and who was taken into a batch job: holder → its leader and tool). A tool leased by `own` counts free."""
     now = m.utcnow()
-    q, lq = m.DispatchRequest, m.ToolLease
     with ledger.session() as s:     # the columns it needs, as rows: it runs every few hundred ms per process
-        rows = list(s.execute(select(q.id, q.holder, q.state, q.batch_of, q.tool_id, q.lot_id, q.tools, q.priority,
-                                     q.to_bottleneck, q.queued_at, q.due_at, q.limit_s)
-                              .where(q.state.in_(("WAITING", "BATCHED", RESERVED)))))
+        rows = list(s.execute(hot.QUEUE_OPEN))
         batched = {row.holder: (row.batch_of or "", row.tool_id or "") for row in rows if row.state == "BATCHED"}
         # a reservation ranks like a waiting step: the tool it is assigned goes to nobody else
         rows = [row for row in rows if row.state == "WAITING"
                 or row.state == RESERVED and row.due_at is not None and m.as_utc(row.due_at) > now]
         tools = {t for row in rows for t in row.tools["ids"]}
-        leases = {lease.tool_id: lease for lease in s.execute(select(lq.tool_id, lq.holder, lq.expires_at).where(
-            lq.tool_id.in_(tools | {f"lot:{row.lot_id}" for row in rows})))}
+        leases = {lease.tool_id: lease for lease in s.execute(
+            hot.LEASES_OF, {"keys": sorted(tools | {f"lot:{row.lot_id}" for row in rows})})}
     free = {t for t in tools if t not in leases or m.as_utc(leases[t].expires_at) <= now
             or own and leases[t].holder == own}
     waiting = [_waiting(row) for row in rows if _alive(leases.get(f"lot:{row.lot_id}"), now)]

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from drivers.jobs import Alarm as ToolAlarmRow
+from line.ledger import hot_statements as hot
 from line.ledger import models as m
 
 
@@ -39,7 +40,7 @@ class AlarmRecords:
         """The tool reported no alarm: its open alarms close now. A read first, so a tool with
         none (the usual case, at every step's first status) writes nothing."""
         with self.session() as s:
-            open_ = list(s.scalars(select(m.Alarm).where(m.Alarm.tool_id == tool_id, m.Alarm.cleared_at.is_(None))))
+            open_ = list(s.scalars(hot.ALARMS_OPEN, {"tool": tool_id}))
             now = m.utcnow()
             for a in open_:
                 a.cleared_at = now

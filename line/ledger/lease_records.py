@@ -7,12 +7,13 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from line.ledger import hot_statements as hot
 from line.ledger import models as m
-from line.ledger.core_rows import event_row, insert_events, table
+from line.ledger.core_rows import event_row, insert_events
 
 
 class LeaseRecords:
@@ -24,21 +25,20 @@ class LeaseRecords:
         """Take the tool if it is free, its lease expired (recorded as a `lapse` of the old holder's),
         or we already hold it. Core rows (every step takes and gives back a tool); of two that race
         for a free tool, the second INSERT meets the key and loses."""
-        now, leases = m.utcnow(), table(m.ToolLease)
+        now = m.utcnow()
         events: list[dict[str, Any]] = []
         try:
             with self.session() as s:
-                lease = s.execute(select(leases.c.holder, leases.c.expires_at)
-                                  .where(leases.c.tool_id == tool_id)).first()
+                lease = s.execute(hot.LEASE_OF, {"tool": tool_id}).first()
                 if lease is not None:
                     expires = m.as_utc(lease.expires_at)
                     if lease.holder != holder and expires > now:
                         return False
-                    s.execute(delete(leases).where(leases.c.tool_id == tool_id, leases.c.holder == lease.holder))
+                    s.execute(hot.LEASE_DROP, {"tool": tool_id, "held_by": lease.holder})
                     if lease.holder != holder:      # a lapsed holder: say whose lease was taken over
                         events.append(_lease_event(tool_id, source="LEASED", trigger="lapse",
                                                    data={"holder": lease.holder, "expired_at": expires.isoformat()}))
-                s.execute(insert(leases), {"tool_id": tool_id, "holder": holder, "acquired_at": now,
+                s.execute(hot.LEASE_INSERT, {"tool_id": tool_id, "holder": holder, "acquired_at": now,
                                            "expires_at": now + timedelta(seconds=ttl_s)})
                 insert_events(s, [*events, _lease_event(tool_id, dest="LEASED", trigger="acquire",
                                                         data={"holder": holder, "ttl_s": ttl_s})])
@@ -47,10 +47,9 @@ class LeaseRecords:
             return False
 
     def renew_lease(self, tool_id: str, holder: str, ttl_s: float) -> bool:
-        leases = table(m.ToolLease)
         with self.session() as s:
-            n = cast(CursorResult, s.execute(update(leases).where(leases.c.tool_id == tool_id, leases.c.holder == holder)
-                                             .values(expires_at=m.utcnow() + timedelta(seconds=ttl_s)))).rowcount
+            n = cast(CursorResult, s.execute(hot.LEASE_RENEW, {"tool": tool_id, "held_by": holder,
+                                                               "until": m.utcnow() + timedelta(seconds=ttl_s)})).rowcount
         return bool(n)
 
     def release_lease(self, tool_id: str, holder: str) -> None:
@@ -63,13 +62,13 @@ class LeaseRecords:
 
     def lease_holder(self, tool_id: str) -> str | None:
         with self.session() as s:
-            lease = s.get(m.ToolLease, tool_id)
+            lease = s.execute(hot.LEASE_OF, {"tool": tool_id}).first()
             return lease.holder if lease else None
 
     def lease(self, tool_id: str) -> tuple[str, bool] | None:
         """(holder, expired) of a lease, or None when nobody holds it."""
         with self.session() as s:
-            lease = s.get(m.ToolLease, tool_id)
+            lease = s.execute(hot.LEASE_OF, {"tool": tool_id}).first()
             if lease is None:
                 return None
             expires = m.as_utc(lease.expires_at)
@@ -81,10 +80,8 @@ class LeaseRecords:
 
     def _drop(self, tool_id: str, holder: str, trigger: str, data: dict[str, str]) -> None:
         """The holder's lease gone, and the event saying why — only if it still held it."""
-        leases = table(m.ToolLease)
         with self.session() as s:
-            n = cast(CursorResult, s.execute(delete(leases).where(leases.c.tool_id == tool_id,
-                                                                  leases.c.holder == holder))).rowcount
+            n = cast(CursorResult, s.execute(hot.LEASE_DROP, {"tool": tool_id, "held_by": holder})).rowcount
             if n:
                 insert_events(s, [_lease_event(tool_id, source="LEASED", trigger=trigger, data=data)])
 

@@ -10,14 +10,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from drivers.errors import UnknownName
 from drivers.jobs import WaferResult as ToolWaferResult
+from line.ledger import hot_statements as hot
 from line.ledger import models as m
 from line.ledger.alarm_records import AlarmRecords
-from line.ledger.core_rows import event_row, insert_events, table, update_wafers, wafer_column
+from line.ledger.core_rows import change_wafers, event_row, insert_events, update_wafers, wafer_column
 from line.ledger.database import default_url, ensure_schema, make_engine
 from line.ledger.lease_records import LeaseRecords
 from line.ledger.spc_records import SpcRecords
@@ -43,6 +44,9 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
             ensure_schema(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._open = threading.local()
+        self.versions_seen: dict[tuple[str, str, int], Any] = {}
+        """recipe versions as this ledger last recorded them, by (kind, name, version): a hash never
+        changes and approval is never taken back, so a step need not read them again (`recipes.identity`)"""
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -113,7 +117,7 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
 
     def wafers(self, lot_id: str) -> list[m.Wafer]:
         with self.session() as s:
-            return list(s.scalars(select(m.Wafer).where(m.Wafer.lot_id == lot_id).order_by(m.Wafer.slot)))
+            return list(s.scalars(hot.LOT_WAFERS, {"lot": lot_id}))
 
     def set_lot_status(self, lot_id: str, status: str, reason: str = "", trigger: str = "") -> None:
         with self.session() as s:
@@ -129,8 +133,7 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
                    operation: str = "", flow_run_id: str = "") -> m.StepRun:
         """The step's row, created once (RUNNING); a second call returns the existing row."""
         with self.session() as s:
-            existing = s.scalars(select(m.StepRun).where(m.StepRun.lot_id == lot_id, m.StepRun.step_id == step_id,
-                                                         m.StepRun.rework == rework)).first()
+            existing = s.scalars(hot.STEP_RUN, {"lot": lot_id, "step": step_id, "rework": rework}).first()
             if existing:
                 return existing
             run = m.StepRun(lot_id=lot_id, step_id=step_id, rework=rework, operation=operation, tool_kind=tool_kind,
@@ -146,17 +149,13 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
 
     def find_step(self, lot_id: str, step_id: str, rework: int = 0) -> m.StepRun | None:
         with self.session() as s:
-            return s.scalars(select(m.StepRun).where(m.StepRun.lot_id == lot_id, m.StepRun.step_id == step_id,
-                                                     m.StepRun.rework == rework)).first()
+            return s.scalars(hot.STEP_RUN, {"lot": lot_id, "step": step_id, "rework": rework}).first()
 
     def last_attempt(self, lot_id: str, step_id: str) -> Attempt | None:
         """The step's latest run of the lot — its id, rework and status only (a row, not an ORM
         object): asked before every step, and a lot's runs carry their progress readings."""
-        runs = table(m.StepRun)
         with self.session() as s:
-            row = s.execute(select(runs.c.id, runs.c.rework, runs.c.status)
-                            .where(runs.c.lot_id == lot_id, runs.c.step_id == step_id)
-                            .order_by(runs.c.rework.desc()).limit(1)).first()
+            row = s.execute(hot.LAST_ATTEMPT, {"lot": lot_id, "step": step_id}).first()
         return Attempt(*row) if row is not None else None
 
     def step_run(self, step_run_id: int) -> m.StepRun:
@@ -168,9 +167,8 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
             return list(s.scalars(select(m.StepRun).where(m.StepRun.lot_id == lot_id).order_by(m.StepRun.id)))
 
     def update_progress(self, step_run_id: int, progress: dict[str, Any]) -> None:
-        with self.session() as s:     # one UPDATE, no read first: it runs at every status change
-            runs = table(m.StepRun)     # the table, not the entity: no ORM bookkeeping for a view's value
-            s.execute(update(runs).where(runs.c.id == step_run_id).values(progress=dict(progress)))
+        with self.session() as s:     # one UPDATE of the table, no read first: it runs at every status change
+            s.execute(hot.PROGRESS_SET, {"run": step_run_id, "new_progress": dict(progress)})
 
     def finish_step(self, step_run_id: int, status: str) -> None:
         with self.session() as s:
@@ -196,7 +194,7 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
         site_rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         with self.session() as s:
-            have = set(s.scalars(select(m.WaferResult.wafer_id).where(m.WaferResult.step_run_id == step_run_id)))
+            have = set(s.scalars(hot.RESULTS_HELD, {"run": step_run_id}))
             was = wafer_column(s, [r.wafer_id for r in results], "state", known_only=False)
             becomes: dict[str, list[str]] = {}
             for r in results:
@@ -225,7 +223,7 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
             for model, rows in ((m.WaferResult, results_rows), (m.Measurement, measurement_rows),
                                 (m.SiteMeasurement, site_rows)):
                 if rows:
-                    s.execute(insert(table(model)), rows)
+                    s.execute(hot.INSERT_INTO[model], rows)
             insert_events(s, events)
         return written
 
@@ -233,19 +231,12 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
                         step_run_id: int | None = None) -> None:
         """E90 processing-state change, with where the wafer is."""
         with self.session() as s:
-            was = wafer_column(s, wafer_ids, "state")
-            insert_events(s, [event_row("wafer", wid, was[wid], state, trigger, step_run_id, {"location": location})
-                              for wid in wafer_ids if was[wid] != state])
-            update_wafers(s, wafer_ids, state=state, location=location)
+            change_wafers(s, wafer_ids, "state", state, trigger, step_run_id, {"location": location}, location=location)
 
     def move_wafers(self, wafer_ids: list[str], location: str, trigger: str, step_run_id: int | None = None) -> None:
         """E90 location change (the processing state is left as it is)."""
         with self.session() as s:
-            was = wafer_column(s, wafer_ids, "location")
-            moving = [wid for wid in wafer_ids if was[wid] != location]
-            insert_events(s, [event_row("wafer", wid, was[wid], location, trigger, step_run_id, {"kind": "location"})
-                              for wid in moving])
-            update_wafers(s, moving, location=location)
+            change_wafers(s, wafer_ids, "location", location, trigger, step_run_id, {"kind": "location"})
 
     def results(self, step_run_id: int) -> list[m.WaferResult]:
         with self.session() as s:

@@ -42,6 +42,12 @@ def changed_message(row: m.RecipeVersion, sha256: str, path: str) -> str:
 
 def register(ledger: Ledger, doc_kind: str, name: str, version: int, sha256: str, path: str) -> m.RecipeVersion:
     """Record a version on first sight; refuse a different body under a known version."""
+    row = _seen(ledger, doc_kind, name, version, sha256, path)
+    ledger.versions_seen[(doc_kind, name, version)] = row
+    return row
+
+
+def _seen(ledger: Ledger, doc_kind: str, name: str, version: int, sha256: str, path: str) -> m.RecipeVersion:
     row = lookup(ledger, doc_kind, name, version)
     if row is None:
         try:
@@ -75,9 +81,18 @@ def approve(ledger: Ledger, doc_kind: str, name: str, version: int, sha256: str,
 
 def ensure_runnable(ledger: Ledger, doc_kind: str, name: str, version: int, sha256: str, path: str,
                     production: bool | None = None) -> m.RecipeVersion:
-    """Before a job is set up: the version's hash still matches; in production it is approved."""
+    """Before a job is set up: the version's hash still matches; in production it is approved.
+
+    Asked at every step, it reads the ledger only while the answer could change: a version's hash
+    is fixed once recorded and approval is never taken back, so a version this ledger already
+    matched this body against — approved, or in engineering mode where approval is not asked — is
+    answered from memory (`Ledger.versions_seen`); a draft in production is read again."""
+    production = production_mode() if production is None else production
+    known = ledger.versions_seen.get((doc_kind, name, version))
+    if known is not None and known.sha256 == sha256 and (known.status == "approved" or not production):
+        return known
     row = register(ledger, doc_kind, name, version, sha256, path)
-    if (production_mode() if production is None else production) and row.status != "approved":
+    if production and row.status != "approved":
         raise NotApproved(f"{name}@v{version} is a draft: production mode runs approved versions only "
                           f"(bumpline recipe approve {path} --by NAME)")
     return row

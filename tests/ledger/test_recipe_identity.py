@@ -31,3 +31,34 @@ def test_approval_records_who_and_when_and_gates_production(db_url):
     assert lookup(ledger, "ToolRecipe", "seed", 1).approved_by == "alice"
     assert [e.dest for e in ledger.events("recipe", "seed@v1")] == ["draft", "approved"]
     ledger.dispose()
+
+
+def test_a_step_reads_a_version_again_only_while_its_answer_could_change(db_url):
+    """Asked at every step: from memory once this ledger matched the body (approved, or engineering
+    mode), read again while a draft must be approved (an approval made elsewhere is seen), and an
+    edited body is refused however often the version was answered before."""
+    from sqlalchemy import event
+
+    ledger, elsewhere = Ledger(db_url), Ledger(db_url)     # elsewhere: another process's ledger
+    reads: list[str] = []
+    event.listen(ledger.engine, "before_cursor_execute",
+                 lambda *a: reads.append(a[2]) if "recipe_versions" in a[2] else None)
+    ensure_runnable(ledger, "ToolRecipe", "seed", 1, "a" * 64, "s.yaml", production=False)   # registers it
+    reads.clear()
+    for _ in range(3):
+        ensure_runnable(ledger, "ToolRecipe", "seed", 1, "a" * 64, "s.yaml", production=False)
+    assert reads == []
+    with pytest.raises(VersionChanged, match="edited without a new version"):
+        ensure_runnable(ledger, "ToolRecipe", "seed", 1, "b" * 64, "s.yaml", production=False)
+    reads.clear()
+    for _ in range(2):
+        with pytest.raises(NotApproved, match="draft"):
+            ensure_runnable(ledger, "ToolRecipe", "seed", 1, "a" * 64, "s.yaml", production=True)
+    assert len(reads) == 2                                   # a draft in production: read each time
+    approve(elsewhere, "ToolRecipe", "seed", 1, "a" * 64, "s.yaml", by="alice")
+    assert ensure_runnable(ledger, "ToolRecipe", "seed", 1, "a" * 64, "s.yaml", production=True).status == "approved"
+    reads.clear()
+    assert ensure_runnable(ledger, "ToolRecipe", "seed", 1, "a" * 64, "s.yaml", production=True).approved_by == "alice"
+    assert reads == []
+    ledger.dispose()
+    elsewhere.dispose()
