@@ -299,12 +299,14 @@ def _run_plan(ledger: Ledger, plan: LotPlan, lot_id: str, hold_timeout_s: int,
             continue
         rework = next_rework(ledger, lot_id, step.id)
         while True:
-            if holder is not None and (now := ledger.lease_holder(f"lot:{lot_id}")) != holder:
+            with ledger.together():     # who runs the lot now and its live wafers: one read transaction
+                now = ledger.lease_holder(f"lot:{lot_id}") if holder is not None else None
+                live = [w.id for w in ledger.wafers(lot_id) if w.state != "SCRAPPED"]
+            if holder is not None and now != holder:
                 # the lease lapsed (this orchestrator stalled) and another took the lot over: stop here,
                 # before the next step, so the two never both run one — the other carries on
                 return ended("LEASE_LOST", f"lot {lot_id} is now held by {now or 'nobody'}; this orchestrator "
                                            f"({holder}) stopped before step {step.id}")
-            live = [w.id for w in ledger.wafers(lot_id) if w.state != "SCRAPPED"]
             outcome = run_step(step, rework, live)
             outcomes.append(outcome)
             publish_step_charts(ledger, outcome.step_run_id)

@@ -164,29 +164,32 @@ class ToolStep:
         ledger = self.ledger
         self.resumed = self.begun if self.begun is not None else \
             ledger.find_step(self.lot_id, self.step_id, self.rework) is not None   # an earlier orchestrator began it
-        with ledger.together():     # every lot of a batch job begins at once
-            self.run = self._begin(self.lot_id, self.step_id, self.rework, self.operation, self.flow_run_id)
-            rider_runs = [self._begin(r.lot_id, r.step_id, r.rework, r.operation or self.operation, r.flow_run_id)
-                          for r in self.riders]
-        self.job_id = self.run.job_id
-        self.record = Recorder(ledger, StepContext(self.lot_id, self.step_id, self.run.id, self.tool.id, self.tool.kind,
-                                                   self.job_id, tuple(self.wafers),
-                                                   tuple((run.id, r.wafers) for r, run in zip(self.riders, rider_runs,
-                                                                                               strict=True))))
-        self.shares = [_Share(self.lot_id, self.step_id, tuple(self.wafers), self.specs, self.tolerance_pct,
-                              self.run, self.record)]
-        self.shares += [_Share(r.lot_id, r.step_id, r.wafers, list(r.specs) or None, r.tolerance_pct, run,
-                               Recorder(ledger, StepContext(r.lot_id, r.step_id, run.id, self.tool.id, self.tool.kind,
-                                                            self.job_id, r.wafers)))
-                        for r, run in zip(self.riders, rider_runs, strict=True)]
         try:
             ensure_runnable(ledger, "ToolRecipe", self.recipe.name, self.recipe.version, self.recipe.sha256,
                             self.recipe.path)
+            refused = None
         except (VersionChanged, NotApproved) as exc:
-            return self._finish(None, ("RECIPE", str(exc)))   # refused before anything reaches the tool
+            refused = str(exc)
+        with ledger.together():     # every lot of a batch job begins at once, with its job (QUEUED): one commit
+            self.run = self._begin(self.lot_id, self.step_id, self.rework, self.operation, self.flow_run_id)
+            rider_runs = [self._begin(r.lot_id, r.step_id, r.rework, r.operation or self.operation, r.flow_run_id)
+                          for r in self.riders]
+            self.job_id = self.run.job_id
+            self.record = Recorder(ledger, StepContext(
+                self.lot_id, self.step_id, self.run.id, self.tool.id, self.tool.kind, self.job_id, tuple(self.wafers),
+                tuple((run.id, r.wafers) for r, run in zip(self.riders, rider_runs, strict=True))))
+            self.shares = [_Share(self.lot_id, self.step_id, tuple(self.wafers), self.specs, self.tolerance_pct,
+                                  self.run, self.record)]
+            self.shares += [_Share(r.lot_id, r.step_id, r.wafers, list(r.specs) or None, r.tolerance_pct, run,
+                                   Recorder(ledger, StepContext(r.lot_id, r.step_id, run.id, self.tool.id,
+                                                                self.tool.kind, self.job_id, r.wafers)))
+                            for r, run in zip(self.riders, rider_runs, strict=True)]
+            if refused is None:
+                self.record.open_job()
+        if refused is not None:
+            return self._finish(None, ("RECIPE", refused))   # refused before anything reaches the tool
         driver = self.driver_factory(self.tool)
         driver.subscribe(lambda change: self.record(StateChanged(change)))
-        self.record.open_job()
         lease = nullcontext() if self.leased else tool_lease(ledger, self.tool.id, holder=self.job_id,
                                                              ttl_s=self.lease_ttl_s)
         with lease as own:
