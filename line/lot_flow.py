@@ -39,7 +39,7 @@ from line.queue_zones import closing_next, queue_deadline_for, reserve_next, zon
 from line.recipes.identity import NotApproved, VersionChanged, ensure_runnable
 from line.recipes.qualification import production_problems, unrunnable_steps
 from line.recorder import JobProgressed, StepContext, StepEvent, listen
-from line.steps import StepOutcome, ToolStep, job_id_for
+from line.steps import Leased, StepOutcome, ToolStep, job_id_for
 from line.yamlio import DocumentError
 
 if TYPE_CHECKING:
@@ -126,11 +126,11 @@ def run_on_tool(ledger: Ledger, plan: LotPlan, step: PlannedStep, grant: Grant, 
                                 target).parameters
     outcome = ToolStep(ledger, plan.current_line().tool(grant.tool_id), step.recipe, lot_id, step.id, wafers,
                        rework, flow_run_id, tolerance_pct=step.tolerance_pct, parameters=parameters,
-                       specs=list(step.specs) or None, leased=True, operation=step.operation,
+                       specs=list(step.specs) or None, operation=step.operation,
                        clock_speed=plan.clock_speed, begun=begun,
                        riders=tuple(rider(member) for member in grant.riders),
                        # run-to-run: the tool's next lot is tuned from this one's feedback, written below
-                       let_go=grant.let_go if target is None else None).execute()
+                       leased=Leased(grant.let_go if target is None else None)).execute()
     if target is not None:
         r2r.feedback(ledger, step.recipe, holder, outcome.step_run_id)
     return outcome

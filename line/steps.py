@@ -113,6 +113,15 @@ class _Share:
     record: Recorder
 
 
+@dataclass(frozen=True)
+class Leased:
+    """The tool is held for the step by its caller (the dispatcher's claim), not by the step itself.
+    `let_go` gives it back once the job has told all it will, before the step's records are written;
+    None keeps it until the caller's block ends (a run-to-run step: the tool's next lot is tuned from
+    this one's feedback, written after the step)."""
+    let_go: Callable[[], None] | None = None
+
+
 DriverFactory = Callable[[ToolConfig], ToolDriver]
 """Builds the driver for a tool of the line: its vendor backend (the default), the in-process
 simulator, or a recording mock — the step does not know which."""
@@ -133,13 +142,12 @@ class ToolStep:
     def __init__(self, ledger: Ledger, tool: ToolConfig, recipe: ToolRecipe, lot_id: str, step_id: str,
                  wafers: list[str], rework: int = 0, flow_run_id: str = "", tolerance_pct: float = 10.0,
                  lease_ttl_s: float = 120.0, parameters: Any = None, specs: list | None = None,
-                 leased: bool = False, operation: str = "", driver_factory: DriverFactory = vendor_driver,
-                 clock_speed: float = 1.0, begun: bool | None = None, riders: tuple[Rider, ...] = (),
-                 let_go: Callable[[], None] | None = None) -> None:
+                 leased: Leased | None = None, operation: str = "", driver_factory: DriverFactory = vendor_driver,
+                 clock_speed: float = 1.0, begun: bool | None = None, riders: tuple[Rider, ...] = ()) -> None:
         """`recipe` is the approved identity; `parameters` the body actually sent (a route step's
-        overrides applied), `specs` the route's LSL/USL; `leased`: the dispatcher holds the tool;
-        `riders`: other lots of the same recipe whose wafers share this step's job (a batch tool);
-        `let_go`: releases the dispatcher's lease before the step's records are written."""
+        overrides applied), `specs` the route's LSL/USL; `leased`: the caller holds the tool (None: the
+        step takes its own lease);
+        `riders`: other lots of the same recipe whose wafers share this step's job (a batch tool)."""
         self.ledger, self.tool, self.recipe = ledger, tool, recipe
         self.driver_factory = driver_factory
         self.parameters = parameters if parameters is not None else recipe.parameters
@@ -154,7 +162,6 @@ class ToolStep:
         self.flow_run_id, self.operation = flow_run_id, operation or recipe.tool_kind
         self.clock_speed = clock_speed          # tool seconds per wall second: 1 on a real line
         self.begun = begun                      # an earlier orchestrator began it (None: look it up)
-        self.let_go = let_go
         self._last: JobStatus | None = None
         self._expected_s: float | None = None   # wall seconds the job should run from START (None: not started here)
         self._guard_entries: list[float] | None = None   # when it should enter each guarded phase, wall s from START
@@ -190,7 +197,7 @@ class ToolStep:
             return self._finish(None, ("RECIPE", refused))   # refused before anything reaches the tool
         driver = self.driver_factory(self.tool)
         driver.subscribe(lambda change: self.record(StateChanged(change)))
-        lease = nullcontext() if self.leased else tool_lease(ledger, self.tool.id, holder=self.job_id,
+        lease = nullcontext() if self.leased is not None else tool_lease(ledger, self.tool.id, holder=self.job_id,
                                                              ttl_s=self.lease_ttl_s)
         with lease as own:
             try:
@@ -211,7 +218,7 @@ class ToolStep:
             finally:
                 results = self._collect(driver)
                 driver.close()
-            let_go = self.let_go if self.leased else own.let_go if own is not None else None
+            let_go = self.leased.let_go if self.leased is not None else own.let_go if own is not None else None
             if hold is None and results is not None and let_go is not None and driver.backend.remembers_jobs:
                 # The job ended well and the tool has told all it will: the next lot need not wait
                 # for this one's records. A crash before they are written loses nothing — the tool

@@ -21,7 +21,7 @@ from line.ledger import Ledger
 from line.ledger import models as m
 from line.recipes.route import Spec
 from line.recipes.tool_recipe import ToolRecipe, load_tool_recipe
-from line.steps import ToolStep
+from line.steps import Leased, ToolStep
 from tests.support import ROOT
 
 LINE = LineConfig.model_validate({"apiVersion": "bumpline/v1", "kind": "Line", "metadata": {"name": "mock-line"},
@@ -167,7 +167,7 @@ def test_a_tool_that_remembers_its_jobs_is_let_go_before_the_steps_records(ledge
         run = ledger.step_runs("L1")[0]
         seen.append((run.status, len(ledger.results(run.id))))
 
-    s, _ = step(ledger, "PVD01", Script(), leased=True, let_go=let_go)
+    s, _ = step(ledger, "PVD01", Script(), leased=Leased(let_go))
     assert s.execute().status == "COMPLETE"
     assert seen == [("RUNNING", 0)]
 
@@ -179,7 +179,7 @@ def test_only_a_job_that_ended_well_lets_its_tool_go_early(ledger: Ledger, scrip
     at the block's end). A job that ended well but left a wafer unprocessed has told all it will:
     its tool is let go, and the INCOMPLETE hold is judged from the records."""
     calls: list[str] = []
-    s, _ = step(ledger, "PVD01", script, leased=True, let_go=lambda: calls.append("let go"))
+    s, _ = step(ledger, "PVD01", script, leased=Leased(lambda: calls.append("let go")))
     assert s.execute().status == "ON_HOLD"
     assert calls == ([] if script.alarm else ["let go"])
 
@@ -188,9 +188,8 @@ def test_a_plc_that_forgets_its_jobs_keeps_the_tool_until_the_records_are_writte
     calls: list[str] = []
     tool, recipe = LINE.tool("RFL01"), load_tool_recipe(RECIPES["oven"])
     backend = ForgetfulBackend(tool.id, SPECS["oven"], Script())
-    s = ToolStep(ledger, tool, recipe, "L1", "S1", ledger.ensure_lot("L1", 3), leased=True,
-                 let_go=lambda: calls.append("let go"),
-                 driver_factory=lambda t: driver_class(t.kind)(t.id, backend=backend))
+    s = ToolStep(ledger, tool, recipe, "L1", "S1", ledger.ensure_lot("L1", 3),
+                 leased=Leased(lambda: calls.append("let go")), driver_factory=lambda t: driver_class(t.kind)(t.id, backend=backend))
     assert s.execute().status == "COMPLETE"
     assert calls == []
 
@@ -211,7 +210,7 @@ def test_a_crash_after_the_tool_was_let_go_reads_the_results_again_and_runs_noth
                         driver_factory=lambda t: driver_class(t.kind)(t.id, backend=backend), **kw)
 
     with pytest.raises(Killed):
-        on_tool("L1", leased=True, let_go=killed).execute()
+        on_tool("L1", leased=Leased(killed)).execute()
     assert ledger.step_runs("L1")[0].status == "RUNNING"
     assert on_tool("L2").execute().status == "COMPLETE"          # the tool's next job
     out = on_tool("L1").execute()
@@ -242,6 +241,6 @@ def test_a_tool_that_could_not_be_let_go_early_still_gets_the_steps_records(ledg
     def let_go() -> None:
         raise OSError("the database went away")
 
-    s, _ = step(ledger, "PVD01", Script(), leased=True, let_go=let_go)
+    s, _ = step(ledger, "PVD01", Script(), leased=Leased(let_go))
     out = s.execute()
     assert out.status == "COMPLETE" and len(ledger.results(out.step_run_id)) == 3
