@@ -37,7 +37,8 @@ def report(section: Section, points: dict[tuple[str, int], dict[str, Any]], capa
                     note=f"+{(p['peak_rss'] - p['rss0']) / 2**20:.0f} MiB during the run")
         section.add(f"{db}, {n} lot{'s' if n > 1 else ''}: ledger writes", p["writes"] / p["wall"], "rows/s",
                     f"{db} capacity (4 writers)", capacity.get(db),
-                    note=f"{p['commits'] / p['wall']:.0f} commits/s")
+                    note=f"{p['commits'] / p['wall']:.0f} commits/s; a step: {counted(p, 'statements')} statements, "
+                         f"{counted(p, 'commits')} commits")
     section.text += [
         f"A {ntools}-tool line (deploy/lines/sim.yaml + twins of {', '.join(sorted(DUPLICATES))}), clock ×{SPEED:,.0f}, "
         f"lots of {LOT_SIZE} wafers of product {PRODUCT} ({len(route.steps)} steps). N lots are in process at once for a "
@@ -53,14 +54,15 @@ def report(section: Section, points: dict[tuple[str, int], dict[str, Any]], capa
         "reference loop in the header): compare CPU figures within a run, or divided by it.",
         "", "| ledger | lots | steps | window s | step wall (median) | waiting for a tool | job on the tool | host overhead "
         "(median, p90) | lot time in step tasks | CPU s (orchestrator / simulators / Prefect server) | peak RSS MiB | writes/s | "
-        "commits/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        "commits/s | a step's statements / commits |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (db, n), p in sorted(points.items(), key=lambda kv: (kv[0][0] != "SQLite", kv[0][1])):
         section.text.append(
             f"| {db} | {n} | {p['steps']} | {p['wall']:.1f} | {p['step_wall_med'] * 1e3:.0f} ms | {p['wait_med'] * 1e3:.0f} ms | "
             f"{p['tool_med'] * 1e3:.0f} ms | {p['overhead_med'] * 1e3:.0f} / {p['overhead_p90'] * 1e3:.0f} ms | "
             f"{p['in_tasks'] * 100:.0f} % | "
             f"{p['cpu']:.1f} / {p['sim_cpu']:.1f} / {p['prefect_cpu']:.1f} | {p['peak_rss'] / 2**20:.0f} | "
-            f"{p['writes'] / p['wall']:.0f} | {p['commits'] / p['wall']:.0f} |")
+            f"{p['writes'] / p['wall']:.0f} | {p['commits'] / p['wall']:.0f} | {counted(p, 'statements')} / "
+            f"{counted(p, 'commits')} |")
     obs = []
     for db in ("SQLite", "PostgreSQL"):
         one, many = points.get((db, 1)), points.get((db, max(lots)))
@@ -137,3 +139,8 @@ def breakdown_text(db: str, n: int, p: dict[str, Any]) -> list[str]:
         for part, share in result.shares(exclude=("simulators", "benchmark harness"))[:8]:
             lines.append(f"| {name} | {part} | {share * 100:.0f} % | {share * total_ms:.1f} |")
     return lines
+
+
+def counted(p: dict[str, Any], what: str) -> str:
+    """The ledger's statements or commits in the window over the steps that finished in it."""
+    return f"{p[what] / p['steps']:.0f}" if p.get(what) is not None and p["steps"] else "–"
