@@ -40,11 +40,13 @@ def status(line: str = LineOption,
             tools.add_row(t.tool_id, t.kind, t.state, f"[{style}]{t.e10}[/{style}]" if style else t.e10,
                           t.holder, t.last_alarm, t.since)
         console.print(tools)
+        in_progress = wip_rows(ledger)
         wip = Table("lot", "product", "status", "last step", "tool", "wafers", "reason",
                     title="work in progress", title_justify="left")
-        for w in wip_rows(ledger):
+        for w in in_progress:
             wip.add_row(w.lot_id, w.product, w.status, w.step, w.tool_id, w.wafers, w.reason)
-        console.print(wip)
+        console.print(wip if in_progress else
+                      "[bold]work in progress[/bold]: none (every lot the ledger knows has ended)")
         e10 = Table("tool", "observed", *(SHORT[st] for st in E10_STATES), "uptime", "utilization",
                     title=f"E10 over the last {hours:g} h (% of the time the ledger observed; uptime and utilization "
                           "of operations time)", title_justify="left")

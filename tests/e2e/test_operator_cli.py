@@ -78,6 +78,7 @@ def test_status_lot_list_lot_show_and_the_simulated_truth_after_a_lot(prefect_se
     assert "IDLE" in rows["PVD01"] and "STANDBY" in rows["PVD01"]
     assert "UNKNOWN" in rows["PVD02"] and "NON_SCHEDULED" not in rows["PVD02"]   # never used: never observed
     assert "E10 over the last 24 h" in status.stdout
+    assert "work in progress: none (every lot the ledger knows has ended)" in status.stdout   # not an empty table
 
     listed = cli("lot", "list", env=env)
     assert listed.returncode == 0 and re.search(r"OP-1\s+│\s+COMPLETE", listed.stdout), listed.stdout
