@@ -80,6 +80,8 @@ class Request:
     enter: Callable[[bool], None] | None = field(default=None, compare=False)
     """hold (True) or give up (False) the place of the zone-closing step that comes right after this
     one — called when this step is granted its tool (then the gate is asked again, places held)"""
+    begun: bool = False
+    """the step was begun before (a resume): a job of its own may be on a tool"""
 
 
 @dataclass(frozen=True)
@@ -205,15 +207,17 @@ def _my_tool(ledger: Ledger, r: Request) -> str | Grant | None:
         return board.assignment.get(r.holder)
 
 
-def _still_assigned(ledger: Ledger, holder: str, tool_id: str) -> bool:
+def _still_assigned(ledger: Ledger, r: Request, tool_id: str) -> bool:
     """Read fresh, its own new lease counted free: is `tool_id` still this holder's? The board may be
     `FRESH_S` old and a place held since outrank it; read after the lease, a later place finds it taken."""
-    return _read_assignment(ledger, own=holder)[0].get(holder) == tool_id
+    return _read_assignment(ledger, own=r.holder, own_begun=r.begun)[0].get(r.holder) == tool_id
 
 
-def _read_assignment(ledger: Ledger, own: str = "") -> tuple[dict[str, str], dict[str, tuple[str, str]], set[str]]:
+def _read_assignment(ledger: Ledger, own: str = "", own_begun: bool = True
+                     ) -> tuple[dict[str, str], dict[str, tuple[str, str]], set[str]]:
     """Every waiting step of the line and the free tools, in one read transaction: who gets what
-    (and who was taken into a batch job: holder → its leader and tool). A tool leased by `own` counts free."""
+    (and who was taken into a batch job: holder → its leader and tool). A tool leased by `own` counts
+    free; unless `own_begun`, no job of `own`'s can be on it (nothing to keep it for: not asked)."""
     now = m.utcnow()
     with ledger.session() as s:     # the columns it needs, as rows: it runs every few hundred ms per process
         rows = list(s.execute(hot.QUEUE_OPEN))
@@ -227,7 +231,8 @@ def _read_assignment(ledger: Ledger, own: str = "") -> tuple[dict[str, str], dic
     free = {t for t in tools if t not in leases or m.as_utc(leases[t].expires_at) <= now
             or own and leases[t].holder == own}
     waiting = [_waiting(row) for row in rows if _alive(leases.get(f"lot:{row.lot_id}"), now)]
-    kept = _kept_for_their_step(ledger, {t: leases[t].holder for t in free if t in leases})
+    kept = _kept_for_their_step(ledger, {t: leases[t].holder for t in free
+                                         if t in leases and (own_begun or leases[t].holder != own)})
     mine = {w.holder: t for t, h in kept.items() for w in waiting if w.holder == h and t in w.tools}
     free -= set(kept)
     left = [w for w in waiting if w.holder not in mine]
@@ -288,7 +293,7 @@ def claim(ledger: Ledger, r: Request, ttl_s: float = 120.0) -> Iterator[Grant]:
                 gated.enter(recheck=False)
                 break
             if mine is not None and ledger.acquire_lease(mine, r.holder, ttl_s):
-                if _still_assigned(ledger, r.holder, mine) and _move(ledger, r.holder, "GRANTED", mine):
+                if _still_assigned(ledger, r, mine) and _move(ledger, r.holder, "GRANTED", mine):
                     if gated.enter(recheck=True):
                         break
                     ledger.release_lease(mine, r.holder)     # the gate closed meanwhile: the tool goes back

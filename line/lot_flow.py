@@ -96,7 +96,8 @@ def dispatch_and_run(ledger: Ledger, plan: LotPlan, step: PlannedStep, lot_id: s
     enter = (lambda hold: reserve_next(ledger, plan, step, lot_id, len(wafers), priority, utcnow()) if hold
              else unreserve(ledger, lot_id)) if closing_next(plan, step) is not None else None
     request = Request(job_id_for(lot_id, step.id, rework), lot_id, step.id, step.kind, tuple(ids), priority,
-                      plan.to_bottleneck(step), due_at, limit_s, due_text, batch=batch, gate=gate, enter=enter)
+                      plan.to_bottleneck(step), due_at, limit_s, due_text, batch=batch, gate=gate, enter=enter,
+                      begun=earlier is not None)
     try:
         with claim(ledger, request) as grant:
             if not grant.leader:

@@ -152,3 +152,33 @@ def test_a_tool_let_go_inside_its_claim_goes_to_the_next_step_at_once_and_is_rel
     releases = [e for e in ledger.events("tool", "T1") if e.trigger == "release" and e.data["holder"] == "LA.S1.r0"]
     assert len(releases) == 1 and ledger.lease_holder("T1") is None
     ledger.dispose()
+
+
+def test_a_step_never_begun_does_not_ask_whether_its_own_new_lease_keeps_a_job(db_url):
+    """The check after taking a tool (is it still this step's?) counts the step's own new lease free.
+    A resumed step may have its job on that tool, so whether its run is RUNNING is asked — and the tool
+    is kept for it even when another step ranks ahead; a step never begun has no job anywhere, so
+    the question is not asked (one read fewer at every step) and the answer is the same."""
+    from sqlalchemy import event
+
+    from line.dispatch_queue import _file, _still_assigned
+
+    ledger = Ledger(db_url)
+    lots(ledger, "NB", "RS", "HI")
+    asked: list[str] = []
+    event.listen(ledger.engine, "before_cursor_execute",
+                 lambda *a: asked.append(a[2]) if "FROM step_runs" in a[2] else None)
+    fresh = Request("NB.S1.r0", "NB", "S1", "sputter", ("T1",))
+    _file(ledger, fresh)
+    assert ledger.acquire_lease("T1", fresh.holder, 60)
+    assert _still_assigned(ledger, fresh, "T1") and asked == []
+    ledger.release_lease("T1", fresh.holder)
+
+    ledger.begin_step("RS", "S1", "sputter", "T2", "seed", 1, "h", "RS.S1.r0")     # begun before a crash
+    asked.clear()
+    resumed = Request("RS.S1.r0", "RS", "S1", "sputter", ("T2",), begun=True)
+    _file(ledger, resumed)
+    _file(ledger, Request("HI.S1.r0", "HI", "S1", "sputter", ("T2",), priority=9))  # ranks ahead of it
+    assert ledger.acquire_lease("T2", resumed.holder, 60)
+    assert _still_assigned(ledger, resumed, "T2") and len(asked) == 1          # kept for its own job
+    ledger.dispose()
