@@ -58,6 +58,11 @@ def test_a_job_runs_to_its_end_with_every_wafer_accounted_for(tier: str, kind: s
         assert d.state == "IDLE"
 
 
+ONE_WAFER_AT_A_TIME = {k for k, spec in SPECS.items() if not spec.batch} - {"plater"}
+"""kinds whose job runs its wafers one after another: a batch tool runs them together, and the
+plater's cells plate the test's wafers at once"""
+
+
 @pytest.mark.parametrize("tier,kind,vendor", EVERY_TIER)
 def test_pause_then_resume_finishes_every_wafer(tier: str, kind: str, vendor: str) -> None:
     with bench(tier, kind, vendor, WAFERS) as b:
@@ -73,6 +78,8 @@ def test_pause_then_resume_finishes_every_wafer(tier: str, kind: str, vendor: st
                 break
             status = d.poll()
             __import__("time").sleep(0.01)
+        if kind in ONE_WAFER_AT_A_TIME:           # it parks between wafers: else pause went unchecked
+            assert status.job_state == JobState.PAUSED, f"{kind} on the {tier} tier never paused: {status}"
         if status.job_state == JobState.PAUSED:
             assert d.state == "PAUSED"
             d.resume()

@@ -59,6 +59,8 @@ def run_lots(lots: dict[str, str], line: str, db_url: str) -> dict[str, dict[str
     for t in threads:
         t.join(180)
     ledger.dispose()
+    # a lot whose thread raised or hung has no entry: every lot must be here, or a check over `out` passes empty
+    assert sorted(out) == sorted(lots), f"lots that never returned: {sorted(set(lots) - set(out))}"
     return out
 
 

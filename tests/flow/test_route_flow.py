@@ -132,6 +132,7 @@ def test_racing_lots_never_double_book_a_tool(prefect_server, line, tmp_path, sq
         t.start()
     for t in threads:
         t.join()
+    assert sorted(outs) == sorted(lots), f"lots that never returned (their thread raised): {set(lots) - set(outs)}"
     assert all(o["status"] == "COMPLETE" for o in outs.values()), outs
     for tool_id, tool in line.tools.items():
         spans = sorted((j.started_s, j.ended_s) for j in tool.jobs.values() if j.started_s is not None)
