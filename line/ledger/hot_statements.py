@@ -5,7 +5,10 @@ each call — its clause coercions and cache key — cost more than running it. 
 0.21 ms built per call, 0.08 built once; a lease taken, renewed and given back 1.25 → 0.86 ms; a
 wafer's E90 state change (read, event INSERT, UPDATE) 0.65 ms → 0.35 ms as an INSERT … SELECT and
 an UPDATE built once. A step runs ~80 statements. `bindparam` names what each call fills in (in an
-UPDATE, never a column's own name: SQLAlchemy keeps those for itself)."""
+UPDATE, never a column's own name: SQLAlchemy keeps those for itself). One hot statement lives
+elsewhere for the same reason: a step's tool preference (`line.dispatch._standings`, SQL text built
+once per tool count) — it asks a tool's last state as `line.tracking` defines it, and the ledger
+package imports nothing of the line's modules."""
 from __future__ import annotations
 
 from functools import lru_cache

@@ -44,7 +44,7 @@ class Ledger(AlarmRecords, SpcRecords, LeaseRecords):
             ensure_schema(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._open = threading.local()
-        self.versions_seen: dict[tuple[str, str, int], Any] = {}
+        self.versions_seen: dict[tuple[str, str, int], m.RecipeVersion] = {}
         """recipe versions as this ledger last recorded them, by (kind, name, version): a hash never
         changes and approval is never taken back, so a step need not read them again (`recipes.identity`)"""
 
