@@ -31,10 +31,12 @@ check: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 # Debian's tools the tests drive: Chromium for the browser test (a test tool's own browser download
-# fails here), docker-compose to validate deploy/compose.yaml (no Docker engine is needed for that).
+# fails here), docker-compose to validate deploy/compose.yaml (no Docker engine is needed for that),
+# systemd-analyze to verify deploy/systemd's units.
 test-tools:
 	@command -v chromium >/dev/null || (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium))
 	@command -v docker-compose >/dev/null || (apt-get install -y -q docker-compose || (apt-get update -q && apt-get install -y -q docker-compose))
+	@command -v systemd-analyze >/dev/null || (apt-get install -y -q systemd || (apt-get update -q && apt-get install -y -q systemd))
 
 # Benchmarks print figures; they are not tests. bench/RESULTS.md holds a dated run.
 bench: $(STAMP)

@@ -25,14 +25,19 @@ class Deposit:
 
 @dataclass(frozen=True)
 class Open:
-    """Develop: the film just coated is removed over these regions."""
+    """Develop: the film just coated is removed over these regions — or, where the dose or the
+    develop time falls short of its depth, thinned to `residue` of it (a residue the next step meets)."""
     regions: tuple[str, ...]
+    residue: float = 0.0
 
 
 @dataclass(frozen=True)
 class Clean:
-    """Remove every layer of a role (Ar pre-clean of the pad's native oxide)."""
+    """Thin the top layer of a role by `depth_nm` wherever it is on top, and take it away once less than
+    `gone_below_nm` is left (Ar pre-clean of the pad's native oxide); no depth: take it all."""
     role: str
+    depth_nm: float | None = None
+    gone_below_nm: float = 0.0
 
 
 @dataclass(frozen=True)

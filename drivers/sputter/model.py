@@ -1,15 +1,38 @@
-"""Sputter on paper: degas heat, pre-clean of the native oxide, a blanket film per layer."""
+"""Sputter on paper: degas heat, pre-clean of the native oxide, a blanket film per layer as thick
+as the rate × power × time the simulator deposits by (a new target); the recipe's own consistency —
+each layer's declared thickness against what its power and time grow."""
 from drivers.effects import Clean, Deposit, Effect, Finding, Heat
-from drivers.sputter.recipe import SputterRecipe
+from drivers.sputter.deposition import (
+    AL2O3_PRECLEAN_SELECTIVITY,
+    OXIDE_GONE_NM,
+    RATE_NM_PER_MIN_PER_KW,
+    deposition_rate_nm_min,
+)
+from drivers.sputter.recipe import SputterLayer, SputterRecipe
+
+DEPOSITION_TOLERANCE = 0.10   # as the plater's Faraday consistency: the declared thickness within 10 %
+
+
+def grown_nm(layer: SputterLayer) -> float:
+    """What the layer's power and time grow on a new target (the rate per kW is the material's)."""
+    return deposition_rate_nm_min(layer.material, layer.power_kw) * layer.time_s / 60
 
 
 def effects(r: SputterRecipe) -> list[Effect]:
     out: list[Effect] = [Heat(r.degas.temperature_c, "degas", r.degas.time_s)]
-    if r.preclean:
-        out.append(Clean("native_oxide"))
-    out += [Deposit(l.material, l.role, l.thickness_nm) for l in r.layers]
+    if r.preclean:          # SiO2-equivalent nanometres: the Al pad's oxide goes at its own, slower rate
+        out.append(Clean("native_oxide", r.preclean.removal_nm * AL2O3_PRECLEAN_SELECTIVITY, OXIDE_GONE_NM))
+    out += [Deposit(l.material, l.role, grown_nm(l)) for l in r.layers]
     return out
 
 
 def checks(r: SputterRecipe) -> list[Finding]:
-    return []
+    out = []
+    for i, l in enumerate(r.layers):
+        grown = grown_nm(l)
+        if abs(grown - l.thickness_nm) > DEPOSITION_TOLERANCE * l.thickness_nm:
+            out.append(Finding(("layers", i, "thickness_nm"), "deposition-consistency",
+                               f"{l.material} at {l.power_kw:g} kW for {l.time_s:g} s deposits {grown:.0f} nm "
+                               f"({RATE_NM_PER_MIN_PER_KW[l.material]:g} nm/min/kW), not the declared "
+                               f"{l.thickness_nm:g} nm (±{DEPOSITION_TOLERANCE:.0%})"))
+    return out

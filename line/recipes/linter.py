@@ -4,8 +4,10 @@ docs/process.md §6 before any wafer moves; then hold the final paper wafer agai
 product (product_check.py).
 
 Rules while walking: resist-temperature, polymer-sacrificial-cure, etchant-attacks-exposed,
-cyanide-with-resist, plating-needs-seed, plating-without-mold, plating-area, metal-on-uncured, spec-fails-on-paper, faraday-consistency,
-reflow-count, stencil-area-ratio, three-ball, etch-removes-nothing, release-short, unknown-region
+cyanide-with-resist, plating-needs-seed, plating-without-mold, plating-area, metal-on-uncured,
+spec-fails-on-paper, faraday-consistency, deposition-consistency, coat-consistency,
+opening-not-cleared, print-volume-low, reflow-count, stencil-area-ratio, three-ball,
+etch-removes-nothing, release-short, unknown-region
 (plus each kind's recipe-level checks). The wet etch is the simulator's own model (etching.py).
 """
 from __future__ import annotations
@@ -111,7 +113,10 @@ class Linter:
         elif isinstance(e, Clean):
             for stack in self.wafer.regions.values():
                 if stack and stack[-1].role == e.role:
-                    stack.pop()
+                    if e.depth_nm is not None:
+                        stack[-1].thickness_nm -= min(stack[-1].thickness_nm, e.depth_nm)
+                    if e.depth_nm is None or stack[-1].thickness_nm <= e.gone_below_nm:
+                        stack.pop()
         elif isinstance(e, Heat):
             self.heat(rs, e)
         elif isinstance(e, Etch):
@@ -159,8 +164,8 @@ class Linter:
             targets = [n for n, s in regions.items() if not any(l.role == "resist" for l in s)] if resist else []
             if not targets:
                 self.report(rs, "no-holes", "fill_holes needs a resist mold with open holes; there is none")
-            for n in targets:
-                regions[n].append(self._layer(rs, e, max(resist)))
+            for n in targets:        # filled as deep as the mold, times the share the print transfers
+                regions[n].append(self._layer(rs, e, max(resist) * e.props.get("volume_pct", 100.0) / 100))
             return
         else:  # conductive: plating
             # The contact ring touches the wafer edge: current reaches an opening only through a metal
@@ -209,7 +214,11 @@ class Linter:
                 continue
             stack = self.wafer.regions[n]
             if stack and stack[-1].step == rs.step.id:
-                stack.pop()
+                if e.residue > 0:          # under-exposed or under-developed: the opening keeps a film
+                    stack[-1].thickness_nm *= e.residue
+                    stack[-1].props["residue"] = True
+                else:
+                    stack.pop()
 
     def heat(self, rs: ResolvedStep, e: Heat) -> None:
         for _, layer in self.wafer.layers():

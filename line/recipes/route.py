@@ -150,6 +150,8 @@ class ResolvedStep:
 
 @dataclass
 class Route:
+    """A loaded route; its repr names it (path, name, version, hash and each step's overrides), not
+    the whole document, so a failing example or a log line stays readable."""
     path: str
     doc: Any                       # the ruamel document, for positions
     name: str
@@ -158,6 +160,10 @@ class Route:
     steps: list[ResolvedStep] = field(default_factory=list)
     sha256: str = ""
     product: Product | None = None
+
+    def __repr__(self) -> str:
+        changed = {s.id: s.overrides for s in self.spec.steps if s.overrides}
+        return f"Route({self.path!r}, {self.ref}, sha256={self.sha256[:12]}, steps={len(self.spec.steps)}, overrides={changed})"
 
     @property
     def ref(self) -> str:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from drivers.litho import resists as physics
 from drivers.litho.recipe import LithoRecipe
 from drivers.litho.spec import FACTS, SPEC
-from sim_hw.litho import physics
 from sim_hw.registry import SimKind, scpi_main
 from sim_hw.tool import SimJob, SimTool
 from sim_hw.world import Layer

@@ -4,11 +4,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from drivers.sputter import deposition as physics
 from drivers.sputter import interface, vacuum
 from drivers.sputter.recipe import SputterLayer, SputterRecipe
 from drivers.sputter.spec import FACTS, SPEC
 from sim_hw.registry import SimKind, scpi_main
-from sim_hw.sputter import physics
 from sim_hw.tool import SimJob, SimTool
 from sim_hw.world import Layer
 
@@ -96,13 +96,16 @@ class SputterSim(SimTool):
         self._check_base_pressure(recipe)
         if recipe.preclean:
             await self.phase(job, "PRECLEAN", recipe.preclean.time_s)
-            oxide = self.world.wafer(wafer_id).layers("pad", role="native_oxide")
             removed = 0.0
-            if oxide:
-                removed = physics.oxide_removed_nm(recipe.preclean.removal_nm, oxide[-1].thickness_nm)
-                oxide[-1].thickness_nm -= removed
-                if oxide[-1].thickness_nm <= 0.05:
-                    self.world.wafer(wafer_id).regions["pad"].remove(oxide[-1])
+            wafer = self.world.wafer(wafer_id)
+            for region, stack in wafer.regions.items():     # the plasma reaches an oxide on top, not one buried
+                if stack and stack[-1].role == "native_oxide":
+                    oxide = stack[-1]
+                    here = physics.oxide_removed_nm(recipe.preclean.removal_nm, oxide.thickness_nm)
+                    oxide.thickness_nm -= here
+                    removed = max(removed, here)
+                    if oxide.thickness_nm <= physics.OXIDE_GONE_NM:
+                        wafer.remove(region, oxide)
             row["preclean_removed_nm"] = round(removed, 3)
         row["layers"] = []
         row["micro_arcs"] = 0

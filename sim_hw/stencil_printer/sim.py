@@ -5,12 +5,12 @@ import math
 from typing import Any
 
 from drivers.stencil_printer import interface
+from drivers.stencil_printer import paste as physics
 from drivers.stencil_printer.interface import OPEN_TIME_H
 from drivers.stencil_printer.recipe import StencilPrintRecipe
 from drivers.stencil_printer.spec import FACTS, SPEC
 from drivers.vocabulary import JobState
 from sim_hw.registry import SimKind, plc_main
-from sim_hw.stencil_printer import physics
 from sim_hw.tool import SimJob, SimTool
 from sim_hw.world import Layer
 

@@ -9,10 +9,10 @@ import statistics
 import pytest
 
 from drivers.errors import BadValue, CommandRejected, UnknownName
+from drivers.sputter import deposition as sputtering
+from drivers.stencil_printer import paste as printing
 from sim_hw.line import SimToolSpec
 from sim_hw.plater import physics as plating
-from sim_hw.sputter import physics as sputtering
-from sim_hw.stencil_printer import physics as printing
 from sim_hw.world import Layer
 from tests.hil.helpers import driver, recipe, start, wafers
 from tests.support import simulated

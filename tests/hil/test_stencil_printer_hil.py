@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.errors import ToolAlarm
-from sim_hw.stencil_printer import physics
+from drivers.stencil_printer import paste as physics
 from sim_hw.world import Layer
 from tests.hil.helpers import driver, recipe, start, wafers
 from tests.support import simulated

@@ -76,6 +76,7 @@ def test_wafer_moves_are_one_update_each_told_once_and_an_unknown_wafer_is_refus
     with pytest.raises(UnknownName, match="LOT1.09"):
         ledger.move_wafers([wafers[0], "LOT1.09"], "stocker", "unload")
     assert ledger.wafers("LOT1")[0].location == "PVD01"               # refused whole: nothing moved
+    assert not [e for e in ledger.events("wafer") if e.trigger == "unload"]   # and nothing told
     ledger.dispose()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.limits import check_limits
 from drivers.registry import driver_class
 from drivers.vocabulary import JobState
 from line.cli.sim import sim_line
@@ -26,7 +27,7 @@ def simulate(route: Route) -> dict[str, Any]:
     try:
         line.world.start_wafer(WAFER, route.design())
         for rs in route.steps:
-            tool = next(t.id for t in cfg.tools if t.kind == rs.step.tool_kind and t.accepts(rs.body))
+            tool = line_tool(cfg, rs.step.tool_kind, rs.body)
             with driver_class(rs.step.tool_kind)(tool, backend=in_process_backend(line, tool)) as driver:
                 driver.setup(f"J{rs.index:02d}-{rs.step.id}", [WAFER], rs.parameters)
                 driver.start()
@@ -35,6 +36,15 @@ def simulate(route: Route) -> dict[str, Any]:
         return line.world.snapshot(WAFER)[WAFER]
     finally:
         line.stop_thread()
+
+
+def line_tool(cfg: Any, kind: str, body: dict[str, Any]) -> str:
+    """The first tool of the kind whose capabilities and own limits take the recipe — as dispatch
+    would choose; a route no tool on the line can run is the test's mistake, said so."""
+    for t in cfg.tools:
+        if t.kind == kind and t.accepts(body) and not check_limits(body, t.effective_limits()):
+            return t.id
+    raise AssertionError(f"no {kind} tool on deploy/lines/sim.yaml takes {body}")
 
 
 @dataclass(frozen=True)

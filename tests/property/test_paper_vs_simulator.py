@@ -1,8 +1,8 @@
 """The linter's paper wafer and the simulators agree (issue #13, part 4): a route run through the
 paper models and through the in-process simulators at zero noise ends, region by region, with the
 same ordered (material, role, cure / reflow / release state) layers, thicknesses within 5 %. For the
-shipped routes and for generated variants: numeric parameters drawn within their declared limits,
-step orders the linter accepts. And the test has teeth: the linter's old 30-minute PI cure fails it."""
+shipped routes and for generated variants: numeric parameters drawn within what some tool of the
+line takes, step orders the linter accepts. And the test has teeth: the linter's old 30-minute PI cure fails it."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,9 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.errors import BumplineError
+from drivers.errors import InterlockViolation, ToolAlarm
+from drivers.limits import Limit
 from drivers.oven.spec import FACTS, Cure
 from drivers.registry import SPECS
+from line.config import load_line
 from line.recipes import linter
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.mutations import judge, mutants
@@ -25,12 +27,33 @@ from tests.property.simulate import differences
 from tests.support import ROOT
 
 CATALOG = RecipeCatalog(ROOT / "recipes")
+LINE = load_line(ROOT / "deploy/lines/sim.yaml")
 ROUTES = sorted((ROOT / "recipes/routes").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", ROUTES, ids=lambda p: p.stem)
 def test_a_shipped_route_ends_the_same_on_paper_and_on_the_simulators(path: Path) -> None:
     assert differences(load_route(path, CATALOG)) == []
+
+
+FOUND = {   # draws on which paper and simulator once disagreed: each kind's paper model took a declared
+            # number where the simulator applies physics (now one source, `drivers/<kind>/…`)
+    "sputter power vs declared thickness": ("product-a", "A02", "'layers[0].power_kw': 1.0"),
+    "spin speed vs declared thickness, an opening that does not clear": ("product-a", "A03", "'spin_rpm': 300.0"),
+    "squeegee pressure vs a nominal transfer": ("product-c", "C04", "'squeegee_pressure_n_mm': 0.1"),
+    "a pre-clean too light for the pad's oxide (and one that reached a buried oxide)":
+        ("product-a", "A02", "'preclean.removal_nm': 4"),
+}
+
+
+@pytest.mark.parametrize("case", FOUND)
+def test_a_draw_that_once_differed_ends_the_same(case: str) -> None:
+    stem, step, override = FOUND[case]
+    path = next(p for p in ROUTES if p.stem.startswith(stem))
+    text = path.read_text()
+    assert f"{{id: {step}, " in text
+    text = text.replace(f"{{id: {step}, ", f"{{id: {step}, overrides: {{{override}}}, ", 1)
+    assert differences(load_route(path.name, CATALOG, text=text)) == []
 
 
 def accepted_orders(path: Path) -> list[str]:
@@ -42,10 +65,18 @@ def accepted_orders(path: Path) -> list[str]:
 ORDERS = {p.stem: accepted_orders(p) for p in ROUTES}
 
 
+def line_limits(kind: str) -> dict[str, Limit]:
+    """Per parameter, the widest range some tool of the kind on the simulated line takes (the kind's
+    hard limits narrowed per tool): a draw outside it is a recipe no tool would run, not a property."""
+    tools = [t.effective_limits() for t in LINE.tools if t.kind == kind]
+    return {name: Limit(min(t[name].min for t in tools), max(t[name].max for t in tools), lim.unit)
+            for name, lim in SPECS[kind].limits.items()}
+
+
 def numeric_leaves(body: Any, kind: str, path: str = "") -> list[tuple[str, Any]]:
     """Override paths (`segments[1].hold_s`) of every number in a recipe body that has a declared limit."""
     out: list[tuple[str, Any]] = []
-    limits = SPECS[kind].limits
+    limits = line_limits(kind)
     if isinstance(body, dict):
         for k, v in body.items():
             out += numeric_leaves(v, kind, f"{path}.{k}" if path else k) if isinstance(v, dict | list) else \
@@ -80,15 +111,34 @@ def variants(draw: st.DrawFn) -> Route:
         return route
 
 
-@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(variants())
-def test_a_generated_variant_ends_the_same_on_paper_and_on_the_simulators(route: Route) -> None:
-    try:
-        assert differences(route) == []
-    except (AssertionError, BumplineError) as exc:
-        if "PROCESS_COMPLETE" in str(exc) or isinstance(exc, BumplineError):
-            return                      # the simulated tool alarmed on this draw: nothing finished to compare
-        raise
+EXAMPLES = 40
+MIN_COMPARED = 30
+
+
+def test_generated_variants_end_the_same_on_paper_and_on_the_simulators() -> None:
+    """Every draw whose steps all finish is compared; a draw on which a simulated tool alarms or
+    trips an interlock (a process the paper's rules do not forbid but the tool refuses, e.g. a bath
+    limit met mid-job) has nothing finished to compare and is counted apart — and at least
+    MIN_COMPARED of the EXAMPLES draws must really be compared, so a generator that wanders outside
+    what the line can run fails here instead of passing empty. Any other refusal (a command the
+    driver rejects, a lost link) is a failure of the test's own draw and raises."""
+    compared: list[str] = []
+    alarmed: list[str] = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(variants())
+    def property_holds(route: Route) -> None:
+        try:
+            found = differences(route)
+        except (ToolAlarm, InterlockViolation) as exc:
+            alarmed.append(f"{route.name}: {exc}")
+            return
+        compared.append(route.name)
+        assert found == []
+
+    property_holds()
+    assert len(compared) >= MIN_COMPARED, f"only {len(compared)} of {EXAMPLES} draws compared; alarmed: {alarmed}"
 
 
 def test_the_linters_old_30_minute_polyimide_cure_breaks_the_property(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from line.recipes.catalog import RecipeCatalog
-from line.recipes.linter import lint
+from line.recipes.linter import Linter, lint
 from line.recipes.route import load_route
 from line.yamlio import DocumentError
 
 ROOT = Path(__file__).resolve().parents[2]
 A = (ROOT / "recipes/routes/product-a-spacing-pad-bump.yaml").read_text()
+C = (ROOT / "recipes/routes/product-c-paste-core-bump.yaml").read_text()
 CATALOG = RecipeCatalog(ROOT / "recipes")
 
 
@@ -93,6 +94,38 @@ def test_faraday_consistency_of_plating_parameters():
     text = A.replace("recipe: ep-cu-1um-spacing@v1,", "recipe: ep-cu-1um-spacing@v1, overrides: {time_s: 300},")
     p = one(errors(text), "faraday-consistency")
     assert "2.17 µm" in p.message and "1 µm target" in p.message and "target_thickness_um" in p.message
+
+
+def test_deposition_consistency_of_sputter_parameters():
+    """A Ti layer at 1 kW for its 20 s grows 17 nm, not the 100 nm it declares: the linter grows the
+    film by the rate the simulator deposits by (the paper wafer carries 17 nm of Ti) and says the
+    layer is inconsistent."""
+    text = A.replace("recipe: pvd-ti100-cu300-seed@v1,", "recipe: pvd-ti100-cu300-seed@v1, overrides: {'layers[0].power_kw': 1},", 1)
+    p = one(errors(text), "deposition-consistency")
+    assert "deposits 17 nm" in p.message and "declared 100 nm" in p.message and "layers[0].thickness_nm" in p.message
+    linter = Linter(load_route("route.yaml", CATALOG, text=text))
+    linter.run()
+    ti = [l.thickness_nm for l in linter.wafer.regions["pad"] if l.material == "Ti"]
+    assert ti == [pytest.approx(16.7, abs=0.1), pytest.approx(100.0)], ti      # A02's seed, then A11's UBM
+
+
+def test_a_spin_speed_that_coats_another_thickness_and_an_opening_that_does_not_clear():
+    """AZ4620 spun at 300 rpm coats 20 µm, not the declared 9: the set dose clears half of it, so the
+    pad keeps a resist residue on paper as on the simulator, and the spacing plating finds no seed."""
+    text = A.replace("recipe: litho-az4620-pad-mold@v1}", "recipe: litho-az4620-pad-mold@v1, overrides: {spin_rpm: 300}}", 1)
+    found = errors(text)
+    coat, dose = one(found, "coat-consistency"), one(found, "opening-not-cleared")
+    assert "coats 20.1 µm, not the declared 9 µm" in coat.message and "step A03" in coat.message
+    assert "needs a dose of 1308 mJ/cm² (set 650)" in dose.message and "clear 50% of it" in dose.message
+    assert "step A04" in one(found, "plating-needs-seed").message
+
+
+def test_a_print_the_inspection_would_stop_is_refused_on_paper():
+    """0.1 N/mm at 100 mm/s fills the holes to 55 %: the printer's inspection (60 % minimum) would stop the job."""
+    text = C.replace("recipe: sp-agepoxy-hole-fill@v1,", "recipe: sp-agepoxy-hole-fill@v1, overrides: "
+                     "{squeegee_pressure_n_mm: 0.1, print_speed_mm_s: 100},", 1)
+    p = one(errors(text), "print-volume-low")
+    assert "transfers 55 % of the aperture" in p.message and "below 60 %" in p.message and "step C04" in p.message
 
 
 def test_at_most_three_reflows():

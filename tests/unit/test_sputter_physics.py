@@ -3,8 +3,8 @@ import math
 
 import pytest
 
+from drivers.sputter import deposition as physics
 from drivers.sputter import vacuum
-from sim_hw.sputter import physics
 
 
 def test_pumpdown_reaches_base_limit_in_minutes_without_leak():

@@ -1,4 +1,5 @@
-"""Litho physics (docs/process.md §1.2).
+"""Litho physics (docs/process.md §1.2), one source: the simulator coats, exposes and develops by
+it, and the paper model predicts the same film and the same opening from it.
 
 - spin coat: t = k / sqrt(rpm), k per resist (calibrated on the table's thickness/speed pairs)
 - exposure: delivered dose = lamp intensity × exposure time (time set from the recipe dose at the

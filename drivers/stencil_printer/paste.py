@@ -1,4 +1,5 @@
-"""Paste transfer (docs/process.md §1.4).
+"""Paste transfer (docs/process.md §1.4), one source: the simulator prints by it and the paper model
+predicts the same paste volume from it (a clean stencil, nominal fill).
 
 Transfer efficiency (paste released / aperture volume) rises steeply with the area ratio
 AR = d / 4t around 0.55–0.66; too little squeegee pressure leaves apertures unfilled, too much

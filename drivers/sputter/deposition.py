@@ -1,4 +1,5 @@
-"""Sputter physics (docs/process.md §1.1), as plain functions of time and settings.
+"""Sputter physics (docs/process.md §1.1), as plain functions of time and settings — one source:
+the simulator deposits and pre-cleans by it, and the paper model predicts the same films from it.
 
 - Pump-down: `drivers.sputter.vacuum` (the kind's spec: the job-time model reads it too).
 - DC magnetron deposition: rate ∝ power, per material (production 300 mm numbers: Ti 0.2–1 µm/min,
@@ -7,8 +8,9 @@
 """
 from __future__ import annotations
 
-# Deposition rate per kW of DC power, nm/min/kW (est.; Ti 10 kW → 0.5 µm/min, Cu 10 kW → 1 µm/min).
-RATE_NM_PER_MIN_PER_KW = {
+# Deposition rate per kW of DC power, nm/min/kW, of a new target (est.; Ti 10 kW → 0.5 µm/min,
+# Cu 10 kW → 1 µm/min).
+RATE_NM_PER_MIN_PER_KW: dict[str, float] = {
     "Ti": 50.0, "TiW": 45.0, "Cr": 60.0, "Ta": 40.0, "TaN": 35.0,
     "Al": 95.0, "NiV": 55.0, "CuCr": 90.0, "Cu": 100.0, "Au": 120.0,
 }
@@ -23,6 +25,9 @@ RATE_LOSS_AT_END_OF_LIFE = 0.12
 
 def deposition_rate_nm_min(material: str, power_kw: float) -> float:
     return RATE_NM_PER_MIN_PER_KW[material] * power_kw
+
+
+OXIDE_GONE_NM = 0.05              # a native oxide thinned below this no longer counts as a layer
 
 
 def oxide_removed_nm(removal_sio2_nm: float, oxide_nm: float) -> float:
