@@ -2,6 +2,7 @@
 as the rate × power × time the simulator deposits by (a new target); the recipe's own consistency —
 each layer's declared thickness against what its power and time grow."""
 from drivers.effects import Clean, Deposit, Effect, Finding, Heat
+from drivers.sputter import vacuum
 from drivers.sputter.deposition import (
     AL2O3_PRECLEAN_SELECTIVITY,
     OXIDE_GONE_NM,
@@ -9,6 +10,7 @@ from drivers.sputter.deposition import (
     deposition_rate_nm_min,
 )
 from drivers.sputter.recipe import SputterLayer, SputterRecipe
+from drivers.sputter.spec import FACTS
 
 DEPOSITION_TOLERANCE = 0.10   # as the plater's Faraday consistency: the declared thickness within 10 %
 
@@ -22,12 +24,19 @@ def effects(r: SputterRecipe) -> list[Effect]:
     out: list[Effect] = [Heat(r.degas.temperature_c, "degas", r.degas.time_s)]
     if r.preclean:          # SiO2-equivalent nanometres: the Al pad's oxide goes at its own, slower rate
         out.append(Clean("native_oxide", r.preclean.removal_nm * AL2O3_PRECLEAN_SELECTIVITY, OXIDE_GONE_NM))
-    out += [Deposit(l.material, l.role, grown_nm(l)) for l in r.layers]
+    out += [Deposit(l.material, l.role, grown_nm(l)) for l in r.layers if grown_nm(l) > 0]   # no time: no film
     return out
 
 
 def checks(r: SputterRecipe) -> list[Finding]:
     out = []
+    needed = vacuum.time_to_pressure(r.base_pressure_limit_torr)
+    if needed is None or needed > FACTS.pumpdown_timeout_s:
+        out.append(Finding(("base_pressure_limit_torr",), "base-pressure-unreachable",
+                           f"a clean chamber pumps down to {vacuum.ultimate_pressure():.1e} Torr at best"
+                           + ("" if needed is None else f" and reaches {r.base_pressure_limit_torr:.1e} Torr only after {needed:.0f} s")
+                           + f": the tool times out after {FACTS.pumpdown_timeout_s:g} s waiting for the "
+                           f"{r.base_pressure_limit_torr:.1e} Torr limit"))
     for i, l in enumerate(r.layers):
         grown = grown_nm(l)
         if abs(grown - l.thickness_nm) > DEPOSITION_TOLERANCE * l.thickness_nm:

@@ -16,7 +16,7 @@ def transferred(r: StencilPrintRecipe) -> float:
 def effects(r: StencilPrintRecipe) -> list[Effect]:
     material = "Ag-epoxy" if r.paste == "Ag-epoxy" else "SAC305"
     fraction = transferred(r)
-    props = {"paste": r.paste, "volume_pct": round(fraction * 100, 2)}
+    props = {"paste": r.paste, "volume_pct": round(fraction * 100, 2), "cured": False}   # a paste lands uncured
     if r.mode == "fill_holes":       # as deep as the resist mold, times the fill (the linter knows the mold)
         return [Deposit(material, "paste", 0.0, where="holes", props=props)]
     return [Deposit(material, "paste", r.stencil_thickness_um * 1000 * fraction, where="regions",

@@ -46,14 +46,36 @@ FOUND = {   # draws on which paper and simulator once disagreed: each kind's pap
 }
 
 
-@pytest.mark.parametrize("case", FOUND)
-def test_a_draw_that_once_differed_ends_the_same(case: str) -> None:
-    stem, step, override = FOUND[case]
+ALARMS_FORESEEN = {   # draws on which a simulated tool alarmed while the linter passed the route
+    "a base pressure below the chamber's floor": ("product-a", "A02", "'base_pressure_limit_torr': 1.0e-8", "base-pressure-unreachable"),
+    "an O2 limit below the oven's floor": ("product-a", "A15", "'o2_limit_ppm': 5.0", "purge-unreachable"),
+    "a purge with no N2": ("product-c", "C04b", "'n2_flow_slm': 0.0", "purge-unreachable"),
+}
+
+
+def overridden(stem: str, step: str, override: str) -> Route:
     path = next(p for p in ROUTES if p.stem.startswith(stem))
     text = path.read_text()
     assert f"{{id: {step}, " in text
-    text = text.replace(f"{{id: {step}, ", f"{{id: {step}, overrides: {{{override}}}, ", 1)
-    assert differences(load_route(path.name, CATALOG, text=text)) == []
+    return load_route(path.name, CATALOG, text=text.replace(f"{{id: {step}, ", f"{{id: {step}, overrides: {{{override}}}, ", 1))
+
+
+def refusals(route: Route) -> list[str]:
+    return [p.rule for p in linter.lint(route) if p.severity == "error"]
+
+
+@pytest.mark.parametrize("case", FOUND)
+def test_a_draw_that_once_differed_ends_the_same(case: str) -> None:
+    assert differences(overridden(*FOUND[case])) == []
+
+
+@pytest.mark.parametrize("case", ALARMS_FORESEEN)
+def test_a_draw_on_which_the_tool_alarms_is_refused_on_paper(case: str) -> None:
+    *where, rule = ALARMS_FORESEEN[case]
+    route = overridden(*where)
+    with pytest.raises((ToolAlarm, InterlockViolation)):
+        differences(route)
+    assert rule in refusals(route)
 
 
 def accepted_orders(path: Path) -> list[str]:
@@ -117,11 +139,12 @@ MIN_COMPARED = 30
 
 def test_generated_variants_end_the_same_on_paper_and_on_the_simulators() -> None:
     """Every draw whose steps all finish is compared; a draw on which a simulated tool alarms or
-    trips an interlock (a process the paper's rules do not forbid but the tool refuses, e.g. a bath
-    limit met mid-job) has nothing finished to compare and is counted apart — and at least
-    MIN_COMPARED of the EXAMPLES draws must really be compared, so a generator that wanders outside
-    what the line can run fails here instead of passing empty. Any other refusal (a command the
-    driver rejects, a lost link) is a failure of the test's own draw and raises."""
+    trips an interlock has nothing finished to compare — and the linter must have refused it (at zero
+    noise a tool alarms only on a recipe the paper can see is wrong: a purge that cannot finish, a
+    base pressure below the chamber's floor). At least MIN_COMPARED of the EXAMPLES draws must really
+    be compared, so a generator that wanders outside what the line can run fails here instead of
+    passing empty. Any other refusal (a command the driver rejects, a lost link) is a failure of the
+    test's own draw and raises."""
     compared: list[str] = []
     alarmed: list[str] = []
 
@@ -132,6 +155,7 @@ def test_generated_variants_end_the_same_on_paper_and_on_the_simulators() -> Non
         try:
             found = differences(route)
         except (ToolAlarm, InterlockViolation) as exc:
+            assert refusals(route), f"{route!r}: the simulator alarmed ({exc}) on a route the linter passes"
             alarmed.append(f"{route.name}: {exc}")
             return
         compared.append(route.name)
