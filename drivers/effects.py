@@ -1,5 +1,6 @@
 """What a recipe does to a wafer, on paper: the vocabulary each kind's `model.py` speaks and the
-route linter walks. Nominal numbers only; the simulators hold the physics."""
+route linter walks. Nominal numbers (no noise, no drift), computed by the physics each kind shares
+with its simulator."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,6 +22,15 @@ class Deposit:
     needs_seed: bool = False
     attacks: tuple[str, ...] = ()      # roles harmed while present (cyanide gold → resist)
     props: dict[str, Any] = field(default_factory=dict)
+    reported_as: str = ""              # the tool reports the film it laid down as this measurement
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A number the tool itself reports for the step (not a metrology measurement of the wafer), in
+    the unit its kind declares: an oven's peak, a litho track's dose, a printer's paste volume."""
+    measurement: str
+    value: float
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ class Measure:
     material: str | None = None
 
 
-Effect = Deposit | Open | Clean | Heat | Etch | Measure
+Effect = Deposit | Open | Clean | Heat | Etch | Measure | Reading
 
 
 @dataclass(frozen=True)

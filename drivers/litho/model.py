@@ -2,7 +2,7 @@
 over the mask's regions that clear as far as the set dose and develop time reach (`resists`, the
 simulator's own physics); the recipe's own consistency — its declared thickness against its spin
 speed, and an opening that does not clear."""
-from drivers.effects import Deposit, Effect, Finding, Heat, Open
+from drivers.effects import Deposit, Effect, Finding, Heat, Open, Reading
 from drivers.litho.recipe import LithoRecipe
 from drivers.litho.resists import RESISTS, cleared_fraction, spin_thickness_um
 from drivers.materials import RESIST_T_LIMIT_C
@@ -27,8 +27,10 @@ def effects(r: LithoRecipe) -> list[Effect]:
         props["release_distance_um"] = r.release_distance_um
     if r.resist == "PSPI":
         props["cured"] = False
-    return [Deposit(COATED_AS.get(r.resist, r.resist), r.role, coated_um(r) * 1000, props=props),
-            Heat(r.soft_bake_c, "soft bake", r.soft_bake_s), Open(tuple(r.open_over), residue=1.0 - cleared(r))]
+    return [Deposit(COATED_AS.get(r.resist, r.resist), r.role, coated_um(r) * 1000, props=props,
+                    reported_as="resist.thickness"),
+            Heat(r.soft_bake_c, "soft bake", r.soft_bake_s), Reading("dose", r.dose_mj_cm2),
+            Open(tuple(r.open_over), residue=1.0 - cleared(r))]
 
 
 def checks(r: LithoRecipe) -> list[Finding]:

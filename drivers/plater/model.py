@@ -22,7 +22,8 @@ def grown_um(r: PlaterRecipe) -> float:
 def effects(r: PlaterRecipe) -> list[Effect]:
     _, deposit = BATH_METAL[r.bath]
     return [Deposit(deposit, r.deposit_role, grown_um(r) * 1000, where="conductive", needs_seed=True,
-                    attacks=("resist",) if r.bath in CYANIDE_BATHS else (), props={"bath": r.bath, "open_area_cm2": r.open_area_cm2})]
+                    attacks=("resist",) if r.bath in CYANIDE_BATHS else (), props={"bath": r.bath, "open_area_cm2": r.open_area_cm2},
+                    reported_as="plated.thickness")]
 
 
 def checks(r: PlaterRecipe) -> list[Finding]:

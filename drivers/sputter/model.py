@@ -1,7 +1,7 @@
 """Sputter on paper: degas heat, pre-clean of the native oxide, a blanket film per layer as thick
 as the rate × power × time the simulator deposits by (a new target); the recipe's own consistency —
 each layer's declared thickness against what its power and time grow."""
-from drivers.effects import Clean, Deposit, Effect, Finding, Heat
+from drivers.effects import Clean, Deposit, Effect, Finding, Heat, Reading
 from drivers.sputter import vacuum
 from drivers.sputter.deposition import (
     AL2O3_PRECLEAN_SELECTIVITY,
@@ -24,7 +24,9 @@ def effects(r: SputterRecipe) -> list[Effect]:
     out: list[Effect] = [Heat(r.degas.temperature_c, "degas", r.degas.time_s)]
     if r.preclean:          # SiO2-equivalent nanometres: the Al pad's oxide goes at its own, slower rate
         out.append(Clean("native_oxide", r.preclean.removal_nm * AL2O3_PRECLEAN_SELECTIVITY, OXIDE_GONE_NM))
-    out += [Deposit(l.material, l.role, grown_nm(l)) for l in r.layers if grown_nm(l) > 0]   # no time: no film
+    for l in r.layers:      # no time: no film, and the tool reports 0 nm
+        out.append(Deposit(l.material, l.role, grown_nm(l), reported_as=f"thickness.{l.material}") if grown_nm(l) > 0
+                   else Reading(f"thickness.{l.material}", 0.0))
     return out
 
 

@@ -1,7 +1,7 @@
 """Stencil printing on paper: paste on the named regions or into open holes, as much of the aperture
 as the transfer physics releases (`paste`, the simulator's own, on a clean stencil); area ratio and
 the three-ball rule for the paste type (§6.7), and a print the inspection would call too thin."""
-from drivers.effects import Deposit, Effect, Finding
+from drivers.effects import Deposit, Effect, Finding, Reading
 from drivers.stencil_printer.interface import MAX_PARTICLE_UM, MIN_AREA_RATIO, SPI_MIN_VOLUME_PCT
 from drivers.stencil_printer.paste import transfer
 from drivers.stencil_printer.recipe import StencilPrintRecipe
@@ -17,10 +17,11 @@ def effects(r: StencilPrintRecipe) -> list[Effect]:
     material = "Ag-epoxy" if r.paste == "Ag-epoxy" else "SAC305"
     fraction = transferred(r)
     props = {"paste": r.paste, "volume_pct": round(fraction * 100, 2), "cured": False}   # a paste lands uncured
+    volume = Reading("paste.volume", round(fraction * 100, 2))
     if r.mode == "fill_holes":       # as deep as the resist mold, times the fill (the linter knows the mold)
-        return [Deposit(material, "paste", 0.0, where="holes", props=props)]
+        return [Deposit(material, "paste", 0.0, where="holes", props=props, reported_as="paste.height"), volume]
     return [Deposit(material, "paste", r.stencil_thickness_um * 1000 * fraction, where="regions",
-                    regions=tuple(r.print_over), props=props)]
+                    regions=tuple(r.print_over), props=props, reported_as="paste.height"), volume]
 
 
 def checks(r: StencilPrintRecipe) -> list[Finding]:

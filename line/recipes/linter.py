@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import NO_PAPER_MODEL
-from drivers.effects import WAFER_AREA_CM2, Clean, Deposit, Effect, Etch, Heat, Measure, Open
+from drivers.effects import WAFER_AREA_CM2, Clean, Deposit, Effect, Etch, Heat, Measure, Open, Reading
 from drivers.materials import NEEDS_CURE, POLYMER_DECOMPOSE_C, SOLDERS, conducts
 from drivers.metrology.readout import reading
 from drivers.oven.spec import FACTS as OVEN
-from drivers.registry import DRIVERS
+from drivers.registry import DRIVERS, SPECS
 from drivers.wet_bench import etching
 from drivers.wet_bench.chemistry import CHEMISTRY, arrhenius
 from line.recipes.route import ResolvedStep, Route
@@ -65,6 +65,7 @@ class Linter:
         self.problems: list[Problem] = []
         self.history: list[tuple[str, dict[str, list[str]]]] = []
         self.changed: dict[str, ResolvedStep] = {}      # region → the step that last changed its stack
+        self.readings: dict[str, dict[str, float]] = {}   # step → what its tool will report, nominally
 
     # ---- reporting -----------------------------------------------------------------------------
     def report(self, rs: ResolvedStep, rule: str, message: str, sub: tuple = ("recipe",), severity: str = "error") -> None:
@@ -108,6 +109,12 @@ class Linter:
     def apply(self, rs: ResolvedStep, e: Effect) -> None:
         if isinstance(e, Deposit):
             self.deposit(rs, e)
+            if e.reported_as:       # the tool reports the film it laid down: as thick as it came out here
+                laid = [st[-1].thickness_nm for st in self.wafer.regions.values()
+                        if st and st[-1].step == rs.step.id and st[-1].material == e.material]
+                self.told(rs, e.reported_as, laid[0] if laid else 0.0, in_nm=True)
+        elif isinstance(e, Reading):
+            self.told(rs, e.measurement, e.value)
         elif isinstance(e, Open):
             self.open(rs, e)
         elif isinstance(e, Clean):
@@ -131,13 +138,27 @@ class Linter:
             self.report(rs, "unknown-region", f"measures region {e.region!r}; the design has {', '.join(self.wafer.regions)}")
             return
         name, unit, value, _ = reading(self.wafer.regions[e.region], e.measurement, e.material)
+        self.readings.setdefault(rs.step.id, {})[f"{name}.mean"] = value      # at no noise every site reads it
+        self.hold_to_specs(rs, (name, f"{name}.mean"), value, unit, f" on {e.region}")
+
+    def told(self, rs: ResolvedStep, name: str, value: float, in_nm: bool = False) -> None:
+        """A number the tool itself will report for this step, nominally (in the kind's declared unit;
+        a film thickness given in nm is converted), kept for comparison and held against the step's specs."""
+        declared = SPECS[rs.step.tool_kind].measurement(name)
+        unit = declared.unit if declared is not None else ""
+        if in_nm and unit == "µm":
+            value /= 1000.0
+        self.readings.setdefault(rs.step.id, {})[name] = value
+        self.hold_to_specs(rs, (name,), value, unit, "")
+
+    def hold_to_specs(self, rs: ResolvedStep, names: tuple[str, ...], value: float, unit: str, where: str) -> None:
         for j, spec in enumerate(rs.step.specs):
-            if spec.measurement not in (name, f"{name}.mean"):
+            if spec.measurement not in names:
                 continue
             lo = spec.lsl if spec.lsl is not None else -math.inf
             hi = spec.usl if spec.usl is not None else math.inf
             if not lo <= value <= hi:
-                self.report(rs, "spec-fails-on-paper", f"{spec.measurement} would read {value:.3g} {unit} on {e.region} "
+                self.report(rs, "spec-fails-on-paper", f"{spec.measurement} would read {value:.3g} {unit}{where} "
                                                        f"here — outside the spec [{'' if spec.lsl is None else f'{spec.lsl:g}'}, "
                                                        f"{'' if spec.usl is None else f'{spec.usl:g}'}]: the lot would hold",
                             sub=("specs", j))

@@ -20,10 +20,12 @@ SPEED = 50_000.0
 WAFER = "W1"
 
 
-def simulate(route: Route) -> dict[str, Any]:
-    """The finished wafer (world-model snapshot) after every step of the route ran on a simulator."""
+def simulate(route: Route) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    """The finished wafer (world-model snapshot) after every step of the route ran on a simulator,
+    and what each step's tool reported for the wafer (step → measurement → value)."""
     cfg = load_line(ROOT / "deploy/lines/sim.yaml")
     line = sim_line(cfg, any_port=True, speed=SPEED, control_port=None, serve=False, noise=0.0).start_in_thread()
+    reported: dict[str, dict[str, float]] = {}
     try:
         line.world.start_wafer(WAFER, route.design())
         for rs in route.steps:
@@ -33,7 +35,10 @@ def simulate(route: Route) -> dict[str, Any]:
                 driver.start()
                 status = driver.wait(poll_s=0.005, timeout_s=60)
                 assert status.job_state == JobState.PROCESS_COMPLETE, f"{rs.step.id}: {status}"
-        return line.world.snapshot(WAFER)[WAFER]
+                (result,) = driver.results()
+                reported[rs.step.id] = {m.name: float(m.value) for m in result.measurements
+                                        if isinstance(m.value, int | float) and not isinstance(m.value, bool)}
+        return line.world.snapshot(WAFER)[WAFER], reported
     finally:
         line.stop_thread()
 
@@ -75,11 +80,21 @@ def world_rows(stack: list[dict[str, Any]]) -> list[Row]:
 
 
 def differences(route: Route, tolerance: float = 0.05) -> list[str]:
-    """Per region: the same ordered (material, role, state) layers, thicknesses within `tolerance`."""
+    """Per region: the same ordered (material, role, state) layers, thicknesses within `tolerance`;
+    per step, every number the paper says the tool will report (held against the step's specs on
+    paper) reported by the simulated tool, within `tolerance`."""
     linter = Linter(route)
     linter.run()
-    world = simulate(route)
+    world, reported = simulate(route)
     out = []
+    for step, readings in linter.readings.items():
+        for name, value in readings.items():
+            sim = reported.get(step, {}).get(name)
+            if sim is None:
+                out.append(f"{step}: paper says the tool reports {name} = {value:.4g}; the simulated tool did not "
+                           f"(it reported {sorted(reported.get(step, {}))})")
+            elif abs(sim - value) > tolerance * max(abs(value), abs(sim)) + 1e-6:
+                out.append(f"{step}: {name} paper {value:.4g}, sim {sim:.4g}")
     for region, stack in linter.wafer.regions.items():
         paper, sim = paper_rows(stack), world_rows(world["regions"][region])
         if [(r.material, r.role, r.state) for r in paper] != [(r.material, r.role, r.state) for r in sim]:

@@ -128,6 +128,16 @@ def test_a_print_the_inspection_would_stop_is_refused_on_paper():
     assert "transfers 55 % of the aperture" in p.message and "below 60 %" in p.message and "step C04" in p.message
 
 
+def test_a_tool_reading_outside_its_step_spec_fails_on_paper():
+    """A reflow spike of 290 °C breaks no recipe rule, but the oven would report a 253 °C peak against
+    the step's 230–250 °C spec and the lot would hold: the tool's own nominal reading (from the thermal
+    model the oven runs) is held against the step's specs on paper, as a metrology reading is."""
+    text = A.replace("recipe: rfl-sac305-n2@v2,", "recipe: rfl-sac305-n2@v2, overrides: {'segments[1].target_c': 290},", 1)
+    (p,) = errors(text)
+    assert p.rule == "spec-fails-on-paper" and "step A15" in p.message
+    assert "peak would read 253 °C here" in p.message and "[230, 250]" in p.message and p.path.endswith("specs[0]")
+
+
 def test_at_most_three_reflows():
     extra = "".join(f"    - {{id: R{i}, operation: rework-reflow, tool_kind: oven, recipe: rfl-sac305-n2@v2}}\n"
                     for i in range(3))
