@@ -73,7 +73,10 @@ def test_three_lots_share_one_oven_job_and_a_hold_stays_with_its_lot(prefect_ser
     with simulated(("CURE01", "oven"), speed=3000) as sim:
         # the oven's job carries up to 6 wafers: three lots of two
         line = oven_line(tmp_path, sim.ports()["CURE01"], "    batch: {max_wafers: 6, max_wait_min: 0}\n")
-        wide, narrow = cure_route(tmp_path, "wide", 150), cure_route(tmp_path, "narrow", 110)   # peak ~125 °C
+        # both routes pass on paper (a nominal peak of 125 °C); the oven's controller then overshoots its
+        # holds by 10 °C (within its deviation alarm), a peak only the narrow route's spec refuses
+        wide, narrow = cure_route(tmp_path, "wide", 150), cure_route(tmp_path, "narrow", 130)
+        sim.call(sim.inject, "CURE01", "overshoot", c=10.0, persistent=True)
         out = run_lots({"BA": wide, "BB": wide, "BC": narrow}, line, db_url)
         jobs = sim.tools["CURE01"].jobs
         assert len(jobs) == 1, f"one batch job expected, the oven ran {sorted(jobs)}"

@@ -16,7 +16,7 @@ from line.recipes.route import Route
 from sim_hw.inprocess import in_process_backend
 from tests.support import ROOT
 
-SPEED = 50_000.0
+SPEED = 500_000.0
 WAFER = "W1"
 
 
