@@ -48,5 +48,5 @@ def checks(r: LithoRecipe) -> list[Finding]:
                  f"{develop:.0f} s of develop (set {r.develop_s:g})" if r.develop_s < develop else ""]
         out.append(Finding(("dose_mj_cm2",) if r.dose_mj_cm2 < dose else ("develop_s",), "opening-not-cleared",
                            f"the {coated:.1f} µm {r.resist} film needs {' and '.join(s for s in short if s)} to "
-                           f"clear; the openings over {', '.join(r.open_over)} clear {share:.0%} of it and keep a residue"))
+                           f"clear; the openings over {', '.join(r.open_over)} clear {share:.1%} of it and keep a residue"))
     return out

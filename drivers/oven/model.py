@@ -16,7 +16,7 @@ def effects(r: OvenRecipe) -> list[Effect]:
 def checks(r: OvenRecipe) -> list[Finding]:
     """A purge the oven cannot finish: the N2 flow and the chamber's O2 floor decide how long the
     purge to the recipe's limit takes (the simulator purges by the same `thermal` model)."""
-    if not r.n2_purge:
+    if not r.n2_purge or r.o2_limit_ppm >= thermal.AIR_O2_PPM:      # no purge, or air already meets it
         return []
     needed = thermal.purge_time_s(r.o2_limit_ppm, r.n2_flow_slm)
     if needed is not None and needed <= FACTS.purge_timeout_s:

@@ -40,6 +40,6 @@ def checks(r: StencilPrintRecipe) -> list[Finding]:
     if (volume := transferred(r) * 100) < SPI_MIN_VOLUME_PCT:
         out.append(Finding(("squeegee_pressure_n_mm",), "print-volume-low",
                            f"{r.squeegee_pressure_n_mm:g} N/mm at {r.print_speed_mm_s:g} mm/s, separating at "
-                           f"{r.separation_speed_mm_s:g} mm/s, transfers {volume:.0f} % of the aperture: the "
+                           f"{r.separation_speed_mm_s:g} mm/s, transfers {volume:.1f} % of the aperture: the "
                            f"printer's inspection stops the job below {SPI_MIN_VOLUME_PCT:g} %"))
     return out

@@ -294,10 +294,14 @@ class Linter:
         for _, layer in self.wafer.layers():
             if layer.role == "gap" and "released_by" not in layer.props:
                 layer.props["released_by"] = rs.step.id
-        if etching.dry(self.wafer.regions, e.dry, rep.released):
+        stuck = etching.dry(self.wafer.regions, e.dry, rep.released)
+        if stuck:
             self.wafer.flags.append(f"stiction after {e.dry} ({rs.step.id})")
             self.report(rs, "stiction", f"the release frees the suspension, then {e.dry} pulls it down onto the "
                                         f"substrate — dry supercritically (supercritical_co2)")
+        for name, value in (("etch.removed", rep.removed_nm), ("etch.undercut", rep.undercut_um),
+                            ("release.front", rep.release_um), ("release.stiction", 1.0 if stuck else 0.0)):
+            self.told(rs, name, value)       # what the bench reports, from the same etch model
 
 
 def lint(route: Route) -> list[Problem]:

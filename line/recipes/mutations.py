@@ -51,6 +51,21 @@ def step_blocks(text: str) -> tuple[list[str], list[tuple[str, list[str]]], list
     return head, blocks, last[cut:]
 
 
+def add_override(text: str, step: str, entry: str) -> str:
+    """The route text with `entry` (`'segments[1].hold_s': 60`) added to one step's overrides, creating
+    them when the step has none — as an engineer would edit it; the text is unchanged when no step
+    has that id."""
+    head, blocks, tail = step_blocks(text)
+    out = []
+    for sid, block in blocks:
+        body = "".join(block)
+        if sid == step:
+            body = (body.replace("overrides: {", f"overrides: {{{entry}, ", 1) if "overrides: {" in body
+                    else body.replace(f"{{id: {step}, ", f"{{id: {step}, overrides: {{{entry}}}, ", 1))
+        out.append(body)
+    return "".join(head) + "".join(out) + "".join(tail)
+
+
 def _assemble(head: list[str], blocks: list[tuple[str, list[str]]], tail: list[str]) -> str:
     return "".join(head) + "".join("".join(b) for _, b in blocks) + "".join(tail)
 

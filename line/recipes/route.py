@@ -165,6 +165,10 @@ class Route:
         changed = {s.id: s.overrides for s in self.spec.steps if s.overrides}
         return f"Route({self.path!r}, {self.ref}, sha256={self.sha256[:12]}, steps={len(self.spec.steps)}, overrides={changed})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The same short form for pretty printers (hypothesis prints a failing example with one)."""
+        printer.text(repr(self))
+
     @property
     def ref(self) -> str:
         return f"{self.name}@v{self.version}"

@@ -156,6 +156,7 @@ class PlaterSim(SimTool):
         rect.locked, rect.output = True, True
         try:
             def step(dt: float) -> bool:
+                dt = min(dt, r.time_s - state["t"])   # the rectifier stops at the recipe's time, not at the tick after
                 if not rect.output:
                     raise self.alarm("RECTIFIER_OFF", f"cell {n} output switched off while plating {row['wafer_id']}")
                 if (passivating := self.faults.active("anode_passivation")) and self._cell_fault("anode_passivation", n):

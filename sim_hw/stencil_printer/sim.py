@@ -98,7 +98,7 @@ class StencilPrinterSim(SimTool):
         else:
             depth_nm, ar = r.stencil_thickness_um * 1000, physics.area_ratio(r.aperture_um, r.stencil_thickness_um)
             where = tuple(n for n in r.print_over if n in wafer.regions)
-        height_nm = depth_nm * fraction
+        height_nm = depth_nm * fraction if where else 0.0      # nowhere to print (no open hole): nothing laid
         if height_nm > 0 and where:
             material = "Ag-epoxy" if r.paste == "Ag-epoxy" else "SAC305"
             self.world.deposit(row["wafer_id"], where, Layer(

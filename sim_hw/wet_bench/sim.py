@@ -45,6 +45,7 @@ class WetBenchSim(BatchSimTool):
         self.batch_started = True
 
         def etch_step(dt: float) -> bool:
+            dt = min(dt, duration - state["t"])      # the cassette comes out at the recipe's time, not the tick after
             state["t"] += dt
             if runaway:
                 target = r.temperature_c + runaway.params["c"]

@@ -11,7 +11,7 @@ import pytest
 
 from line.recipes.catalog import RecipeCatalog
 from line.recipes.linter import lint
-from line.recipes.mutations import edit, step_blocks
+from line.recipes.mutations import add_override, edit, step_blocks
 from line.recipes.route import load_route
 from line.yamlio import DocumentError, Problem
 
@@ -32,15 +32,7 @@ def errors(text: str, catalog: RecipeCatalog = CATALOG) -> list[Problem]:
 
 def override(text: str, step: str, extra: str) -> str:
     """Add `extra` to a step's overrides (creating them when the step has none)."""
-    head, blocks, tail = step_blocks(text)
-    out = []
-    for sid, block in blocks:
-        body = "".join(block)
-        if sid == step:
-            body = (body.replace("overrides: {", f"overrides: {{{extra}, ", 1) if "overrides: {" in body
-                    else body.replace(f"{{id: {step}, ", f"{{id: {step}, overrides: {{{extra}}}, ", 1))
-        out.append(body)
-    return "".join(head) + "".join(out) + "".join(tail)
+    return add_override(text, step, extra)
 
 
 def line_of(text: str, step: str) -> int:
