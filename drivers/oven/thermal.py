@@ -107,8 +107,25 @@ def purge_o2_ppm(t_s: float, n2_flow_slm: float, floor_ppm: float = O2_FLOOR_PPM
     return floor_ppm + (AIR_O2_PPM - floor_ppm) * math.exp(-t_s / tau)
 
 
+O2_RESOLUTION_PPM = 0.1   # the O2 analyser's reading resolution
+
+
+def o2_reading(ppm: float) -> float:
+    """The O2 value as the oven reports it (to its analyser's resolution): the tool ends its purge on
+    this reading and the host's interlock judges this reading, so the two never disagree."""
+    return round(ppm, 1)
+
+
+def purge_target_ppm(limit_ppm: float) -> float:
+    """The true O2 below which the reading is at most the limit (a limit finer than the resolution
+    is met only when the reading, rounded, is)."""
+    return math.floor(limit_ppm / O2_RESOLUTION_PPM + 1e-9) * O2_RESOLUTION_PPM + O2_RESOLUTION_PPM / 2
+
+
 def purge_time_s(limit_ppm: float, n2_flow_slm: float, floor_ppm: float = O2_FLOOR_PPM) -> float | None:
-    if n2_flow_slm <= 0 or limit_ppm <= floor_ppm:
+    """Seconds of purge from air until the reading is at most the limit; None if it never is."""
+    target = min(purge_target_ppm(limit_ppm), AIR_O2_PPM)
+    if n2_flow_slm <= 0 or target <= floor_ppm:
         return None
     tau = CHAMBER_L / n2_flow_slm * 60.0
-    return tau * math.log((AIR_O2_PPM - floor_ppm) / (limit_ppm - floor_ppm))
+    return tau * math.log((AIR_O2_PPM - floor_ppm) / (target - floor_ppm))

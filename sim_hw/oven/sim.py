@@ -23,7 +23,7 @@ class OvenSim(BatchSimTool):
     def readings(self) -> dict[str, Any]:
         m = self.model
         return {"oven_c": round(m.oven if m else 25.0, 2), "wafer_c": round(m.wafer if m else 25.0, 2),
-                "setpoint_c": round(m.setpoint if m else 25.0, 2), "o2_ppm": round(self.o2, 1),
+                "setpoint_c": round(m.setpoint if m else 25.0, 2), "o2_ppm": physics.o2_reading(self.o2),
                 "segment": m.segment + 1 if m else 0}
 
     def _floor(self) -> float:
@@ -44,7 +44,7 @@ class OvenSim(BatchSimTool):
                 if purge["t"] > FACTS.purge_timeout_s:
                     raise self.alarm("O2_HIGH", f"O2 {self.o2:.0f} ppm still above {r.o2_limit_ppm:g} ppm after "
                                                      f"{FACTS.purge_timeout_s:.0f} s purge")
-                return self.o2 <= r.o2_limit_ppm
+                return physics.o2_reading(self.o2) <= r.o2_limit_ppm    # on the reading the host's interlock sees
 
             await self.integrate(purge_step)
         heater = self.faults.active("heater_failure")
@@ -70,7 +70,7 @@ class OvenSim(BatchSimTool):
             if m.cooling:
                 job.phase = "COOL"
             self._record(job, m, hist)
-            if r.n2_purge and self.o2 > r.o2_limit_ppm and not self.faults.active("interlock_defeat"):
+            if r.n2_purge and physics.o2_reading(self.o2) > r.o2_limit_ppm and not self.faults.active("interlock_defeat"):
                 raise self.alarm("O2_HIGH", f"O2 {self.o2:.0f} ppm above the {r.o2_limit_ppm:g} ppm limit at "
                                                  f"{m.wafer:.0f} °C; heaters off")
             if m.deviating:

@@ -46,6 +46,8 @@ FOUND = {   # draws on which paper and simulator once disagreed: each kind's pap
     "a paste print with no open hole to fill (the printer reported a height it never laid)":
         ("product-c", "C01", "'dose_mj_cm2': 100"),
     "a plating time between the simulator's 1 s ticks (it plated to the next tick)": ("product-a", "A04", "'time_s': 1.5"),
+    "an O2 limit finer than the analyser's 0.1 ppm (the purge ended on a value the interlock read above it)":
+        ("product-d-suspended-bump-release", "D03b", "'o2_limit_ppm': 20.491"),
 }
 
 
