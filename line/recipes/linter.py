@@ -5,10 +5,11 @@ product (product_check.py).
 
 Rules while walking: resist-temperature, polymer-sacrificial-cure, etchant-attacks-exposed,
 cyanide-with-resist, plating-needs-seed, plating-without-mold, plating-area, metal-on-uncured,
-spec-fails-on-paper, faraday-consistency, deposition-consistency, coat-consistency,
-opening-not-cleared, print-volume-low, base-pressure-unreachable, purge-unreachable, reflow-count, stencil-area-ratio, three-ball,
-etch-removes-nothing, release-short, unknown-region
-(plus each kind's recipe-level checks). The wet etch is the simulator's own model (etching.py).
+spec-fails-on-paper (a metrology reading or a number the tool reports itself), faraday-consistency,
+deposition-consistency, coat-consistency, opening-not-cleared, print-volume-low,
+base-pressure-unreachable, purge-unreachable, reflow-count, stencil-area-ratio, three-ball,
+etch-removes-nothing, release-short, unknown-region (plus each kind's recipe-level checks). The
+physics is each kind's, shared with its simulator (the wet etch: etching.py; the oven: thermal.py).
 """
 from __future__ import annotations
 
