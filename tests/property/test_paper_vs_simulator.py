@@ -36,8 +36,8 @@ def test_a_shipped_route_ends_the_same_on_paper_and_on_the_simulators(path: Path
     assert differences(load_route(path, CATALOG)) == []
 
 
-FOUND = {   # draws on which paper and simulator once disagreed: each kind's paper model took a declared
-            # number where the simulator applies physics (now one source, `drivers/<kind>/…`)
+FOUND = {   # draws on which paper and simulator once disagreed — a paper model that took a declared number
+            # where the simulator applies physics (now one source, `drivers/<kind>/…`), or a simulator bug
     "sputter power vs declared thickness": ("product-a", "A02", "'layers[0].power_kw': 1.0"),
     "spin speed vs declared thickness, an opening that does not clear": ("product-a", "A03", "'spin_rpm': 300.0"),
     "squeegee pressure vs a nominal transfer": ("product-c", "C04", "'squeegee_pressure_n_mm': 0.1"),
