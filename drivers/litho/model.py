@@ -4,7 +4,7 @@ simulator's own physics); the recipe's own consistency — its declared thicknes
 speed, and an opening that does not clear."""
 from drivers.effects import Deposit, Effect, Finding, Heat, Open, Reading
 from drivers.litho.recipe import LithoRecipe
-from drivers.litho.resists import RESISTS, cleared_fraction, spin_thickness_um
+from drivers.litho.resists import cleared_fraction, develop_to_clear_s, dose_to_clear, spin_thickness_um
 from drivers.materials import RESIST_T_LIMIT_C
 
 COATED_AS = {"PSPI": "PI", "SAC-POLY": "polymer"}
@@ -41,9 +41,7 @@ def checks(r: LithoRecipe) -> list[Finding]:
                            f"{r.resist} spun at {r.spin_rpm:g} rpm coats {coated:.1f} µm, not the declared "
                            f"{r.thickness_um:g} µm (±{COAT_TOLERANCE:.0%})"))
     if (share := cleared(r)) < 1.0:
-        res = RESISTS[r.resist]
-        dose = res.clear_mj_cm2_per_um * coated
-        develop = coated / res.develop_um_per_min * 60
+        dose, develop = dose_to_clear(r.resist, coated), develop_to_clear_s(r.resist, coated)
         short = [f"a dose of {dose:.0f} mJ/cm² (set {r.dose_mj_cm2:g})" if r.dose_mj_cm2 < dose else "",
                  f"{develop:.0f} s of develop (set {r.develop_s:g})" if r.develop_s < develop else ""]
         out.append(Finding(("dose_mj_cm2",) if r.dose_mj_cm2 < dose else ("develop_s",), "opening-not-cleared",

@@ -40,9 +40,18 @@ def spin_thickness_um(resist: str, rpm: float) -> float:
     return RESISTS[resist].k_um_sqrt_rpm / math.sqrt(rpm)
 
 
+def dose_to_clear(resist: str, thickness_um: float) -> float:
+    """mJ/cm² that clears the film's whole depth."""
+    return RESISTS[resist].clear_mj_cm2_per_um * thickness_um
+
+
+def develop_to_clear_s(resist: str, thickness_um: float) -> float:
+    """Seconds of develop that clear the film's whole depth."""
+    return thickness_um / RESISTS[resist].develop_um_per_min * 60.0
+
+
 def cleared_fraction(resist: str, thickness_um: float, dose_mj_cm2: float, develop_s: float) -> float:
     """How much of the resist depth an opening clears (1.0 = fully open to the layer below)."""
-    r = RESISTS[resist]
-    by_dose = dose_mj_cm2 / (r.clear_mj_cm2_per_um * thickness_um)
-    by_develop = r.develop_um_per_min * develop_s / 60.0 / thickness_um
+    by_dose = dose_mj_cm2 / dose_to_clear(resist, thickness_um)
+    by_develop = develop_s / develop_to_clear_s(resist, thickness_um)
     return max(0.0, min(1.0, by_dose, by_develop))

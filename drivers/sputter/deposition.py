@@ -30,8 +30,13 @@ def deposition_rate_nm_min(material: str, power_kw: float) -> float:
 OXIDE_GONE_NM = 0.05              # a native oxide thinned below this no longer counts as a layer
 
 
+def preclean_depth_nm(removal_sio2_nm: float) -> float:
+    """How deep a pre-clean of `removal_sio2_nm` (SiO2-equivalent) reaches into the Al pad's oxide."""
+    return removal_sio2_nm * AL2O3_PRECLEAN_SELECTIVITY
+
+
 def oxide_removed_nm(removal_sio2_nm: float, oxide_nm: float) -> float:
-    return min(oxide_nm, removal_sio2_nm * AL2O3_PRECLEAN_SELECTIVITY)
+    return min(oxide_nm, preclean_depth_nm(removal_sio2_nm))
 
 
 def aged_rate_factor(target_kwh: float) -> float:

@@ -3,12 +3,7 @@ as the rate × power × time the simulator deposits by (a new target); the recip
 each layer's declared thickness against what its power and time grow."""
 from drivers.effects import Clean, Deposit, Effect, Finding, Heat, Reading
 from drivers.sputter import vacuum
-from drivers.sputter.deposition import (
-    AL2O3_PRECLEAN_SELECTIVITY,
-    OXIDE_GONE_NM,
-    RATE_NM_PER_MIN_PER_KW,
-    deposition_rate_nm_min,
-)
+from drivers.sputter.deposition import OXIDE_GONE_NM, RATE_NM_PER_MIN_PER_KW, deposition_rate_nm_min, preclean_depth_nm
 from drivers.sputter.recipe import SputterLayer, SputterRecipe
 from drivers.sputter.spec import FACTS
 
@@ -23,7 +18,7 @@ def grown_nm(layer: SputterLayer) -> float:
 def effects(r: SputterRecipe) -> list[Effect]:
     out: list[Effect] = [Heat(r.degas.temperature_c, "degas", r.degas.time_s)]
     if r.preclean:          # SiO2-equivalent nanometres: the Al pad's oxide goes at its own, slower rate
-        out.append(Clean("native_oxide", r.preclean.removal_nm * AL2O3_PRECLEAN_SELECTIVITY, OXIDE_GONE_NM))
+        out.append(Clean("native_oxide", preclean_depth_nm(r.preclean.removal_nm), OXIDE_GONE_NM))
     for l in r.layers:      # no time: no film, and the tool reports 0 nm
         out.append(Deposit(l.material, l.role, grown_nm(l), reported_as=f"thickness.{l.material}") if grown_nm(l) > 0
                    else Reading(f"thickness.{l.material}", 0.0))
